@@ -1,0 +1,3 @@
+from beluga.cli.main import main
+
+main()

@@ -1,0 +1,218 @@
+"""The ``beluga`` command.
+
+Exit codes: 0 success; 1 the operation failed (provider error, timeout, ...); 2 bad command-line
+usage; 3 invalid configuration or a missing extra; 130 interrupted. A user error prints one
+readable line with the fix, never a traceback (``BELUGA_DEBUG=1`` shows it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from beluga import __version__
+from beluga.core.errors import BelugaError, ErrorCode
+
+if TYPE_CHECKING:
+    from beluga.config import BelugaConfig
+    from beluga.llms import ModelSettings
+    from beluga.schema import Message
+
+# Commands import the framework inside their bodies: `beluga --help` stays fast.
+
+__all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_INTERRUPTED", "app", "main"]
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 3
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="beluga",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Beluga AI: build, serve and operate production AI agents, text and voice.",
+)
+providers_app = typer.Typer(no_args_is_help=True, help="Model providers.")
+config_app = typer.Typer(no_args_is_help=True, help="Configuration files.")
+app.add_typer(providers_app, name="providers")
+app.add_typer(config_app, name="config")
+
+_err = Console(stderr=True, highlight=False)
+F = TypeVar("F", bound=Callable[..., Any])
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="beluga.yaml to use (default: $BELUGA_CONFIG or ./beluga.yaml).",
+        show_default=False,
+    ),
+]
+
+
+def _friendly(func: F) -> F:
+    """Turn framework errors into one line on stderr and a meaningful exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BelugaError as exc:
+            if os.environ.get("BELUGA_DEBUG"):
+                raise
+            _err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
+            raise typer.Exit(
+                EXIT_CONFIG if exc.code is ErrorCode.INVALID_CONFIG else EXIT_FAILED
+            ) from None
+        except KeyboardInterrupt:
+            _err.print("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"beluga {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Beluga AI command line."""
+
+
+def _load(path: Path | None) -> BelugaConfig:
+    from beluga.config import load_config
+    from beluga.observability import configure_logging
+
+    config = load_config(path)
+    configure_logging(
+        config.observability.log_level, json_format=config.observability.log_format == "json"
+    )
+    return config
+
+
+@app.command()
+@_friendly
+def chat(
+    question: Annotated[str, typer.Argument(help="What to ask.")],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help=(
+                "A provider entry of the config, or an id such as 'local' or "
+                "'openai:gpt-4o-mini' (default: llm.default)."
+            ),
+        ),
+    ] = None,
+    system: Annotated[str | None, typer.Option("--system", "-s", help="A system prompt.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Most tokens to generate.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Stream the configured model's answer to QUESTION."""
+    from beluga.llms import ModelSettings
+    from beluga.schema import Message
+
+    cfg = _load(config)
+    messages = ([Message.system(system)] if system else []) + [Message.user(question)]
+    settings = ModelSettings(temperature=temperature, max_tokens=max_tokens)
+    asyncio.run(_stream_answer(cfg, model, messages, settings))
+
+
+async def _stream_answer(
+    cfg: BelugaConfig, name: str | None, messages: list[Message], settings: ModelSettings
+) -> None:
+    from beluga.llms import from_config
+    from beluga.schema import FinishEvent, TextDelta
+
+    out = sys.stdout
+    async with _closing(from_config(cfg, name)) as chat_model:
+        async for event in chat_model.stream(messages, settings=settings):
+            if type(event) is TextDelta:
+                out.write(event.text)
+                out.flush()
+            elif isinstance(event, FinishEvent) and event.reason == "length":
+                _err.print("\n[yellow](answer cut at the token limit)[/]")
+    out.write("\n")
+
+
+class _closing:
+    """``async with`` for any model that has ``aclose``."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    async def __aenter__(self) -> Any:
+        return self.model
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.model.aclose()
+
+
+@providers_app.command("list")
+@_friendly
+def providers_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List the chat-model providers that are registered, and whether each is installed."""
+    from beluga.llms import registry
+
+    rows = [
+        {"name": e.name, "installed": e.available, "extra": e.extra, "source": e.source}
+        for e in registry.entries()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("provider", "installed", "install with", "source", title="LLM providers")
+    for entry in registry.entries():
+        hint = escape(f"pip install 'beluga-ai[{entry.extra}]'") if entry.extra else "-"
+        table.add_row(entry.name, "yes" if entry.available else "[red]no[/]", hint, entry.source)
+    Console().print(table)
+
+
+@config_app.command("check")
+@_friendly
+def config_check(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="The file to check (default: $BELUGA_CONFIG or ./beluga.yaml)."),
+    ] = None,
+) -> None:
+    """Validate a beluga.yaml: syntax, keys, environment variables and provider options."""
+    from beluga.config import load_config
+    from beluga.llms import validate_config
+
+    cfg = load_config(file)
+    names = validate_config(cfg)
+    listed = ", ".join(names) or "none (offline defaults)"
+    typer.echo(f"{cfg.source}: OK — default model {cfg.llm.default!r}; providers: {listed}")
+
+
+def main() -> None:
+    """Entry point of the ``beluga`` script."""
+    app()

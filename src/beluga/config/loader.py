@@ -1,0 +1,211 @@
+"""Load ``beluga.yaml``: YAML, then ``${VAR}``/``${VAR:-default}`` expansion, then environment
+overrides (``BELUGA_LLM__DEFAULT=openai``), then validation.
+
+Every failure is a :class:`ConfigError` naming the file, the key path and the fix, because the
+person reading it is usually deploying, not developing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from beluga.config.models import BelugaConfig
+from beluga.core.errors import BelugaError, ErrorCode
+from beluga.core.redaction import register_secret
+
+__all__ = ["ConfigError", "find_config", "load_config", "parse_config"]
+
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_ENV_PREFIX = "BELUGA_"
+_SECRET_KEYS = ("api_key", "password", "secret", "token")
+
+
+class ConfigError(BelugaError):
+    """A configuration problem, located by file and key path."""
+
+    def __init__(self, source: str, key_path: str, problem: str, fix: str) -> None:
+        self.source = source
+        self.key_path = key_path
+        self.fix = fix
+        where = f"{source}: {key_path}" if key_path else source
+        super().__init__("config.load", ErrorCode.INVALID_CONFIG, f"{where}: {problem}. Fix: {fix}")
+
+
+def find_config(path: str | Path | None = None) -> Path | None:
+    """The config file to use: ``path``, else ``$BELUGA_CONFIG``, else ``./beluga.yaml``."""
+    if path is not None:
+        return Path(path)
+    if env := os.environ.get("BELUGA_CONFIG"):
+        return Path(env)
+    default = Path("beluga.yaml")
+    return default if default.is_file() else None
+
+
+def load_config(
+    path: str | Path | None = None, *, env: Mapping[str, str] | None = None
+) -> BelugaConfig:
+    """Read and validate the configuration; no file means the offline defaults."""
+    env = os.environ if env is None else env
+    file = find_config(path)
+    if file is None:
+        return parse_config({}, source="<defaults>", env=env)
+    source = str(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            source,
+            "",
+            "file not found",
+            "check the path, or unset BELUGA_CONFIG to use the defaults",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            source, "", f"cannot read it ({exc.strerror})", "check the file's permissions"
+        ) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
+        raise ConfigError(
+            source,
+            "",
+            f"invalid YAML at {where}: {getattr(exc, 'problem', exc)}",
+            "fix the YAML syntax there (indentation, quotes, colons)",
+        ) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            source,
+            "",
+            f"the top level is a {type(data).__name__}",
+            "make it a mapping such as 'llm: {default: local}'",
+        )
+    return parse_config(data, source=source, env=env)
+
+
+def parse_config(
+    data: Mapping[str, Any], *, source: str = "<python>", env: Mapping[str, str] | None = None
+) -> BelugaConfig:
+    """Validate an already-parsed mapping (expansion and environment overrides included)."""
+    env = os.environ if env is None else env
+    expanded = _expand(dict(data), env, source, ())
+    _apply_env_overrides(expanded, env, source)
+    try:
+        config = BelugaConfig.model_validate(expanded)
+    except ValidationError as exc:
+        raise _from_validation(exc, source) from None
+    config._source = source
+    for provider in config.llm.providers.values():
+        if provider.api_key is not None:
+            register_secret(provider.api_key.get_secret_value())
+    return config
+
+
+def _expand(value: Any, env: Mapping[str, str], source: str, path: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        expanded = _VAR.sub(lambda m: _lookup(m, env, source, path), value)
+        if path and path[-1] in _SECRET_KEYS:
+            register_secret(expanded)
+        return expanded
+    if isinstance(value, dict):
+        return {k: _expand(v, env, source, (*path, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, env, source, (*path, str(i))) for i, v in enumerate(value)]
+    return value
+
+
+def _lookup(
+    match: re.Match[str], env: Mapping[str, str], source: str, path: tuple[str, ...]
+) -> str:
+    if match.group(0) == "$$":
+        return "$"
+    name, default = match.group(1), match.group(2)
+    if name in env and env[name] != "":
+        return env[name]
+    if default is not None:
+        return default
+    raise ConfigError(
+        source,
+        ".".join(path),
+        f"environment variable {name} is not set",
+        f"export {name}=..., or give a default: ${{{name}:-value}}",
+    )
+
+
+def _apply_env_overrides(data: dict[str, Any], env: Mapping[str, str], source: str) -> None:
+    sections = set(BelugaConfig.model_fields)
+    for key, raw in env.items():
+        if not key.startswith(_ENV_PREFIX) or "__" not in key:
+            continue
+        parts = [p.lower() for p in key[len(_ENV_PREFIX) :].split("__")]
+        if parts[0] not in sections:
+            continue
+        node = data
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(
+                    f"{source} + ${key}",
+                    ".".join(parts),
+                    f"{part} is not a mapping",
+                    f"unset {key}",
+                )
+            node = child
+        value = yaml.safe_load(raw) if raw else raw
+        if parts[-1] in _SECRET_KEYS and isinstance(value, str):
+            register_secret(value)
+        node[parts[-1]] = value
+
+
+def _from_validation(exc: ValidationError, source: str) -> ConfigError:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    key_path = ".".join(loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = sorted(model.model_fields) if model else []
+        guess = difflib.get_close_matches(loc[-1], allowed, n=1)
+        fix = f"did you mean {guess[0]!r}?" if guess else f"allowed keys here: {', '.join(allowed)}"
+        return ConfigError(source, key_path, "unknown key", f"remove it or rename it; {fix}")
+    if kind == "missing":
+        return ConfigError(source, key_path, "required key is missing", "add it")
+    if kind.startswith("literal_error"):
+        ctx = err.get("ctx", {})
+        return ConfigError(
+            source,
+            key_path,
+            f"invalid value {err.get('input')!r}",
+            f"use one of {ctx.get('expected', '')}",
+        )
+    count = len(exc.errors())
+    more = f" ({count - 1} more problem(s) after this one)" if count > 1 else ""
+    return ConfigError(
+        source,
+        key_path,
+        f"{err['msg']}{more}",
+        "give a value of the expected type (see the example beluga.yaml)",
+    )
+
+
+def _model_at(loc: list[str]) -> type[BaseModel] | None:
+    model: type[BaseModel] = BelugaConfig
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None) if field else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            return None
+    return model

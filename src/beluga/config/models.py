@@ -1,0 +1,63 @@
+"""The shape of ``beluga.yaml``. Every key is also a Python keyword of these models.
+
+Provider entries allow extra keys: each provider validates its own options when it is created
+(see ``beluga.llms.validate_config``), so a plugin's options need no change here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PrivateAttr, SecretStr
+
+__all__ = ["BelugaConfig", "LLMConfig", "ObservabilityConfig", "ProviderConfig"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProviderConfig(BaseModel):
+    """One configured model provider. ``type`` is its registry name (defaults to the key)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str | None = None
+    model: str | None = None
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    timeout: PositiveFloat | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    def options(self) -> dict[str, Any]:
+        """Provider-specific keys (everything not declared above)."""
+        return dict(self.model_extra or {})
+
+
+class LLMConfig(_Strict):
+    """Chat models. ``default`` names an entry of ``providers`` or a registry id such as
+    ``local`` or ``openai:gpt-4o-mini``."""
+
+    default: str = "local"
+    settings: dict[str, Any] = Field(default_factory=dict)
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+
+
+class ObservabilityConfig(_Strict):
+    service_name: str = "beluga"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
+    log_format: Literal["text", "json"] = "text"
+
+
+class BelugaConfig(_Strict):
+    """The whole configuration. ``BelugaConfig()`` is the offline default stack."""
+
+    version: Literal[1] = 1
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    _source: str = PrivateAttr(default="<python>")
+
+    @property
+    def source(self) -> str:
+        """Where this configuration came from (a file path, or ``<python>``)."""
+        return self._source

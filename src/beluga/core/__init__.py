@@ -1,0 +1,31 @@
+"""Foundation shared by every area: errors, registries, middleware, streams, ids."""
+
+from beluga.core.errors import BelugaError, ErrorCode
+from beluga.core.ids import new_id
+from beluga.core.middleware import Middleware, apply, compose
+from beluga.core.redaction import MASK, redact, register_secret
+from beluga.core.registry import Registry, RegistryEntry, import_path, require
+from beluga.core.sentinel import NOT_GIVEN, NotGiven
+from beluga.core.streams import aclose, merge, tee, with_timeout
+
+__all__ = [
+    "MASK",
+    "NOT_GIVEN",
+    "BelugaError",
+    "ErrorCode",
+    "Middleware",
+    "NotGiven",
+    "Registry",
+    "RegistryEntry",
+    "aclose",
+    "apply",
+    "compose",
+    "import_path",
+    "merge",
+    "new_id",
+    "redact",
+    "register_secret",
+    "require",
+    "tee",
+    "with_timeout",
+]

@@ -1,0 +1,76 @@
+"""Keep credentials out of every text the framework emits.
+
+Two nets: exact values registered as secrets (every API key the config or a provider sees is
+registered on load) and patterns that look like credentials (``sk-...``, bearer tokens,
+``api_key=...``) for keys we were never told about. Logs, span attributes, error messages and
+reprs all pass through :func:`redact`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+__all__ = ["MASK", "redact", "register_secret"]
+
+MASK = "[REDACTED]"
+_MIN_SECRET_LEN = 6
+
+_secrets: frozenset[str] = frozenset()
+_lock = threading.Lock()
+
+_PATTERNS = re.compile(
+    r"""
+      (?:sk|pk|rk|ak)-[A-Za-z0-9_\-]{12,}                 # OpenAI/Anthropic style keys
+    | xai-[A-Za-z0-9]{16,}
+    | gsk_[A-Za-z0-9]{16,}                                # Groq
+    | AIza[0-9A-Za-z_\-]{30,}                             # Google API keys
+    | (?:AKIA|ASIA)[0-9A-Z]{16}                           # AWS access key ids
+    | (?i:bearer)\s+[A-Za-z0-9._~+/\-]{12,}=*
+    | (?i:(?:api[_-]?key|x-api-key|token|secret|password|authorization)["']?\s*[:=]\s*["']?)
+      [^\s"',;&]{6,}
+    """,
+    re.VERBOSE,
+)
+
+
+def register_secret(value: str | None) -> None:
+    """Remember ``value`` so that it is masked wherever it would appear."""
+    global _secrets
+    if not value or len(value) < _MIN_SECRET_LEN:
+        return
+    with _lock:
+        _secrets = _secrets | {value}
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with every known secret and credential-looking token masked."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return _PATTERNS.sub(_mask_match, text)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    token = match.group(0)
+    # Keep the "api_key=" / "Bearer " prefix so the reader still knows what was hidden.
+    for sep in ("=", ":", " "):
+        head, found, _ = token.partition(sep)
+        if found and head.strip("\"' ").lower() in _LABELS:
+            return f"{head}{sep}{MASK}"
+    return MASK
+
+
+_LABELS = frozenset(
+    {
+        "api_key",
+        "api-key",
+        "apikey",
+        "x-api-key",
+        "token",
+        "secret",
+        "password",
+        "authorization",
+        "bearer",
+    }
+)

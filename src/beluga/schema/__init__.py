@@ -1,0 +1,54 @@
+"""Data shapes every area shares: messages, content parts, tools, documents, usage, events."""
+
+from beluga.schema.content import (
+    AudioPart,
+    ContentPart,
+    FilePart,
+    ImagePart,
+    MediaPart,
+    TextPart,
+    VideoPart,
+)
+from beluga.schema.documents import Document
+from beluga.schema.events import (
+    ChatResponse,
+    FinishEvent,
+    FinishReason,
+    ReasoningDelta,
+    ResponseBuilder,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    UsageEvent,
+)
+from beluga.schema.messages import Message, Prompt, Role, ToolCall, as_messages
+from beluga.schema.tools import OutputSchema, ToolDefinition
+from beluga.schema.usage import Usage
+
+__all__ = [
+    "AudioPart",
+    "ChatResponse",
+    "ContentPart",
+    "Document",
+    "FilePart",
+    "FinishEvent",
+    "FinishReason",
+    "ImagePart",
+    "MediaPart",
+    "Message",
+    "OutputSchema",
+    "Prompt",
+    "ReasoningDelta",
+    "ResponseBuilder",
+    "Role",
+    "StreamEvent",
+    "TextDelta",
+    "TextPart",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolDefinition",
+    "Usage",
+    "UsageEvent",
+    "VideoPart",
+    "as_messages",
+]
