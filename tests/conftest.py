@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -50,3 +57,43 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No developer config or key leaks into a test."""
     for name in ("BELUGA_CONFIG", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
+
+
+@dataclass(slots=True)
+class Telemetry:
+    """The in-memory OpenTelemetry SDK every test shares (a process has one global provider)."""
+
+    spans: InMemorySpanExporter
+    metrics: InMemoryMetricReader
+
+    def finished_spans(self) -> list[ReadableSpan]:
+        return list(self.spans.get_finished_spans())
+
+    def metric_points(self, name: str) -> list[Any]:
+        data = self.metrics.get_metrics_data()
+        points: list[Any] = []
+        for resource in data.resource_metrics if data else ():
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    if metric.name == name:
+                        points.extend(metric.data.data_points)
+        return points
+
+
+@pytest.fixture(scope="session")
+def _telemetry_session() -> Telemetry:
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(tracer_provider)
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    return Telemetry(exporter, reader)
+
+
+@pytest.fixture
+def telemetry(_telemetry_session: Telemetry) -> Telemetry:
+    """Spans and metrics recorded during this test only."""
+    _telemetry_session.spans.clear()
+    _telemetry_session.metrics.get_metrics_data()  # drain; cumulative points stay, see below
+    return _telemetry_session

@@ -28,7 +28,7 @@ _PATTERNS = re.compile(
     | (?:AKIA|ASIA)[0-9A-Z]{16}                           # AWS access key ids
     | (?i:bearer)\s+[A-Za-z0-9._~+/\-]{12,}=*
     | (?i:(?:api[_-]?key|x-api-key|token|secret|password|authorization)["']?\s*[:=]\s*["']?)
-      [^\s"',;&]{6,}
+      (?:(?i:bearer|basic)\s+)?[^\s"',;&]{6,}
     """,
     re.VERBOSE,
 )

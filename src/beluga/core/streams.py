@@ -35,11 +35,13 @@ async def merge(*sources: AsyncIterable[T]) -> AsyncGenerator[T, None]:
         try:
             async for item in source:
                 await queue.put((index, item))
+            await queue.put((index, _DONE))
+        except asyncio.CancelledError:
+            raise
         except BaseException as exc:  # forwarded to the consumer, who re-raises it
             await queue.put((-1, exc))
         finally:
             await aclose(source)
-            await queue.put((index, _DONE))
 
     tasks = [asyncio.create_task(pump(i, s)) for i, s in enumerate(sources)]
     remaining = len(tasks)
