@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from beluga import __version__
+from beluga.cli import app
+from beluga.cli.main import EXIT_CONFIG, EXIT_FAILED
+
+runner = CliRunner()
+KEY = "sk-test-PLANTED0123456789abcdef"
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"beluga {__version__}"
+
+
+def test_chat_streams_the_answer_of_the_chosen_model() -> None:
+    result = runner.invoke(app, ["chat", "hello", "--model", "test"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "success (no tool calls)\n"
+
+
+def test_providers_list_json_and_table() -> None:
+    result = runner.invoke(app, ["providers", "list", "--json"])
+    assert result.exit_code == 0
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert {"local", "openai", "test"} <= set(rows)
+    assert rows["openai"]["extra"] == "openai"
+    table = runner.invoke(app, ["providers", "list"])
+    assert "beluga-ai[openai]" in table.stdout
+
+
+def test_config_check_ok(tmp_path: Path) -> None:
+    path = tmp_path / "beluga.yaml"
+    path.write_text("llm:\n  default: t\n  providers:\n    t: {type: test, text: hi}\n")
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "OK" in result.stdout and "'t'" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        ("llm:\n  defualt: x\n", "llm.defualt"),
+        ("llm:\n  providers:\n    p: {type: nope}\n", "llm.providers.p.type"),
+        ("llm:\n  providers:\n    p: {type: test, colour: red}\n", "llm.providers.p.colour"),
+        ("llm:\n  providers:\n    p: {type: test, settings: {temprature: 1}}\n", "temprature"),
+        ("llm:\n  default: nope\n", "llm.default"),
+    ],
+)
+def test_config_check_errors_are_one_line_with_path_and_fix(
+    tmp_path: Path, yaml_text: str, expected: str
+) -> None:
+    path = tmp_path / "beluga.yaml"
+    path.write_text(yaml_text)
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == EXIT_CONFIG
+    message = result.stderr.strip()
+    assert message.startswith("error:")
+    assert str(path) in message.replace("\n", "")
+    assert expected in message
+    assert "Fix:" in message
+    assert "Traceback" not in result.output
+
+
+def test_unreachable_provider_fails_with_exit_1_and_no_key(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = tmp_path / "beluga.yaml"
+    path.write_text(
+        "llm:\n  default: gpt\n  providers:\n    gpt:\n      type: openai\n"
+        f"      api_key: {KEY}\n      base_url: http://127.0.0.1:{port}/v1\n"
+    )
+    result = runner.invoke(app, ["chat", "hi", "--config", str(path)])
+    assert result.exit_code == EXIT_FAILED, result.output
+    assert result.stderr.startswith("error:")
+    assert KEY not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_help_is_fast_and_lazy() -> None:
+    code = (
+        "import sys; from beluga.cli.main import app;"
+        "print(','.join(m for m in ('openai','llama_cpp','pydantic') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
