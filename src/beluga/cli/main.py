@@ -44,15 +44,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Beluga AI: build, serve and operate production AI agents, text and voice.",
 )
-providers_app = typer.Typer(no_args_is_help=True, help="Model providers.")
-config_app = typer.Typer(no_args_is_help=True, help="Configuration files.")
-app.add_typer(providers_app, name="providers")
-app.add_typer(config_app, name="config")
+_providers_app = typer.Typer(no_args_is_help=True, help="Model providers.")
+_config_app = typer.Typer(no_args_is_help=True, help="Configuration files.")
+app.add_typer(_providers_app, name="providers")
+app.add_typer(_config_app, name="config")
 
 _err = Console(stderr=True, highlight=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
-ConfigOption = Annotated[
+_ConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config",
@@ -113,9 +113,9 @@ def _load(path: Path | None) -> BelugaConfig:
     return config
 
 
-@app.command()
+@app.command("chat")
 @_friendly
-def chat(
+def _chat(
     question: Annotated[str, typer.Argument(help="What to ask.")],
     model: Annotated[
         str | None,
@@ -131,7 +131,7 @@ def chat(
     system: Annotated[str | None, typer.Option("--system", "-s", help="A system prompt.")] = None,
     temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Most tokens to generate.")] = None,
-    config: ConfigOption = None,
+    config: _ConfigOption = None,
 ) -> None:
     """Stream the configured model's answer to QUESTION."""
     from beluga.llms import ModelSettings
@@ -173,9 +173,9 @@ class _closing:
         await self.model.aclose()
 
 
-@providers_app.command("list")
+@_providers_app.command("list")
 @_friendly
-def providers_list(
+def _providers_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """List the chat-model providers that are registered, and whether each is installed."""
@@ -195,9 +195,9 @@ def providers_list(
     Console().print(table)
 
 
-@config_app.command("check")
+@_config_app.command("check")
 @_friendly
-def config_check(
+def _config_check(
     file: Annotated[
         Path | None,
         typer.Argument(help="The file to check (default: $BELUGA_CONFIG or ./beluga.yaml)."),

@@ -1,14 +1,25 @@
 """``beluga.yaml`` plus environment, validated; every option also a Python keyword."""
 
 from beluga.config.loader import ConfigError, find_config, load_config, parse_config
-from beluga.config.models import BelugaConfig, LLMConfig, ObservabilityConfig, ProviderConfig
+from beluga.config.models import (
+    BelugaConfig,
+    LLMConfig,
+    ObservabilityConfig,
+    PriceConfig,
+    ProviderConfig,
+    RoleConfig,
+    RoutingConfig,
+)
 
 __all__ = [
     "BelugaConfig",
     "ConfigError",
     "LLMConfig",
     "ObservabilityConfig",
+    "PriceConfig",
     "ProviderConfig",
+    "RoleConfig",
+    "RoutingConfig",
     "find_config",
     "load_config",
     "parse_config",

@@ -10,7 +10,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PrivateAttr, SecretStr
 
-__all__ = ["BelugaConfig", "LLMConfig", "ObservabilityConfig", "ProviderConfig"]
+__all__ = [
+    "BelugaConfig",
+    "LLMConfig",
+    "ObservabilityConfig",
+    "PriceConfig",
+    "ProviderConfig",
+    "RoleConfig",
+    "RoutingConfig",
+]
 
 
 class _Strict(BaseModel):
@@ -34,13 +42,43 @@ class ProviderConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
+class RoleConfig(_Strict):
+    """A user-defined role (planner, coder, ...): who answers, who takes over, with which
+    settings. References name a provider entry, another role, or a registry id."""
+
+    provider: str
+    fallbacks: list[str] = Field(default_factory=list)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class RoutingConfig(_Strict):
+    """How the router treats failures and start-up checks."""
+
+    cooldown: PositiveFloat = 30.0
+    """Seconds a provider that failed with a retryable error is skipped."""
+    check_timeout: PositiveFloat = 10.0
+    """Seconds each provider gets to prove its credentials at start-up."""
+
+
+class PriceConfig(_Strict):
+    """USD per million tokens; overrides the built-in price table for one model."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
+
+
 class LLMConfig(_Strict):
-    """Chat models. ``default`` names an entry of ``providers`` or a registry id such as
-    ``local`` or ``openai:gpt-4o-mini``."""
+    """Chat models. ``default`` names an entry of ``providers``, a role, or a registry id such
+    as ``local`` or ``openai:gpt-4o-mini``; it answers when no role is named and ends every
+    role's fallback chain."""
 
     default: str = "local"
     settings: dict[str, Any] = Field(default_factory=dict)
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    roles: dict[str, RoleConfig] = Field(default_factory=dict)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    prices: dict[str, PriceConfig] = Field(default_factory=dict)
 
 
 class ObservabilityConfig(_Strict):

@@ -30,6 +30,12 @@ registry.register(
 registry.register(
     "openai", "beluga.llms.providers.openai:OpenAIChatModel", extra="openai", requires=("openai",)
 )
+registry.register("anthropic", "beluga.llms.providers.anthropic:AnthropicChatModel",
+                  extra="anthropic", requires=("anthropic",))
+registry.register("gemini", "beluga.llms.providers.gemini:GeminiChatModel", extra="gemini",
+                  requires=("google.genai",))
+registry.register("bedrock", "beluga.llms.providers.bedrock:BedrockChatModel", extra="bedrock",
+                  requires=("aiobotocore",))
 registry.register("test", "beluga.llms.testing:TestModel")
 
 _SETTING_NAMES = frozenset(f.name for f in fields(ModelSettings))

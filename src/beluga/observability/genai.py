@@ -9,7 +9,8 @@ execute_tool, invoke_agent, ...), so naming, error typing and redaction are done
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -97,6 +98,19 @@ class Operation:
         """Set a span attribute; strings are redacted."""
         if value is not None and self.span.is_recording():
             self.span.set_attribute(key, redact(value) if isinstance(value, str) else value)
+
+    def event(self, name: str, attributes: Mapping[str, Any]) -> None:
+        """Add a span event (e.g. a routing decision)."""
+        if self.span.is_recording():
+            self.span.add_event(name, {k: v for k, v in attributes.items() if v is not None})
+
+    @contextmanager
+    def activated(self) -> Iterator[None]:
+        """Make this span the current one, so operations inside become its children."""
+        with trace.use_span(
+            self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+        ):
+            yield
 
     def first_chunk(self) -> None:
         """Mark the arrival of the first streamed chunk (time to first token)."""

@@ -1,0 +1,397 @@
+"""Multi-provider routing by role, with ordered fallbacks and cooldown.
+
+A role (planner, coder, ...) names a primary provider and fallbacks; every chain ends with
+``llm.default``. Settings merge global < provider < role < call. A retryable failure moves the
+call down the chain and cools the failed provider down for ``routing.cooldown`` seconds, during
+which other calls skip it. A stream falls back only while nothing has been yielded; after that a
+failure is a :class:`~beluga.llms.middleware.StreamInterruptedError` holding the partial output.
+An unknown role uses the default chain, so code written for roles runs on a one-provider config.
+
+Every decision is logged (``beluga.llms.router``) and traced as a ``route {role}`` span whose
+children are the provider calls; no credential is part of either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from beluga.config import BelugaConfig, ConfigError
+from beluga.core.errors import BelugaError, ErrorCode
+from beluga.llms.base import ChatModel, ModelSettings
+from beluga.llms.middleware import stream_with_restarts
+from beluga.llms.registry import from_config, registry, settings_from
+from beluga.observability.genai import Operation, start_operation
+from beluga.observability.logs import get_logger
+from beluga.schema import ChatResponse, Prompt, StreamEvent, ToolDefinition
+
+__all__ = ["ProviderCheck", "Role", "RoleModel", "Route", "Router"]
+
+_log = get_logger("beluga.llms.router")
+_Tools = Sequence[ToolDefinition] | None
+
+
+@dataclass(slots=True, frozen=True)
+class Role:
+    """A role as Python code states it: references name providers or other roles."""
+
+    provider: str
+    fallbacks: Sequence[str] = ()
+    settings: ModelSettings = field(default_factory=ModelSettings)
+
+
+@dataclass(slots=True, frozen=True)
+class Route:
+    """One step of a chain: a named provider and the settings it gets for this role."""
+
+    name: str
+    model: ChatModel
+    settings: ModelSettings
+
+
+@dataclass(slots=True, frozen=True)
+class ProviderCheck:
+    name: str
+    ok: bool
+    seconds: float
+    error: str | None = None
+
+
+class Router:
+    """Routes calls of a role to the first healthy provider of its chain."""
+
+    def __init__(
+        self,
+        providers: Mapping[str, ChatModel],
+        *,
+        roles: Mapping[str, Role] | None = None,
+        default: str,
+        cooldown: float = 30.0,
+        provider_settings: Mapping[str, ModelSettings] | None = None,
+        source: str = "<python>",
+    ) -> None:
+        self.providers = dict(providers)
+        self.cooldown = cooldown
+        self._cooling: dict[str, float] = {}
+        resolver = _Resolver(
+            self.providers, dict(roles or {}), provider_settings or {}, default, source
+        )
+        self._default = resolver.chain(default, "llm.default")
+        self._chains = {name: resolver.role_chain(name) for name in roles or {}}
+
+    @classmethod
+    def from_config(cls, config: BelugaConfig) -> Router:
+        """Create each referenced provider once and resolve every role's chain."""
+        llm, source = config.llm, config.source
+
+        def check(ref: str, key: str) -> str:
+            if ref in llm.providers or ref in llm.roles or ref.partition(":")[0] in registry:
+                return ref
+            known = sorted({*llm.providers, *llm.roles})
+            raise ConfigError(
+                source,
+                key,
+                f"{ref!r} names no provider, role or registered id",
+                f"use one of {', '.join(known) or '(none configured)'}, or an "
+                "id like 'openai:gpt-4o-mini'",
+            )
+
+        refs = {check(llm.default, "llm.default")}
+        for name, role in llm.roles.items():
+            refs.add(check(role.provider, f"llm.roles.{name}.provider"))
+            refs.update(
+                check(ref, f"llm.roles.{name}.fallbacks.{i}")
+                for i, ref in enumerate(role.fallbacks)
+            )
+        models = {ref: from_config(config, ref) for ref in sorted(refs - set(llm.roles))}
+        global_settings = settings_from(llm.settings, where="llm.settings", source=source)
+        settings = {
+            name: settings_from(
+                {**llm.settings, **llm.providers[name].settings},
+                where=f"llm.providers.{name}.settings",
+                source=source,
+            )
+            if name in llm.providers
+            else global_settings
+            for name in models
+        }
+        roles = {
+            name: Role(
+                role.provider,
+                tuple(role.fallbacks),
+                settings_from(role.settings, where=f"llm.roles.{name}.settings", source=source),
+            )
+            for name, role in llm.roles.items()
+        }
+        return cls(
+            models,
+            roles=roles,
+            default=llm.default,
+            cooldown=llm.routing.cooldown,
+            provider_settings=settings,
+            source=source,
+        )
+
+    # -- selection ---------------------------------------------------------------------
+
+    def chain(self, role: str | None = None) -> tuple[Route, ...]:
+        """The full chain of ``role`` (the default chain for None or an unknown role)."""
+        return self._chains.get(role, self._default) if role is not None else self._default
+
+    def candidates(self, role: str | None = None) -> tuple[Route, ...]:
+        """The chain without providers in cooldown; all of them, soonest-back first, if
+        every one is cooling down."""
+        chain = self.chain(role)
+        if not self._cooling:
+            return chain
+        now = time.monotonic()
+        ready = tuple(r for r in chain if self._cooling.get(r.name, 0.0) <= now)
+        return ready or tuple(sorted(chain, key=lambda r: self._cooling.get(r.name, 0.0)))
+
+    def cool_down(self, name: str, error: BelugaError) -> None:
+        wait = max(self.cooldown, error.retry_after or 0.0)
+        self._cooling[name] = time.monotonic() + wait
+        self._expire()
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for name in [n for n, until in self._cooling.items() if until <= now]:
+            del self._cooling[name]
+
+    def for_role(self, role: str | None) -> RoleModel:
+        """A :class:`ChatModel` that routes every call as ``role``."""
+        return RoleModel(self, role)
+
+    # -- calls -------------------------------------------------------------------------
+
+    async def generate(
+        self,
+        prompt: Prompt,
+        *,
+        role: str | None = None,
+        tools: _Tools = None,
+        settings: ModelSettings | None = None,
+    ) -> ChatResponse:
+        routes = self.candidates(role)
+        op = _route_span(role)
+        error: BelugaError | None = None
+        try:
+            for attempt, route in enumerate(routes):
+                self._decide(op, role, route, attempt, error)
+                try:
+                    with op.activated():
+                        return await route.model.generate(
+                            prompt, tools=tools, settings=route.settings.merged(settings)
+                        )
+                except BelugaError as exc:
+                    if not exc.retryable:
+                        raise
+                    self.cool_down(route.name, exc)
+                    error = exc
+            raise self._exhausted(role, routes, error)
+        except BaseException as exc:
+            op.fail(exc)
+            raise
+        finally:
+            op.end()
+
+    def stream(
+        self,
+        prompt: Prompt,
+        *,
+        role: str | None = None,
+        tools: _Tools = None,
+        settings: ModelSettings | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        routes = self.candidates(role)
+        return self._stream(routes, role, prompt, tools, settings)
+
+    async def _stream(
+        self,
+        routes: tuple[Route, ...],
+        role: str | None,
+        prompt: Prompt,
+        tools: _Tools,
+        settings: ModelSettings | None,
+    ) -> AsyncIterator[StreamEvent]:
+        op = _route_span(role)
+        errors: list[BelugaError] = []
+
+        def open_stream(attempt: int) -> AsyncIterator[StreamEvent]:
+            route = routes[attempt - 1]
+            self._decide(op, role, route, attempt - 1, errors[-1] if errors else None)
+            return route.model.stream(prompt, tools=tools, settings=route.settings.merged(settings))
+
+        async def give_up(attempt: int, error: BelugaError) -> None:
+            if not error.retryable:
+                raise error
+            self.cool_down(routes[attempt - 1].name, error)
+            errors.append(error)
+            if attempt >= len(routes):
+                raise self._exhausted(role, routes, error)
+
+        try:
+            async for event in stream_with_restarts(open_stream, give_up):
+                yield event
+        except BaseException as exc:
+            op.fail(exc)
+            raise
+        finally:
+            op.end()
+
+    def _decide(
+        self, op: Operation, role: str | None, route: Route, attempt: int, error: BelugaError | None
+    ) -> None:
+        reason = (
+            "primary"
+            if attempt == 0
+            else f"fallback after {error.code.value}"
+            if error
+            else "fallback"
+        )
+        _log.info(
+            "route role=%s provider=%s model=%s reason=%s",
+            role or "-",
+            route.name,
+            route.model.model_name,
+            reason,
+        )
+        op.event(
+            "route",
+            {
+                "beluga.provider": route.name,
+                "beluga.reason": reason,
+                "gen_ai.request.model": route.model.model_name,
+            },
+        )
+        if attempt == 0:
+            op.set("beluga.route.primary", route.name)
+
+    def _exhausted(
+        self, role: str | None, routes: Sequence[Route], error: BelugaError | None
+    ) -> BelugaError:
+        tried = ", ".join(r.name for r in routes)
+        return BelugaError(
+            "llms.router",
+            error.code if error else ErrorCode.PROVIDER_UNAVAILABLE,
+            f"every provider for role {role or 'default'!r} failed ({tried}); last error: "
+            f"{error.message if error else 'none'}",
+            retryable=True,
+            cause=error,
+            retry_after=min((u - time.monotonic() for u in self._cooling.values()), default=None),
+        )
+
+    async def check(self, *, timeout: float = 10.0) -> list[ProviderCheck]:
+        """Prove every provider's credentials in parallel, each within ``timeout``."""
+        return list(
+            await asyncio.gather(
+                *(_check(name, model, timeout) for name, model in sorted(self.providers.items()))
+            )
+        )
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(m.aclose() for m in self.providers.values()))
+
+
+class RoleModel:
+    """The router seen as one :class:`ChatModel` for one role."""
+
+    __slots__ = ("role", "router")
+
+    def __init__(self, router: Router, role: str | None) -> None:
+        self.router, self.role = router, role
+
+    @property
+    def model_name(self) -> str:
+        return f"role:{self.role or 'default'}"
+
+    async def generate(
+        self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None
+    ) -> ChatResponse:
+        return await self.router.generate(prompt, role=self.role, tools=tools, settings=settings)
+
+    def stream(
+        self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        return self.router.stream(prompt, role=self.role, tools=tools, settings=settings)
+
+    async def aclose(self) -> None:
+        """The router owns the providers; close it instead."""
+
+
+def _route_span(role: str | None) -> Operation:
+    return start_operation(
+        "route", role or "default", provider="beluga", attributes={"beluga.role": role}
+    )
+
+
+async def _check(name: str, model: ChatModel, timeout: float) -> ProviderCheck:
+    start = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout):
+            await model.generate("ping", settings=ModelSettings(max_tokens=1))
+    except TimeoutError:
+        return ProviderCheck(
+            name, False, time.perf_counter() - start, f"no answer within {timeout}s"
+        )
+    except BelugaError as exc:
+        return ProviderCheck(
+            name, False, time.perf_counter() - start, f"[{exc.code.value}] {exc.message}"
+        )
+    return ProviderCheck(name, True, time.perf_counter() - start)
+
+
+class _Resolver:
+    """Expands role references into chains, rejecting cycles and dangling names."""
+
+    def __init__(
+        self,
+        providers: Mapping[str, ChatModel],
+        roles: Mapping[str, Role],
+        settings: Mapping[str, ModelSettings],
+        default: str,
+        source: str,
+    ) -> None:
+        self.providers, self.roles, self.settings = providers, roles, settings
+        self.default, self.source = default, source
+        self._done: dict[str, tuple[Route, ...]] = {}
+
+    def chain(self, ref: str, key: str, seen: tuple[str, ...] = ()) -> tuple[Route, ...]:
+        if ref in self.roles:
+            if ref in seen:
+                cycle = " -> ".join((*seen, ref))
+                raise ConfigError(
+                    self.source,
+                    key,
+                    f"roles refer to each other in a cycle: {cycle}",
+                    "make one of them name a provider instead",
+                )
+            return self.role_chain(ref, seen)
+        if ref in self.providers:
+            return (Route(ref, self.providers[ref], self.settings.get(ref, ModelSettings())),)
+        known = ", ".join(sorted({*self.providers, *self.roles})) or "(none)"
+        raise ConfigError(
+            self.source, key, f"{ref!r} is neither a provider nor a role", f"use one of {known}"
+        )
+
+    def role_chain(self, name: str, seen: tuple[str, ...] = ()) -> tuple[Route, ...]:
+        """Primary, fallbacks, then the default chain, each provider once, role settings on
+        top of what each provider brings."""
+        if name in self._done:
+            return self._done[name]
+        role, seen = self.roles[name], (*seen, name)
+        keyed = [(role.provider, f"llm.roles.{name}.provider")]
+        keyed += [(ref, f"llm.roles.{name}.fallbacks.{i}") for i, ref in enumerate(role.fallbacks)]
+        if self.default not in seen:  # the default is itself a role being expanded: skip it
+            keyed.append((self.default, "llm.default"))
+        routes: dict[str, Route] = {}
+        for ref, key in keyed:
+            for route in self.chain(ref, key, seen):
+                if route.name not in routes:
+                    routes[route.name] = Route(
+                        route.name, route.model, route.settings.merged(role.settings)
+                    )
+        self._done[name] = tuple(routes.values())
+        return self._done[name]

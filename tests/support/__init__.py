@@ -1,0 +1,1 @@
+"""Helpers shared by the test suite (replay servers for recorded provider traffic)."""
