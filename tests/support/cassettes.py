@@ -19,6 +19,8 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
+import struct
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -189,6 +191,7 @@ class Reply:
     cut_after: int | None = None
     close: bool = False
     delay: float = 0.0  # seconds to wait before answering (for client timeouts)
+    reset: bool = False  # drop the connection with a TCP reset instead of answering
 
     @classmethod
     def json(
@@ -415,6 +418,11 @@ class ReplayServer:
         """Send ``reply``; returns whether the connection stays open."""
         if reply.delay:
             await asyncio.sleep(reply.delay)
+        if reply.reset:
+            sock = writer.get_extra_info("socket")
+            if sock is not None:  # linger 0: close() sends RST, as a crashed peer would
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return False
         try:
             reason = HTTPStatus(reply.status).phrase
         except ValueError:

@@ -1,0 +1,285 @@
+"""Roles, fallback, cooldown, settings merging and mid-stream fallback, against real local
+servers that fail the ways providers do."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from beluga.config import ConfigError, load_config
+from beluga.core import BelugaError, ErrorCode
+from beluga.llms import ModelSettings
+from beluga.llms.middleware import StreamInterruptedError
+from beluga.llms.router import Role, Router
+from beluga.schema import ResponseBuilder, StreamEvent, TextDelta
+from tests.llms._servers import completion, error, stream
+from tests.support.cassettes import Reply, ReplayServer
+
+
+@pytest.fixture
+async def servers() -> AsyncIterator[dict[str, ReplayServer]]:
+    names = ("alpha", "beta", "gamma")
+    started = {n: ReplayServer() for n in names}
+    for s in started.values():
+        await s.start()
+    yield started
+    for s in started.values():
+        await s.aclose()
+
+
+def write_config(
+    tmp_path: Path,
+    servers: dict[str, ReplayServer],
+    roles: str,
+    extra: str = "",
+    default: str = "alpha",
+) -> Path:
+    providers = "".join(
+        f"    {name}:\n      type: openai\n      model: model-{name}\n"
+        f"      base_url: {srv.url}/v1\n      api_key: sk-test-{name}-0123456789\n"
+        f"      timeout: 1.0\n      settings: {{temperature: 0.5}}\n"
+        for name, srv in servers.items()
+    )
+    path = tmp_path / "beluga.yaml"
+    path.write_text(
+        f"llm:\n  default: {default}\n  settings: {{max_tokens: 100, temperature: 0.1}}\n"
+        f"  routing: {{cooldown: 30}}\n{extra}  providers:\n{providers}  roles:\n{roles}"
+    )
+    return path
+
+
+ROLES = """\
+    planner: {provider: alpha, fallbacks: [beta], settings: {temperature: 0.9}}
+    coder: {provider: beta, fallbacks: [gamma]}
+    reviewer: {provider: gamma}
+    clarifier: {provider: planner}
+"""
+
+
+def sent(server: ReplayServer) -> list[dict[str, object]]:
+    return [r.json() for r in server.requests]
+
+
+async def test_each_role_uses_its_primary_with_merged_settings(
+    tmp_path: Path, servers: dict[str, ReplayServer]
+) -> None:
+    router = Router.from_config(load_config(write_config(tmp_path, servers, ROLES), env={}))
+    for name in servers:
+        servers[name].enqueue(completion(f"from {name}"))
+    assert (await router.generate("plan", role="planner")).text == "from alpha"
+    assert (await router.generate("code", role="coder")).text == "from beta"
+    assert (await router.generate("review", role="reviewer")).text == "from gamma"
+    (alpha,), (beta,), (gamma,) = (sent(servers[n]) for n in servers)
+    assert (alpha["model"], alpha["temperature"], alpha["max_completion_tokens"]) == (
+        "model-alpha",
+        0.9,
+        100,
+    )  # role 0.9 > provider 0.5 > global 0.1
+    assert (beta["temperature"], gamma["temperature"]) == (0.5, 0.5)  # provider > global
+    servers["alpha"].enqueue(completion("again"))  # per-call settings beat the role's
+    await router.generate("x", role="planner", settings=ModelSettings(temperature=0.0))
+    assert sent(servers["alpha"])[-1]["temperature"] == 0.0
+    await router.aclose()
+
+
+async def test_single_provider_config_still_works_for_any_role(tmp_path: Path) -> None:
+    async with ReplayServer() as only:
+        path = tmp_path / "beluga.yaml"
+        path.write_text(
+            f"llm:\n  default: main\n  providers:\n    main:\n      type: openai\n"
+            f"      base_url: {only.url}/v1\n      api_key: sk-test-0123456789\n"
+        )
+        router = Router.from_config(load_config(path, env={}))
+        only.enqueue(completion("one"), completion("two"))
+        assert (await router.generate("hi")).text == "one"
+        assert (await router.generate("hi", role="planner")).text == "two"  # unknown role
+        await router.aclose()
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        error(500),
+        error(503),
+        error(529, "overloaded"),
+        error(429, "slow down", {"retry-after": "0"}),
+        Reply(200, [("content-type", "application/json")], b'{"choices": [', close=True),
+        Reply(reset=True),  # connection reset before any byte
+        Reply(200, [], b"", delay=3.0),  # client timeout (1 s)
+    ],
+    ids=["500", "503", "529", "429", "malformed", "reset", "timeout"],
+)
+async def test_retryable_failure_falls_back_and_cools_down(
+    tmp_path: Path, servers: dict[str, ReplayServer], failure: Reply
+) -> None:
+    router = Router.from_config(load_config(write_config(tmp_path, servers, ROLES), env={}))
+    servers["alpha"].enqueue(failure)
+    servers["beta"].enqueue(completion("beta saves the day"), completion("beta again"))
+    assert (await router.generate("plan", role="planner")).text == "beta saves the day"
+    # alpha is cooling down: the next planner call goes straight to beta
+    assert (await router.generate("plan", role="planner")).text == "beta again"
+    assert len(servers["alpha"].requests) == 1
+    await router.aclose()
+
+
+async def test_non_retryable_failure_is_raised_not_hidden(
+    tmp_path: Path, servers: dict[str, ReplayServer]
+) -> None:
+    router = Router.from_config(load_config(write_config(tmp_path, servers, ROLES), env={}))
+    servers["alpha"].enqueue(error(401, "invalid api key"))
+    with pytest.raises(BelugaError) as info:
+        await router.generate("plan", role="planner")
+    assert info.value.code is ErrorCode.AUTH_FAILED
+    assert servers["beta"].requests == []
+    await router.aclose()
+
+
+async def test_cooldown_expires(servers: dict[str, ReplayServer]) -> None:
+    from beluga.llms import create
+
+    models = {
+        n: create("openai:m", base_url=f"{s.url}/v1", api_key="sk-test-0123456789")
+        for n, s in servers.items()
+    }
+    router = Router(models, roles={"r": Role("alpha", ["beta"])}, default="gamma", cooldown=0.1)
+    servers["alpha"].enqueue(error(500), completion("alpha is back"))
+    servers["beta"].enqueue(completion("beta"))
+    assert (await router.generate("x", role="r")).text == "beta"
+    await asyncio.sleep(0.15)
+    assert (await router.generate("x", role="r")).text == "alpha is back"
+    await router.aclose()
+
+
+async def test_whole_chain_failing_reports_every_provider(
+    tmp_path: Path, servers: dict[str, ReplayServer]
+) -> None:
+    router = Router.from_config(load_config(write_config(tmp_path, servers, ROLES), env={}))
+    servers["beta"].enqueue(error(503))
+    servers["gamma"].enqueue(error(500))
+    servers["alpha"].enqueue(error(502))  # the default ends the coder chain
+    with pytest.raises(BelugaError) as info:
+        await router.generate("code", role="coder")
+    assert "beta, gamma, alpha" in info.value.message
+    assert info.value.retryable
+    await router.aclose()
+
+
+async def test_stream_falls_back_before_content(
+    tmp_path: Path, servers: dict[str, ReplayServer]
+) -> None:
+    router = Router.from_config(load_config(write_config(tmp_path, servers, ROLES), env={}))
+    servers["alpha"].enqueue(
+        Reply.sse([{"error": {"message": "overloaded", "type": "server_error"}}])
+    )
+    servers["beta"].enqueue(stream(["Hello", " world"]))
+    events = [e async for e in router.stream("hi", role="planner")]
+    builder = ResponseBuilder()
+    for e in events:
+        builder.add(e)
+    assert builder.build().text == "Hello world"
+    await router.aclose()
+
+
+async def test_stream_cut_before_content_falls_back(
+    tmp_path: Path, servers: dict[str, ReplayServer]
+) -> None:
+    router = Router.from_config(load_config(write_config(tmp_path, servers, ROLES), env={}))
+    servers["alpha"].enqueue(stream(["never"], cut_after=40))  # cut inside the first event
+    servers["beta"].enqueue(stream(["ok"]))
+    text = "".join(
+        [e.text async for e in router.stream("hi", role="planner") if isinstance(e, TextDelta)]
+    )
+    assert text == "ok"
+    await router.aclose()
+
+
+async def test_stream_failure_after_content_keeps_partial_output(
+    tmp_path: Path, servers: dict[str, ReplayServer]
+) -> None:
+    router = Router.from_config(load_config(write_config(tmp_path, servers, ROLES), env={}))
+    whole = stream(["Once", " upon", " a", " time"])
+    cut = len(whole.wire_body()) - 120  # after a few words, before the end
+    servers["alpha"].enqueue(stream(["Once", " upon", " a", " time"], cut_after=cut))
+    got: list[StreamEvent] = []
+    with pytest.raises(StreamInterruptedError) as info:
+        async for event in router.stream("story", role="planner"):
+            got.append(event)
+    assert info.value.partial.text.startswith("Once")
+    assert info.value.partial.text == "".join(e.text for e in got if isinstance(e, TextDelta))
+    assert servers["beta"].requests == []  # no silent switch after output was seen
+    await router.aclose()
+
+
+async def test_three_providers_four_roles(tmp_path: Path, servers: dict[str, ReplayServer]) -> None:
+    router = Router.from_config(load_config(write_config(tmp_path, servers, ROLES), env={}))
+    expected = {"planner": "alpha", "coder": "beta", "reviewer": "gamma", "clarifier": "alpha"}
+    for role, server in expected.items():
+        servers[server].enqueue(completion(f"{role}@{server}"))
+        assert (await router.generate(role, role=role)).text == f"{role}@{server}"
+    assert [r["messages"][0]["content"] for r in sent(servers["alpha"])] == [  # type: ignore[index]
+        "planner",
+        "clarifier",
+    ]
+    await router.aclose()
+
+
+async def test_fifty_concurrent_tasks_do_not_cross_talk(
+    tmp_path: Path, servers: dict[str, ReplayServer]
+) -> None:
+    router = Router.from_config(load_config(write_config(tmp_path, servers, ROLES), env={}))
+    plan = {"planner": "alpha", "coder": "beta", "reviewer": "gamma"}
+    tasks = [(f"task-{i}", list(plan)[i % 3]) for i in range(50)]
+    for _, role in tasks:
+        servers[plan[role]].enqueue(completion(f"answer from {plan[role]}"))
+
+    async def run(prompt: str, role: str) -> tuple[str, str, str]:
+        model = router.for_role(role)
+        response = await model.generate(prompt)
+        return prompt, role, response.text
+
+    results = await asyncio.gather(*(run(p, r) for p, r in tasks))
+    for prompt, role, text in results:
+        assert text == f"answer from {plan[role]}", (prompt, role)
+    for role, server in plan.items():
+        prompts = sorted(r["messages"][0]["content"] for r in sent(servers[server]))  # type: ignore[index]
+        assert prompts == sorted(p for p, r in tasks if r == role)
+        temps = {r["temperature"] for r in sent(servers[server])}
+        assert temps == ({0.9} if role == "planner" else {0.5})
+    await router.aclose()
+
+
+@pytest.mark.parametrize(
+    ("roles", "key"),
+    [
+        ("    a: {provider: b}\n    b: {provider: a}\n", "llm.roles.b.provider"),
+        ("    a: {provider: nowhere}\n", "llm.roles.a.provider"),
+        ("    a: {provider: alpha, fallbacks: [beta, ghost]}\n", "llm.roles.a.fallbacks.1"),
+    ],
+    ids=["cycle", "dangling", "dangling-fallback"],
+)
+def test_bad_references_are_config_errors_naming_the_key(
+    tmp_path: Path, servers: dict[str, ReplayServer], roles: str, key: str
+) -> None:
+    path = write_config(tmp_path, servers, roles)
+    with pytest.raises(ConfigError) as info:
+        Router.from_config(load_config(path, env={}))
+    assert info.value.key_path == key
+    assert str(path) in str(info.value)
+
+
+async def test_check_reports_each_provider(
+    tmp_path: Path, servers: dict[str, ReplayServer]
+) -> None:
+    router = Router.from_config(load_config(write_config(tmp_path, servers, ROLES), env={}))
+    servers["alpha"].enqueue(completion("pong"))
+    servers["beta"].enqueue(error(401, "invalid api key"))
+    servers["gamma"].enqueue(Reply(200, [], b"", delay=2.0))
+    report = {c.name: c for c in await router.check(timeout=0.5)}
+    assert report["alpha"].ok
+    assert not report["beta"].ok and "auth_failed" in (report["beta"].error or "")
+    assert not report["gamma"].ok
+    assert all("sk-test" not in (c.error or "") for c in report.values())
+    await router.aclose()
