@@ -25,7 +25,7 @@ from beluga.llms.testing import TestModel
 from beluga.schema import TextDelta
 from tests.conftest import Telemetry
 from tests.llms._servers import completion, error, stream
-from tests.support.cassettes import Reply, ReplayServer
+from tests.support.cassettes import ReplayServer, Reply
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.002)
 

@@ -16,7 +16,7 @@ from beluga.llms.middleware import StreamInterruptedError
 from beluga.llms.router import Role, Router
 from beluga.schema import ResponseBuilder, StreamEvent, TextDelta
 from tests.llms._servers import completion, error, stream
-from tests.support.cassettes import Reply, ReplayServer
+from tests.support.cassettes import ReplayServer, Reply
 
 
 @pytest.fixture
