@@ -23,8 +23,8 @@ help:
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U pip 2>&1 | grep -v "is ignored" || true
-	$(BIN)/python -m pip install -q -e '.[dev,openai,local]' 2>&1 | grep -v "is ignored" || true
-	$(BIN)/python -c "import beluga, llama_cpp, openai" # fail here if an install step failed
+	$(BIN)/python -m pip install -q -e '.[dev,all]' 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -c "import beluga, llama_cpp, openai, anthropic, google.genai, aiobotocore" # fail here if an install step failed
 	$(BIN)/python -m compileall -q src $(VENV)/lib >/dev/null 2>&1 || true
 	@touch $@
 

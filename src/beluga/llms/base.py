@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from types import TracebackType
-from typing import Any, ClassVar, Literal, Protocol, Self, TypeAlias, runtime_checkable
+from typing import Any, Literal, Protocol, Self, TypeAlias, runtime_checkable
 
 from beluga.core.streams import aclose
 from beluga.observability.genai import Operation, start_operation
@@ -100,7 +100,8 @@ class BaseChatModel(ABC):
     ``_stream``; they may override ``aclose`` to release clients.
     """
 
-    provider: ClassVar[str]
+    provider: str
+    """The `gen_ai.provider.name` of the calls it makes; an instance may refine it."""
 
     def __init__(self, model: str, *, settings: ModelSettings | None = None) -> None:
         self._model = model

@@ -367,7 +367,7 @@ class _Traced(BaseChatModel):
     def __init__(self, inner: ChatModel, provider: str) -> None:
         super().__init__(inner.model_name)
         self.inner = inner
-        self.provider = provider  # type: ignore[misc]
+        self.provider = provider
 
     async def _generate(
         self, messages: Sequence[Message], tools: Sequence[ToolDefinition], settings: ModelSettings

@@ -30,12 +30,56 @@ registry.register(
 registry.register(
     "openai", "beluga.llms.providers.openai:OpenAIChatModel", extra="openai", requires=("openai",)
 )
-registry.register("anthropic", "beluga.llms.providers.anthropic:AnthropicChatModel",
-                  extra="anthropic", requires=("anthropic",))
-registry.register("gemini", "beluga.llms.providers.gemini:GeminiChatModel", extra="gemini",
-                  requires=("google.genai",))
-registry.register("bedrock", "beluga.llms.providers.bedrock:BedrockChatModel", extra="bedrock",
-                  requires=("aiobotocore",))
+registry.register(
+    "anthropic",
+    "beluga.llms.providers.anthropic:AnthropicChatModel",
+    extra="anthropic",
+    requires=("anthropic",),
+)
+registry.register(
+    "gemini",
+    "beluga.llms.providers.gemini:GeminiChatModel",
+    extra="gemini",
+    requires=("google.genai",),
+)
+registry.register(
+    "bedrock",
+    "beluga.llms.providers.bedrock:BedrockChatModel",
+    extra="bedrock",
+    requires=("aiobotocore",),
+)
+registry.register(
+    "xai", "beluga.llms.providers.xai:XAIChatModel", extra="xai", requires=("xai_sdk",)
+)
+registry.register(
+    "openai_responses",
+    "beluga.llms.providers.openai_responses:OpenAIResponsesModel",
+    extra="openai",
+    requires=("openai",),
+)
+registry.register(
+    "azure",
+    "beluga.llms.providers.azure:AzureOpenAIChatModel",
+    extra="openai",
+    requires=("openai",),
+)
+registry.register(
+    "ollama", "beluga.llms.providers.ollama:OllamaChatModel", extra="ollama", requires=("ollama",)
+)
+for _name, _cls in {
+    "groq": "GroqChatModel",
+    "mistral": "MistralChatModel",
+    "together": "TogetherChatModel",
+    "deepseek": "DeepSeekChatModel",
+    "openrouter": "OpenRouterChatModel",
+    "cerebras": "CerebrasChatModel",
+    "fireworks": "FireworksChatModel",
+    "vllm": "VLLMChatModel",
+    "lmstudio": "LMStudioChatModel",
+}.items():
+    registry.register(
+        _name, f"beluga.llms.providers.compatible:{_cls}", extra="openai", requires=("openai",)
+    )
 registry.register("test", "beluga.llms.testing:TestModel")
 
 _SETTING_NAMES = frozenset(f.name for f in fields(ModelSettings))

@@ -1,0 +1,93 @@
+"""Vendor presets on the OpenAI-compatible adapter: where they point, which key they need, and
+how their calls are named in traces."""
+
+from __future__ import annotations
+
+import pytest
+
+from beluga.core import BelugaError, ErrorCode
+from beluga.llms import create, registry
+from beluga.llms.providers.compatible import CompatibleChatModel
+from tests.conftest import Telemetry
+from tests.llms._servers import completion
+from tests.support.cassettes import ReplayServer, Reply, cassettes
+
+VENDORS = [
+    "groq",
+    "mistral",
+    "together",
+    "deepseek",
+    "openrouter",
+    "cerebras",
+    "fireworks",
+    "vllm",
+    "lmstudio",
+]
+
+
+@pytest.mark.parametrize("name", VENDORS)
+async def test_preset_speaks_chat_completions(name: str, telemetry: Telemetry) -> None:
+    cls = registry.get(name)
+    assert issubclass(cls, CompatibleChatModel)  # type: ignore[arg-type]
+    async with ReplayServer() as server:
+        server.enqueue(completion("hi there"))
+        model = create(
+            name, base_url=f"{server.url}/v1", api_key="sk-test-0123456789", model="some-model"
+        )
+        assert (await model.generate("hello")).text == "hi there"
+        await model.aclose()
+    (request,) = server.requests
+    assert request.path == "/v1/chat/completions"
+    assert request.json()["model"] == "some-model"
+    (span,) = telemetry.finished_spans()
+    assert dict(span.attributes or {})["gen_ai.provider.name"] == cls.provider  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", [n for n in VENDORS if n not in ("vllm", "lmstudio")])
+def test_hosted_vendor_needs_its_key(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    cls = registry.get(name)
+    monkeypatch.delenv(cls.key_env, raising=False)  # type: ignore[attr-defined]
+    with pytest.raises(BelugaError) as info:
+        create(name)
+    assert info.value.code is ErrorCode.INVALID_CONFIG
+    assert cls.key_env in info.value.message  # type: ignore[attr-defined]
+
+
+def test_key_comes_from_the_vendor_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GROQ_API_KEY", "gsk_test0123456789abcdef")
+    model = create("groq")
+    assert model.model_name == "llama-3.3-70b-versatile"
+    assert "api.groq.com" in repr(model)
+    assert "gsk_test" not in repr(model)
+
+
+def test_local_servers_need_a_model_name() -> None:
+    with pytest.raises(BelugaError, match="needs model="):
+        create("vllm")
+
+
+async def test_groq_recording_through_the_groq_preset() -> None:
+    recorded = next(
+        i
+        for c in cassettes("groq")
+        for i in c.interactions
+        if i.response.is_json
+        and i.response.status == 200
+        and i.request.body
+        and not i.request.body.get("stream")
+        and not i.request.body.get("tools")
+    )
+    async with ReplayServer() as server:
+        server.enqueue(Reply.recorded(recorded.response))
+        model = create(
+            "groq",
+            base_url=f"{server.url}/v1",
+            api_key="gsk_test0123456789abcdef",
+            model=recorded.request.body["model"],
+        )
+        user = [m["content"] for m in recorded.request.body["messages"] if m["role"] == "user"]
+        response = await model.generate(str(user[-1]))
+        await model.aclose()
+    choice = recorded.response.parsed_body["choices"][0]
+    assert response.text == (choice["message"].get("content") or "")
+    assert response.usage.input_tokens == recorded.response.parsed_body["usage"]["prompt_tokens"]
