@@ -95,3 +95,40 @@ def test_help_is_fast_and_lazy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_providers_check_reports_each_provider(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import threading
+
+    from tests.llms._servers import completion
+    from tests.support.cassettes import ReplayServer
+
+    monkeypatch.delenv("GROQ_API_KEY", raising=False)
+    loop = asyncio.new_event_loop()  # the server runs beside the CLI's own event loop
+    server = ReplayServer()
+    loop.run_until_complete(server.start())
+    server.enqueue(completion("pong"))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        path = tmp_path / "beluga.yaml"
+        path.write_text(
+            "llm:\n  default: good\n  routing: {check_timeout: 2}\n  providers:\n"
+            f"    good: {{type: openai, base_url: '{server.url}/v1', api_key: {KEY}}}\n"
+            "    nokey: {type: groq}\n"
+        )
+        result = runner.invoke(app, ["providers", "check", "--config", str(path), "--json"])
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.run_until_complete(server.aclose())
+        loop.close()
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert result.exit_code == EXIT_FAILED
+    assert rows["good"]["ok"] is True
+    assert rows["nokey"]["ok"] is False
+    assert "GROQ_API_KEY" in rows["nokey"]["error"]
+    assert KEY not in result.output

@@ -8,6 +8,7 @@ readable line with the fix, never a traceback (``BELUGA_DEBUG=1`` shows it).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import os
@@ -193,6 +194,48 @@ def _providers_list(
         hint = escape(f"pip install 'beluga-ai[{entry.extra}]'") if entry.extra else "-"
         table.add_row(entry.name, "yes" if entry.available else "[red]no[/]", hint, entry.source)
     Console().print(table)
+
+
+@_providers_app.command("check")
+@_friendly
+def _providers_check(
+    config: _ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Prove every configured provider's credentials, in parallel, each within
+    llm.routing.check_timeout. Exits 1 if any provider fails."""
+    from beluga.core.errors import BelugaError as _Error
+    from beluga.llms import from_config
+    from beluga.llms.router import ProviderCheck, check_providers
+
+    cfg = _load(config)
+    names = sorted(cfg.llm.providers) or [cfg.llm.default]
+    models, report = {}, []
+    for name in names:
+        try:
+            models[name] = from_config(cfg, name)
+        except _Error as exc:  # a provider that cannot even be created is a failed check
+            report.append(ProviderCheck(name, False, 0.0, f"[{exc.code.value}] {exc.message}"))
+
+    async def run() -> list[ProviderCheck]:
+        try:
+            return await check_providers(models, timeout=cfg.llm.routing.check_timeout)
+        finally:
+            for model in models.values():
+                await model.aclose()
+
+    report = sorted(report + asyncio.run(run()), key=lambda c: c.name)
+    if as_json:
+        typer.echo(json.dumps([dataclasses.asdict(c) for c in report], indent=2))
+    else:
+        table = Table("provider", "ok", "seconds", "error", title="Provider check")
+        for c in report:
+            table.add_row(
+                c.name, "yes" if c.ok else "[red]no[/]", f"{c.seconds:.2f}", escape(c.error or "")
+            )
+        Console().print(table)
+    if not all(c.ok for c in report):
+        raise typer.Exit(EXIT_FAILED)
 
 
 @_config_app.command("check")

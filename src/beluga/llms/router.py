@@ -27,7 +27,7 @@ from beluga.observability.genai import Operation, start_operation
 from beluga.observability.logs import get_logger
 from beluga.schema import ChatResponse, Prompt, StreamEvent, ToolDefinition
 
-__all__ = ["ProviderCheck", "Role", "RoleModel", "Route", "Router"]
+__all__ = ["ProviderCheck", "Role", "RoleModel", "Route", "Router", "check_providers"]
 
 _log = get_logger("beluga.llms.router")
 _Tools = Sequence[ToolDefinition] | None
@@ -324,6 +324,17 @@ class RoleModel:
 def _route_span(role: str | None) -> Operation:
     return start_operation(
         "route", role or "default", provider="beluga", attributes={"beluga.role": role}
+    )
+
+
+async def check_providers(
+    models: Mapping[str, ChatModel], *, timeout: float = 10.0
+) -> list[ProviderCheck]:
+    """Call every model once (one output token) in parallel; a report line per provider."""
+    return list(
+        await asyncio.gather(
+            *(_check(name, model, timeout) for name, model in sorted(models.items()))
+        )
     )
 
 
