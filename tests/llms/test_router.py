@@ -15,6 +15,7 @@ from beluga.llms import ModelSettings
 from beluga.llms.middleware import StreamInterruptedError
 from beluga.llms.router import Role, Router
 from beluga.schema import ResponseBuilder, StreamEvent, TextDelta
+from tests.conftest import Telemetry
 from tests.llms._servers import completion, error, stream
 from tests.support.cassettes import ReplayServer, Reply
 
@@ -282,4 +283,26 @@ async def test_check_reports_each_provider(
     assert not report["beta"].ok and "auth_failed" in (report["beta"].error or "")
     assert not report["gamma"].ok
     assert all("sk-test" not in (c.error or "") for c in report.values())
+    await router.aclose()
+
+
+async def test_routing_is_traced_with_provider_calls_as_children(
+    tmp_path: Path, servers: dict[str, ReplayServer], telemetry: Telemetry
+) -> None:
+    router = Router.from_config(load_config(write_config(tmp_path, servers, ROLES), env={}))
+    servers["alpha"].enqueue(error(503))
+    servers["beta"].enqueue(completion("ok"))
+    await router.generate("plan", role="planner")
+    spans = {s.name: s for s in telemetry.finished_spans()}
+    route = spans["route planner"]
+    assert {s.parent.span_id for n, s in spans.items() if n.startswith("chat ")} == {  # type: ignore[union-attr]
+        route.context.span_id  # type: ignore[union-attr]
+    }
+    decisions = [dict(e.attributes or {}) for e in route.events if e.name == "route"]
+    assert [(d["beluga.provider"], d["beluga.reason"]) for d in decisions] == [
+        ("alpha", "primary"),
+        ("beta", "fallback after provider_unavailable"),
+    ]
+    text = repr([dict(s.attributes or {}) for s in spans.values()]) + repr(decisions)
+    assert "sk-test" not in text
     await router.aclose()

@@ -136,7 +136,7 @@ class BaseChatModel(ABC):
     ) -> ChatResponse:
         """Answer ``prompt`` in one response."""
         merged = self.settings.merged(settings)
-        with self._operation(merged) as op:
+        with self._operation(merged) as op, op.activated():
             response = await self._generate(as_messages(prompt), tools or (), merged)
             _record_response(
                 op, response.usage, response.finish_reason, response.model, response.response_id

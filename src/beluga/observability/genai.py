@@ -9,8 +9,8 @@ execute_tool, invoke_agent, ...), so naming, error typing and redaction are done
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -78,6 +78,9 @@ _first_chunk = _meter.create_histogram(
 )
 
 
+_NO_CONTEXT = nullcontext()
+
+
 class Operation:
     """One traced and metered operation. Call :meth:`end` exactly once (or use ``with``)."""
 
@@ -104,13 +107,16 @@ class Operation:
         if self.span.is_recording():
             self.span.add_event(name, {k: v for k, v in attributes.items() if v is not None})
 
-    @contextmanager
-    def activated(self) -> Iterator[None]:
-        """Make this span the current one, so operations inside become its children."""
-        with trace.use_span(
+    def activated(self) -> AbstractContextManager[object]:
+        """Make this span the current one, so operations inside become its children.
+
+        A span that records nothing has no children worth linking: skip the context switch.
+        """
+        if not self.span.is_recording():
+            return _NO_CONTEXT
+        return trace.use_span(
             self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
-        ):
-            yield
+        )
 
     def first_chunk(self) -> None:
         """Mark the arrival of the first streamed chunk (time to first token)."""

@@ -18,6 +18,7 @@ __all__ = ["error_for_status", "retry_after_from", "status_code"]
 _BY_STATUS: dict[int, tuple[ErrorCode, bool]] = {
     400: (ErrorCode.INVALID_REQUEST, False),
     401: (ErrorCode.AUTH_FAILED, False),
+    402: (ErrorCode.CAPACITY_EXCEEDED, False),  # billing: out of credit
     403: (ErrorCode.AUTH_FAILED, False),
     404: (ErrorCode.NOT_FOUND, False),
     408: (ErrorCode.TIMEOUT, True),
@@ -35,6 +36,7 @@ _NEXT_STEP: dict[ErrorCode, str] = {
     ErrorCode.TIMEOUT: "retry, or raise the timeout",
     ErrorCode.PROVIDER_UNAVAILABLE: "retry later or fall back to another provider",
     ErrorCode.RATE_LIMITED: "slow down, retry after the server's hint, or raise your quota",
+    ErrorCode.CAPACITY_EXCEEDED: "check the account's credit and quota with the provider",
 }
 
 
