@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@echo "make demo   install, then chat with the offline default model"
 	@echo "make test   install, then run every gate and the whole test suite"
-	@echo "make bench  framework-overhead benchmarks against peers (see benchmarks/README.md)"
+	@echo "make bench  overhead, peers, routing and metrics benchmarks (README: Benchmarks)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,8 +50,17 @@ pytest: $(STAMP)
 
 test: lint typecheck layers pytest
 
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+# Peers (LiteLLM, pydantic-ai, LangChain) live in their own venv with Beluga, never in .venv.
+BENCH := .venv-bench
+$(BENCH)/.installed: pyproject.toml benchmarks/peers.txt benchmarks/peers-overrides.txt
+	@test -x $(BENCH)/bin/python || $(PYTHON) -m venv $(BENCH)
+	$(BENCH)/bin/python -m pip install -q uv 2>&1 | grep -v "is ignored" || true
+	$(BENCH)/bin/uv pip install --python $(BENCH)/bin/python --compile-bytecode -q -e '.[openai]' \
+		-r benchmarks/peers.txt --override benchmarks/peers-overrides.txt
+	@touch $@
+
+bench: $(BENCH)/.installed
+	LITELLM_LOCAL_MODEL_COST_MAP=True $(BENCH)/bin/python -m benchmarks
 
 services:
 	bash scripts/services.sh start
