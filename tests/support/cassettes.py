@@ -253,7 +253,8 @@ class Reply:
         text = response.body
         if response.is_event_stream:
             # One chunk per event, as the server flushed them.
-            parts = [p + "\n\n" for p in text.split("\n\n") if p.strip()]
+            sep = "\r\n\r\n" if "\r\n\r\n" in text else "\n\n"  # Gemini uses CRLF
+            parts = [p + sep for p in text.split(sep) if p.strip()]
             return cls(response.status, headers, chunks=[p.encode() for p in parts])
         return cls(response.status, headers, text.encode())
 
@@ -365,7 +366,7 @@ class ReplayServer:
         finally:
             self._writers.discard(writer)
             writer.close()
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
             if task is not None:
                 self._tasks.discard(task)
