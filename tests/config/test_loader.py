@@ -140,3 +140,17 @@ def test_python_keywords_equal_yaml(tmp_path: Path) -> None:
         env={},
     )
     assert by_kw.model_dump() == by_yaml.model_dump()
+
+
+def test_provider_specific_secrets_are_masked(tmp_path: Path) -> None:
+    secret = "PLANTEDsecretKEY0123456789abcdefghijklmn"
+    path = write(
+        tmp_path,
+        "llm:\n  providers:\n    aws:\n      type: bedrock\n      region: us-east-1\n"
+        "      aws_secret_access_key: ${AWS_SECRET}\n",
+    )
+    config = load_config(path, env={"AWS_SECRET": secret})
+    entry = config.llm.providers["aws"]
+    assert entry.options() == {"region": "us-east-1", "aws_secret_access_key": secret}
+    for text in (repr(config), str(config), repr(entry), str(config.model_dump())):
+        assert secret not in text

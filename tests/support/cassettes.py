@@ -94,7 +94,7 @@ class RecordedResponse:
     status: int
     headers: Mapping[str, list[str]]
     parsed_body: Any = None  # JSON bodies
-    body: str | None = None  # everything else (event streams, text)
+    body: str | bytes | None = None  # everything else (event streams, text, binary)
 
     @property
     def content_type(self) -> str:
@@ -251,6 +251,8 @@ class Reply:
             )
             return cls(response.status, headers, payload)
         text = response.body
+        if isinstance(text, bytes):  # binary bodies (AWS event streams) are served as recorded
+            return cls(response.status, headers, text)
         if response.is_event_stream:
             # One chunk per event, as the server flushed them.
             sep = "\r\n\r\n" if "\r\n\r\n" in text else "\n\n"  # Gemini uses CRLF

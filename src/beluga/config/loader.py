@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from beluga.config.models import BelugaConfig
+from beluga.config.models import BelugaConfig, is_secret_key
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.redaction import register_secret
 
@@ -25,7 +25,6 @@ __all__ = ["ConfigError", "find_config", "load_config", "parse_config"]
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _ENV_PREFIX = "BELUGA_"
-_SECRET_KEYS = ("api_key", "password", "secret", "token")
 
 
 class ConfigError(BelugaError):
@@ -115,7 +114,7 @@ def parse_config(
 def _expand(value: Any, env: Mapping[str, str], source: str, path: tuple[str, ...]) -> Any:
     if isinstance(value, str):
         expanded = _VAR.sub(lambda m: _lookup(m, env, source, path), value)
-        if path and path[-1] in _SECRET_KEYS:
+        if path and is_secret_key(path[-1]):
             register_secret(expanded)
         return expanded
     if isinstance(value, dict):
@@ -163,7 +162,7 @@ def _apply_env_overrides(data: dict[str, Any], env: Mapping[str, str], source: s
                 )
             node = child
         value = yaml.safe_load(raw) if raw else raw
-        if parts[-1] in _SECRET_KEYS and isinstance(value, str):
+        if is_secret_key(parts[-1]) and isinstance(value, str):
             register_secret(value)
         node[parts[-1]] = value
 

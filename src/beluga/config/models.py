@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PrivateAttr, SecretStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PrivateAttr,
+    SecretStr,
+    model_validator,
+)
 
 __all__ = [
     "BelugaConfig",
@@ -18,7 +26,17 @@ __all__ = [
     "ProviderConfig",
     "RoleConfig",
     "RoutingConfig",
+    "is_secret_key",
 ]
+
+
+_SECRET_WORDS = ("api_key", "secret", "token", "password", "credential")
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a configuration key holds a credential, judged by its name."""
+    lowered = key.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
 
 
 class _Strict(BaseModel):
@@ -37,9 +55,26 @@ class ProviderConfig(BaseModel):
     timeout: PositiveFloat | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _hide_secret_options(cls, data: Any) -> Any:
+        """Provider-specific secrets (``aws_secret_access_key``...) get the same protection as
+        ``api_key``: masked in every repr, dump and error."""
+        if isinstance(data, dict):
+            return {
+                k: SecretStr(v)
+                if k not in cls.model_fields and is_secret_key(k) and isinstance(v, str)
+                else v
+                for k, v in data.items()
+            }
+        return data
+
     def options(self) -> dict[str, Any]:
-        """Provider-specific keys (everything not declared above)."""
-        return dict(self.model_extra or {})
+        """Provider-specific keys (everything not declared above), secrets revealed."""
+        return {
+            k: v.get_secret_value() if isinstance(v, SecretStr) else v
+            for k, v in (self.model_extra or {}).items()
+        }
 
 
 class RoleConfig(_Strict):
