@@ -7,6 +7,8 @@ are off (``max_retries=0``): retry, timeout and fallback middleware decide that 
 through ``client.post(..., cast_to=object)`` so responses come back as plain dicts -- the typed
 models cost ~70 us per streamed chunk, several times everything else on the path. The
 request/response mapping lives in ``_openai_wire``; SDK errors become :class:`BelugaError` here.
+:class:`OpenAIClientModel` holds what every OpenAI adapter shares (client, auth, error mapping), so
+the Responses adapter (``openai_responses``) and Azure (``azure``) add only their wire format.
 
 Usage::
 
@@ -33,7 +35,7 @@ from beluga.schema import ChatResponse, Message, StreamEvent, ToolDefinition
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, AsyncStream, RequestOptions
 
-__all__ = ["OpenAIChatModel"]
+__all__ = ["OpenAIChatModel", "OpenAIClientModel"]
 
 _OPENAI_HOST = "api.openai.com"
 # Local servers (vLLM, Ollama, LM Studio) ignore the key, but the SDK insists on sending one.
@@ -61,15 +63,18 @@ def _options(extra: dict[str, Any] | None) -> RequestOptions:
     return options
 
 
-class OpenAIChatModel(BaseChatModel):
-    """A chat model behind an OpenAI-compatible Chat Completions endpoint.
+class OpenAIClientModel(BaseChatModel):
+    """What the OpenAI adapters share: the SDK client, where it points, and error mapping.
 
     Every keyword is also a ``beluga.yaml`` key. ``api_key`` falls back to ``OPENAI_API_KEY``
     and ``base_url`` to ``OPENAI_BASE_URL``; a non-OpenAI ``base_url`` needs no key. Pass
     ``client=`` to reuse a configured ``AsyncOpenAI`` (it is then not closed by :meth:`aclose`).
+    Subclasses implement one wire format with :meth:`_post` and :meth:`_open_stream`.
     """
 
     provider = "openai"
+    _hints: dict[ErrorCode, str]
+    """Next steps named in HTTP error messages; Azure swaps in its own variable names."""
 
     def __init__(
         self,
@@ -88,6 +93,7 @@ class OpenAIChatModel(BaseChatModel):
         sdk = cast(ModuleType, require("openai", extra="openai"))
         self._errors: tuple[type[BaseException], ...] = (sdk.OpenAIError, ValueError)
         self._stream_cls: type[AsyncStream[object]] = sdk.AsyncStream[object]
+        self._hints = _HINTS
         for name, value in (default_headers or {}).items():
             if name.lower() in _SECRET_HEADERS:
                 register_secret(value)
@@ -124,6 +130,49 @@ class OpenAIChatModel(BaseChatModel):
         self._client = sdk.AsyncOpenAI(**options)
         self._owns_client = True
 
+    async def _post(self, path: str, body: dict[str, Any], extra: Any, op: str) -> Any:
+        """POST ``body`` (``extra`` merged over it) and return the decoded JSON, untyped."""
+        try:
+            return await self._client.post(path, cast_to=object, body=body, options=_options(extra))
+        except self._errors as exc:
+            raise self._error(exc, op) from exc
+
+    async def _open_stream(
+        self, path: str, body: dict[str, Any], extra: Any, op: str
+    ) -> AsyncStream[object]:
+        """POST ``body`` and return the SDK's stream of decoded SSE ``data`` dicts."""
+        try:
+            return await self._client.post(
+                path,
+                cast_to=object,
+                body=body,
+                options=_options(extra),
+                stream=True,
+                stream_cls=self._stream_cls,
+            )
+        except self._errors as exc:
+            raise self._error(exc, op) from exc
+
+    def _error(self, exc: BaseException, op: str, *, streaming: bool = False) -> BelugaError:
+        return _map_error(exc, op, self._where, streaming=streaming, hints=self._hints)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client, unless it was passed in as ``client=``."""
+        if self._owns_client:
+            await self._client.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self._model!r}, base_url={self._where!r})"
+
+
+class OpenAIChatModel(OpenAIClientModel):
+    """A chat model behind an OpenAI-compatible Chat Completions endpoint.
+
+    Every keyword is also a ``beluga.yaml`` key. ``api_key`` falls back to ``OPENAI_API_KEY``
+    and ``base_url`` to ``OPENAI_BASE_URL``; a non-OpenAI ``base_url`` needs no key. Pass
+    ``client=`` to reuse a configured ``AsyncOpenAI`` (it is then not closed by :meth:`aclose`).
+    """
+
     async def _generate(
         self,
         messages: Sequence[Message],
@@ -132,12 +181,7 @@ class OpenAIChatModel(BaseChatModel):
     ) -> ChatResponse:
         op = "llms.openai.generate"
         body, extra = build_request(self._model, messages, tools, settings, op, stream=False)
-        try:
-            data = await self._client.post(
-                "/chat/completions", cast_to=object, body=body, options=_options(extra)
-            )
-        except self._errors as exc:
-            raise _map_error(exc, op, self._where) from exc
+        data = await self._post("/chat/completions", body, extra, op)
         if (
             isinstance(data, dict)
             and not data.get("choices")
@@ -154,34 +198,16 @@ class OpenAIChatModel(BaseChatModel):
     ) -> AsyncIterator[StreamEvent]:
         op = "llms.openai.stream"
         body, extra = build_request(self._model, messages, tools, settings, op, stream=True)
-        try:
-            stream = await self._client.post(
-                "/chat/completions",
-                cast_to=object,
-                body=body,
-                options=_options(extra),
-                stream=True,
-                stream_cls=self._stream_cls,
-            )
-        except self._errors as exc:
-            raise _map_error(exc, op, self._where) from exc
+        stream = await self._open_stream("/chat/completions", body, extra, op)
         events = stream_events(stream, op, self._where)
         try:
             async for event in events:
                 yield event
         except self._errors as exc:
-            raise _map_error(exc, op, self._where, streaming=True) from exc
+            raise self._error(exc, op, streaming=True) from exc
         finally:
             await events.aclose()
             await stream.close()
-
-    async def aclose(self) -> None:
-        """Close the HTTP client, unless it was passed in as ``client=``."""
-        if self._owns_client:
-            await self._client.close()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(model={self._model!r}, base_url={self._where!r})"
 
 
 # --------------------------------------------------------------------------- errors
@@ -249,7 +275,14 @@ def _error_from_body(
     )
 
 
-def _map_error(exc: BaseException, op: str, where: str, *, streaming: bool = False) -> BelugaError:
+def _map_error(
+    exc: BaseException,
+    op: str,
+    where: str,
+    *,
+    streaming: bool = False,
+    hints: dict[ErrorCode, str] | None = None,
+) -> BelugaError:
     """The :class:`BelugaError` for an exception raised by the SDK (or its JSON decoding)."""
     import openai
 
@@ -274,7 +307,7 @@ def _map_error(exc: BaseException, op: str, where: str, *, streaming: bool = Fal
             )
         return BelugaError(op, ErrorCode.PROVIDER_UNAVAILABLE, text, cause=exc)
     if isinstance(exc, openai.APIStatusError):
-        return _status_error(exc, op, where)
+        return _status_error(exc, op, where, hints or _HINTS)
     if isinstance(exc, openai.APIError):  # an error event inside a stream
         body = exc.body if isinstance(exc.body, dict) else {"message": exc.message}
         return _error_from_body(body, op, where, "an error mid-stream", exc)
@@ -291,7 +324,7 @@ def _map_error(exc: BaseException, op: str, where: str, *, streaming: bool = Fal
     )
 
 
-_HINTS = {
+_HINTS: dict[ErrorCode, str] = {
     ErrorCode.AUTH_FAILED: "check api_key / OPENAI_API_KEY and the key's access to this model",
     ErrorCode.NOT_FOUND: "check the model name and base_url",
     ErrorCode.TIMEOUT: "retry, or raise timeout=",
@@ -301,7 +334,7 @@ _HINTS = {
 }
 
 
-def _status_error(exc: Any, op: str, where: str) -> BelugaError:
+def _status_error(exc: Any, op: str, where: str, hints: dict[ErrorCode, str]) -> BelugaError:
     """An HTTP error answer: the shared status table, refined by OpenAI's error codes."""
     status: int = exc.status_code
     body = exc.body if isinstance(exc.body, dict) else {}
@@ -321,7 +354,7 @@ def _status_error(exc: Any, op: str, where: str) -> BelugaError:
         return BelugaError(
             op, ErrorCode.CONTENT_FILTERED, f"{said}. Rephrase the request", cause=exc
         )
-    hint = _HINTS.get(code, "see the server's message")
+    hint = hints.get(code, "see the server's message")
     if "context_length_exceeded" in kinds:
         hint = "shorten the conversation or lower max_tokens"
     return BelugaError(
