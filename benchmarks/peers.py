@@ -43,9 +43,12 @@ def _contenders(base_url: str, stream: bool) -> tuple[dict[str, Call], list[Any]
     messages: list[Any] = [{"role": "user", "content": QUESTION}]
 
     if stream:
+
         async def raw_call() -> object:
             s = await raw.chat.completions.create(
-                model=MODEL, messages=messages, stream=True,
+                model=MODEL,
+                messages=messages,
+                stream=True,
                 stream_options={"include_usage": True},
             )
             return [c async for c in s]
@@ -53,6 +56,7 @@ def _contenders(base_url: str, stream: bool) -> tuple[dict[str, Call], list[Any]
         async def beluga_call() -> object:
             return [e async for e in model.stream(QUESTION)]
     else:
+
         async def raw_call() -> object:
             return await raw.chat.completions.create(model=MODEL, messages=messages)
 
@@ -69,12 +73,19 @@ def _contenders(base_url: str, stream: bool) -> tuple[dict[str, Call], list[Any]
         async def litellm_call() -> object:
             if stream:
                 s = await litellm.acompletion(
-                    model=f"openai/{MODEL}", api_base=base_url, api_key=KEY,
-                    messages=messages, stream=True, max_retries=0,
+                    model=f"openai/{MODEL}",
+                    api_base=base_url,
+                    api_key=KEY,
+                    messages=messages,
+                    stream=True,
+                    max_retries=0,
                 )
                 return [c async for c in s]
             return await litellm.acompletion(
-                model=f"openai/{MODEL}", api_base=base_url, api_key=KEY, messages=messages,
+                model=f"openai/{MODEL}",
+                api_base=base_url,
+                api_key=KEY,
+                messages=messages,
                 max_retries=0,
             )
 

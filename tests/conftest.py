@@ -87,11 +87,17 @@ _PROVIDER_VARIABLES = (
 )
 
 
+@pytest.fixture(scope="session")
+def _metrics_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return tmp_path_factory.mktemp("metrics")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No developer config or key leaks into a test."""
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, _metrics_dir: Any) -> None:
+    """No developer config, key or metrics file leaks into a test, or out of one."""
     for name in _PROVIDER_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BELUGA_METRICS_STORE", f"sqlite://{_metrics_dir}/metrics.db")
 
 
 @dataclass(slots=True)

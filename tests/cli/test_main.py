@@ -132,3 +132,39 @@ def test_providers_check_reports_each_provider(
     assert rows["nokey"]["ok"] is False
     assert "GROQ_API_KEY" in rows["nokey"]["error"]
     assert KEY not in result.output
+
+
+@pytest.mark.parametrize(
+    ("roles", "key"),
+    [
+        ("    a: {provider: b}\n    b: {provider: a}\n", "llm.roles.b.provider"),
+        ("    a: {provider: t, fallbacks: [ghost]}\n", "llm.roles.a.fallbacks.0"),
+    ],
+)
+def test_config_check_catches_role_cycles_and_dangling_names(
+    tmp_path: Path, roles: str, key: str
+) -> None:
+    path = tmp_path / "beluga.yaml"
+    path.write_text(f"llm:\n  default: t\n  providers:\n    t: {{type: test}}\n  roles:\n{roles}")
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == EXIT_CONFIG
+    assert key in result.stderr
+
+
+def test_config_check_prints_each_role_chain(tmp_path: Path) -> None:
+    path = tmp_path / "beluga.yaml"
+    path.write_text(
+        "llm:\n  default: t\n  providers:\n    t: {type: test}\n    u: {type: test}\n"
+        "  roles:\n    planner: {provider: u, fallbacks: [t]}\n    clarifier: {provider: planner}\n"
+    )
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "role planner: u -> t" in result.stdout
+    assert "role clarifier: u -> t" in result.stdout
+
+
+def test_the_example_config_in_the_repository_is_valid() -> None:
+    example = Path(__file__).resolve().parents[2] / "beluga.yaml"
+    result = runner.invoke(app, ["config", "check", str(example)])
+    assert result.exit_code == 0, result.output
+    assert "role clarifier: local" in result.stdout

@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from beluga import __version__
+from beluga.cli.metrics import metrics_app
 from beluga.core.errors import BelugaError, ErrorCode
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ _providers_app = typer.Typer(no_args_is_help=True, help="Model providers.")
 _config_app = typer.Typer(no_args_is_help=True, help="Configuration files.")
 app.add_typer(_providers_app, name="providers")
 app.add_typer(_config_app, name="config")
+app.add_typer(metrics_app, name="metrics")
 
 _err = Console(stderr=True, highlight=False)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -148,30 +150,26 @@ async def _stream_answer(
     cfg: BelugaConfig, name: str | None, messages: list[Message], settings: ModelSettings
 ) -> None:
     from beluga.llms import from_config
+    from beluga.llms.metered import metered, prices_from, recorder_from
     from beluga.schema import FinishEvent, TextDelta
 
     out = sys.stdout
-    async with _closing(from_config(cfg, name)) as chat_model:
-        async for event in chat_model.stream(messages, settings=settings):
+    recorder = recorder_from(cfg)
+    model = from_config(cfg, name)
+    if recorder is not None:
+        model = metered(recorder, prices=prices_from(cfg))(model)
+    try:
+        async for event in model.stream(messages, settings=settings):
             if type(event) is TextDelta:
                 out.write(event.text)
                 out.flush()
             elif isinstance(event, FinishEvent) and event.reason == "length":
                 _err.print("\n[yellow](answer cut at the token limit)[/]")
-    out.write("\n")
-
-
-class _closing:
-    """``async with`` for any model that has ``aclose``."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-
-    async def __aenter__(self) -> Any:
-        return self.model
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.model.aclose()
+        out.write("\n")
+    finally:
+        await model.aclose()
+        if recorder is not None:
+            await recorder.aclose()
 
 
 @_providers_app.command("list")
@@ -249,11 +247,16 @@ def _config_check(
     """Validate a beluga.yaml: syntax, keys, environment variables and provider options."""
     from beluga.config import load_config
     from beluga.llms import validate_config
+    from beluga.llms.router import check_roles
 
     cfg = load_config(file)
     names = validate_config(cfg)
+    chains = check_roles(cfg)
     listed = ", ".join(names) or "none (offline defaults)"
     typer.echo(f"{cfg.source}: OK — default model {cfg.llm.default!r}; providers: {listed}")
+    for role, chain in chains.items():
+        if role != "(default)":
+            typer.echo(f"  role {role}: {' -> '.join(chain)}")
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from beluga.config.loader import ConfigError, find_config, load_config, parse_co
 from beluga.config.models import (
     BelugaConfig,
     LLMConfig,
+    MetricsConfig,
     ObservabilityConfig,
     PriceConfig,
     ProviderConfig,
@@ -15,6 +16,7 @@ __all__ = [
     "BelugaConfig",
     "ConfigError",
     "LLMConfig",
+    "MetricsConfig",
     "ObservabilityConfig",
     "PriceConfig",
     "ProviderConfig",

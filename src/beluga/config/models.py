@@ -21,6 +21,7 @@ from pydantic import (
 __all__ = [
     "BelugaConfig",
     "LLMConfig",
+    "MetricsConfig",
     "ObservabilityConfig",
     "PriceConfig",
     "ProviderConfig",
@@ -103,6 +104,15 @@ class PriceConfig(_Strict):
     cached_input: float | None = Field(default=None, ge=0)
 
 
+class MetricsConfig(_Strict):
+    """Where every call's provider metrics go (``beluga metrics summary`` reads them)."""
+
+    enabled: bool = True
+    store: str | None = None
+    """``sqlite:///path.db`` (default ``$BELUGA_METRICS_STORE`` or ``~/.beluga/metrics.db``),
+    ``postgresql://...`` or ``jsonl:///path.jsonl``."""
+
+
 class LLMConfig(_Strict):
     """Chat models. ``default`` names an entry of ``providers``, a role, or a registry id such
     as ``local`` or ``openai:gpt-4o-mini``; it answers when no role is named and ends every
@@ -114,6 +124,7 @@ class LLMConfig(_Strict):
     roles: dict[str, RoleConfig] = Field(default_factory=dict)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     prices: dict[str, PriceConfig] = Field(default_factory=dict)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
 
 class ObservabilityConfig(_Strict):

@@ -17,17 +17,29 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from beluga.config import BelugaConfig, ConfigError
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.llms.base import ChatModel, ModelSettings
+from beluga.llms.metered import metered, prices_from, recorder_from
+from beluga.llms.metrics import MetricsRecorder
 from beluga.llms.middleware import stream_with_restarts
+from beluga.llms.pricing import PriceTable
 from beluga.llms.registry import from_config, registry, settings_from
 from beluga.observability.genai import Operation, start_operation
 from beluga.observability.logs import get_logger
 from beluga.schema import ChatResponse, Prompt, StreamEvent, ToolDefinition
 
-__all__ = ["ProviderCheck", "Role", "RoleModel", "Route", "Router", "check_providers"]
+__all__ = [
+    "ProviderCheck",
+    "Role",
+    "RoleModel",
+    "Route",
+    "Router",
+    "check_providers",
+    "check_roles",
+]
 
 _log = get_logger("beluga.llms.router")
 _Tools = Sequence[ToolDefinition] | None
@@ -70,42 +82,27 @@ class Router:
         default: str,
         cooldown: float = 30.0,
         provider_settings: Mapping[str, ModelSettings] | None = None,
+        recorder: MetricsRecorder | None = None,
+        prices: PriceTable | None = None,
         source: str = "<python>",
     ) -> None:
         self.providers = dict(providers)
         self.cooldown = cooldown
+        self.recorder = recorder
         self._cooling: dict[str, float] = {}
         resolver = _Resolver(
             self.providers, dict(roles or {}), provider_settings or {}, default, source
         )
-        self._default = resolver.chain(default, "llm.default")
-        self._chains = {name: resolver.role_chain(name) for name in roles or {}}
+        self._default = self._metered(resolver.chain(default, "llm.default"), None, prices)
+        self._chains = {
+            name: self._metered(resolver.role_chain(name), name, prices) for name in roles or {}
+        }
 
     @classmethod
     def from_config(cls, config: BelugaConfig) -> Router:
         """Create each referenced provider once and resolve every role's chain."""
         llm, source = config.llm, config.source
-
-        def check(ref: str, key: str) -> str:
-            if ref in llm.providers or ref in llm.roles or ref.partition(":")[0] in registry:
-                return ref
-            known = sorted({*llm.providers, *llm.roles})
-            raise ConfigError(
-                source,
-                key,
-                f"{ref!r} names no provider, role or registered id",
-                f"use one of {', '.join(known) or '(none configured)'}, or an "
-                "id like 'openai:gpt-4o-mini'",
-            )
-
-        refs = {check(llm.default, "llm.default")}
-        for name, role in llm.roles.items():
-            refs.add(check(role.provider, f"llm.roles.{name}.provider"))
-            refs.update(
-                check(ref, f"llm.roles.{name}.fallbacks.{i}")
-                for i, ref in enumerate(role.fallbacks)
-            )
-        models = {ref: from_config(config, ref) for ref in sorted(refs - set(llm.roles))}
+        models = {ref: from_config(config, ref) for ref in sorted(_references(config))}
         global_settings = settings_from(llm.settings, where="llm.settings", source=source)
         settings = {
             name: settings_from(
@@ -117,21 +114,27 @@ class Router:
             else global_settings
             for name in models
         }
-        roles = {
-            name: Role(
-                role.provider,
-                tuple(role.fallbacks),
-                settings_from(role.settings, where=f"llm.roles.{name}.settings", source=source),
-            )
-            for name, role in llm.roles.items()
-        }
         return cls(
             models,
-            roles=roles,
+            roles=_roles(config),
             default=llm.default,
             cooldown=llm.routing.cooldown,
             provider_settings=settings,
+            recorder=recorder_from(config),
+            prices=prices_from(config),
             source=source,
+        )
+
+    def _metered(
+        self, chain: tuple[Route, ...], role: str | None, prices: PriceTable | None
+    ) -> tuple[Route, ...]:
+        """Each step of the chain records its calls under ``role``."""
+        if self.recorder is None:
+            return chain
+        table = prices or PriceTable()
+        return tuple(
+            Route(r.name, metered(self.recorder, prices=table, role=role)(r.model), r.settings)
+            for r in chain
         )
 
     # -- selection ---------------------------------------------------------------------
@@ -292,7 +295,10 @@ class Router:
         )
 
     async def aclose(self) -> None:
+        """Close every provider, then flush and close the metrics recorder."""
         await asyncio.gather(*(m.aclose() for m in self.providers.values()))
+        if self.recorder is not None:
+            await self.recorder.aclose()
 
 
 class RoleModel:
@@ -352,6 +358,52 @@ async def _check(name: str, model: ChatModel, timeout: float) -> ProviderCheck:
             name, False, time.perf_counter() - start, f"[{exc.code.value}] {exc.message}"
         )
     return ProviderCheck(name, True, time.perf_counter() - start)
+
+
+def _references(config: BelugaConfig) -> set[str]:
+    """Every provider name the default and the roles refer to; a dangling one is an error."""
+    llm, source = config.llm, config.source
+
+    def check(ref: str, key: str) -> str:
+        if ref in llm.providers or ref in llm.roles or ref.partition(":")[0] in registry:
+            return ref
+        known = sorted({*llm.providers, *llm.roles})
+        raise ConfigError(
+            source,
+            key,
+            f"{ref!r} names no provider, role or registered id",
+            f"use one of {', '.join(known) or '(none configured)'}, or an id like "
+            "'openai:gpt-4o-mini'",
+        )
+
+    refs = {check(llm.default, "llm.default")}
+    for name, role in llm.roles.items():
+        refs.add(check(role.provider, f"llm.roles.{name}.provider"))
+        refs.update(
+            check(ref, f"llm.roles.{name}.fallbacks.{i}") for i, ref in enumerate(role.fallbacks)
+        )
+    return refs - set(llm.roles)
+
+
+def _roles(config: BelugaConfig) -> dict[str, Role]:
+    return {
+        name: Role(
+            role.provider,
+            tuple(role.fallbacks),
+            settings_from(role.settings, where=f"llm.roles.{name}.settings", source=config.source),
+        )
+        for name, role in config.llm.roles.items()
+    }
+
+
+def check_roles(config: BelugaConfig) -> dict[str, list[str]]:
+    """Resolve every role's chain by name only (nothing is created): dangling names, cycles
+    and bad settings raise :class:`ConfigError`. Returns each role's chain of provider names."""
+    placeholders = cast(dict[str, ChatModel], dict.fromkeys(_references(config)))
+    resolver = _Resolver(placeholders, _roles(config), {}, config.llm.default, config.source)
+    chains = {name: resolver.role_chain(name) for name in config.llm.roles}
+    chains["(default)"] = resolver.chain(config.llm.default, "llm.default")
+    return {name: [r.name for r in chain] for name, chain in chains.items()}
 
 
 class _Resolver:
