@@ -19,7 +19,7 @@ Usage::
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -69,7 +69,7 @@ class OpenAIClientModel(BaseChatModel):
     Every keyword is also a ``beluga.yaml`` key. ``api_key`` falls back to ``OPENAI_API_KEY``
     and ``base_url`` to ``OPENAI_BASE_URL``; a non-OpenAI ``base_url`` needs no key. Pass
     ``client=`` to reuse a configured ``AsyncOpenAI`` (it is then not closed by :meth:`aclose`).
-    Subclasses implement one wire format with :meth:`_post` and :meth:`_open_stream`.
+    Subclasses implement one wire format with :meth:`_post` and :meth:`_stream_from`.
     """
 
     provider = "openai"
@@ -137,12 +137,18 @@ class OpenAIClientModel(BaseChatModel):
         except self._errors as exc:
             raise self._error(exc, op) from exc
 
-    async def _open_stream(
-        self, path: str, body: dict[str, Any], extra: Any, op: str
-    ) -> AsyncStream[object]:
-        """POST ``body`` and return the SDK's stream of decoded SSE ``data`` dicts."""
+    async def _stream_from(
+        self,
+        path: str,
+        body: dict[str, Any],
+        extra: Any,
+        op: str,
+        parse: Callable[[AsyncStream[object], str, str], AsyncGenerator[StreamEvent, None]],
+    ) -> AsyncIterator[StreamEvent]:
+        """POST ``body`` for a stream and yield ``parse`` of its decoded SSE ``data`` dicts;
+        the HTTP stream is closed however the consumer stops."""
         try:
-            return await self._client.post(
+            stream = await self._client.post(
                 path,
                 cast_to=object,
                 body=body,
@@ -152,6 +158,15 @@ class OpenAIClientModel(BaseChatModel):
             )
         except self._errors as exc:
             raise self._error(exc, op) from exc
+        events = parse(stream, op, self._where)
+        try:
+            async for event in events:
+                yield event
+        except self._errors as exc:
+            raise self._error(exc, op, streaming=True) from exc
+        finally:
+            await events.aclose()
+            await stream.close()
 
     def _error(self, exc: BaseException, op: str, *, streaming: bool = False) -> BelugaError:
         return _map_error(exc, op, self._where, streaming=streaming, hints=self._hints)
@@ -198,16 +213,8 @@ class OpenAIChatModel(OpenAIClientModel):
     ) -> AsyncIterator[StreamEvent]:
         op = "llms.openai.stream"
         body, extra = build_request(self._model, messages, tools, settings, op, stream=True)
-        stream = await self._open_stream("/chat/completions", body, extra, op)
-        events = stream_events(stream, op, self._where)
-        try:
-            async for event in events:
-                yield event
-        except self._errors as exc:
-            raise self._error(exc, op, streaming=True) from exc
-        finally:
-            await events.aclose()
-            await stream.close()
+        async for event in self._stream_from("/chat/completions", body, extra, op, stream_events):
+            yield event
 
 
 # --------------------------------------------------------------------------- errors

@@ -86,13 +86,5 @@ class OpenAIResponsesModel(OpenAIClientModel):
     ) -> AsyncIterator[StreamEvent]:
         op = "llms.openai.responses.stream"
         body, extra = build_request(self._model, messages, tools, settings, op, stream=True)
-        stream = await self._open_stream("/responses", body, extra, op)
-        events = stream_events(stream, op, self._where)
-        try:
-            async for event in events:
-                yield event
-        except self._errors as exc:
-            raise self._error(exc, op, streaming=True) from exc
-        finally:
-            await events.aclose()
-            await stream.close()
+        async for event in self._stream_from("/responses", body, extra, op, stream_events):
+            yield event
