@@ -64,3 +64,41 @@ def error(status: int, message: str = "boom", headers: dict[str, str] | None = N
     return Reply.json(
         {"error": {"message": message, "type": "server_error"}}, status=status, headers=headers
     )
+
+
+def anthropic_message(text: str, model: str = "claude-sonnet-4-5") -> Reply:
+    """An Anthropic Messages API answer."""
+    return Reply.json(
+        {
+            "id": "msg_01",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 12, "output_tokens": 4},
+        }
+    )
+
+
+def gemini_content(text: str, model: str = "gemini-2.5-flash") -> Reply:
+    """A Gemini generateContent answer."""
+    return Reply.json(
+        {
+            "candidates": [
+                {
+                    "content": {"role": "model", "parts": [{"text": text}]},
+                    "finishReason": "STOP",
+                    "index": 0,
+                }
+            ],
+            "usageMetadata": {
+                "promptTokenCount": 9,
+                "candidatesTokenCount": 3,
+                "totalTokenCount": 12,
+            },
+            "modelVersion": model,
+            "responseId": "resp-1",
+        }
+    )

@@ -16,7 +16,7 @@ from beluga.llms.middleware import StreamInterruptedError
 from beluga.llms.router import Role, Router
 from beluga.schema import ResponseBuilder, StreamEvent, TextDelta
 from tests.conftest import Telemetry
-from tests.llms._servers import completion, error, stream
+from tests.llms._servers import anthropic_message, completion, error, gemini_content, stream
 from tests.support.cassettes import ReplayServer, Reply
 
 
@@ -214,17 +214,38 @@ async def test_stream_failure_after_content_keeps_partial_output(
     await router.aclose()
 
 
-async def test_three_providers_four_roles(tmp_path: Path, servers: dict[str, ReplayServer]) -> None:
-    router = Router.from_config(load_config(write_config(tmp_path, servers, ROLES), env={}))
-    expected = {"planner": "alpha", "coder": "beta", "reviewer": "gamma", "clarifier": "alpha"}
-    for role, server in expected.items():
-        servers[server].enqueue(completion(f"{role}@{server}"))
-        assert (await router.generate(role, role=role)).text == f"{role}@{server}"
-    assert [r["messages"][0]["content"] for r in sent(servers["alpha"])] == [  # type: ignore[index]
-        "planner",
-        "clarifier",
-    ]
-    await router.aclose()
+async def test_three_providers_four_roles(tmp_path: Path) -> None:
+    """OpenAI, Anthropic and Gemini adapters, each against its own server, behind four roles."""
+    async with ReplayServer() as oai, ReplayServer() as claude, ReplayServer() as gem:
+        path = tmp_path / "beluga.yaml"
+        path.write_text(
+            "llm:\n  default: gpt\n  providers:\n"
+            f"    gpt: {{type: openai, model: gpt-4o-mini, base_url: '{oai.url}/v1',"
+            " api_key: sk-test-0123456789}\n"
+            f"    claude: {{type: anthropic, model: claude-sonnet-4-5, base_url: '{claude.url}',"
+            " api_key: sk-ant-test-0123456789}\n"
+            f"    gem: {{type: gemini, model: gemini-2.5-flash, base_url: '{gem.url}',"
+            " api_key: AIzaTEST0123456789abcdefghijklmnopqrs}\n"
+            "  roles:\n"
+            "    planner: {provider: claude, fallbacks: [gpt], settings: {temperature: 0.9}}\n"
+            "    coder: {provider: gpt}\n"
+            "    reviewer: {provider: gem, fallbacks: [claude]}\n"
+            "    clarifier: {provider: planner}\n"
+        )
+        router = Router.from_config(load_config(path, env={}))
+        claude.enqueue(anthropic_message("plan"), anthropic_message("clarify"))
+        oai.enqueue(completion("code"))
+        gem.enqueue(gemini_content("review"))
+        got = {
+            role: (await router.generate(f"as {role}", role=role)).text
+            for role in ("planner", "coder", "reviewer", "clarifier")
+        }
+        await router.aclose()
+    assert got == {"planner": "plan", "coder": "code", "reviewer": "review", "clarifier": "clarify"}
+    assert [r.path for r in claude.requests] == ["/v1/messages", "/v1/messages"]
+    assert [r.json()["temperature"] for r in claude.requests] == [0.9, 0.9]
+    assert gem.requests[0].path.endswith("/models/gemini-2.5-flash:generateContent")
+    assert oai.requests[0].json()["messages"] == [{"role": "user", "content": "as coder"}]
 
 
 async def test_fifty_concurrent_tasks_do_not_cross_talk(
