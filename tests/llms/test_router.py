@@ -304,6 +304,10 @@ async def test_check_reports_each_provider(
     assert not report["beta"].ok and "auth_failed" in (report["beta"].error or "")
     assert not report["gamma"].ok
     assert all("sk-test" not in (c.error or "") for c in report.values())
+    # providers that failed their check are cooled down: coder skips beta and gamma
+    servers["alpha"].enqueue(completion("alpha answers"))
+    assert (await router.generate("x", role="coder")).text == "alpha answers"
+    assert len(servers["beta"].requests) == 1  # only the check reached beta
     await router.aclose()
 
 

@@ -84,10 +84,12 @@ class Router:
         provider_settings: Mapping[str, ModelSettings] | None = None,
         recorder: MetricsRecorder | None = None,
         prices: PriceTable | None = None,
+        check_timeout: float = 10.0,
         source: str = "<python>",
     ) -> None:
         self.providers = dict(providers)
         self.cooldown = cooldown
+        self.check_timeout = check_timeout
         self.recorder = recorder
         self._cooling: dict[str, float] = {}
         resolver = _Resolver(
@@ -122,6 +124,7 @@ class Router:
             provider_settings=settings,
             recorder=recorder_from(config),
             prices=prices_from(config),
+            check_timeout=llm.routing.check_timeout,
             source=source,
         )
 
@@ -286,13 +289,19 @@ class Router:
             retry_after=min((u - time.monotonic() for u in self._cooling.values()), default=None),
         )
 
-    async def check(self, *, timeout: float = 10.0) -> list[ProviderCheck]:
-        """Prove every provider's credentials in parallel, each within ``timeout``."""
-        return list(
-            await asyncio.gather(
-                *(_check(name, model, timeout) for name, model in sorted(self.providers.items()))
-            )
-        )
+    async def check(self, *, timeout: float | None = None) -> list[ProviderCheck]:
+        """Prove every provider's credentials in parallel, each within ``timeout`` (default
+        ``routing.check_timeout``). Each result is logged; a provider that fails is cooled
+        down, so calls go to its fallbacks from the start. Call it at start-up."""
+        report = await check_providers(self.providers, timeout=timeout or self.check_timeout)
+        until = time.monotonic() + self.cooldown
+        for result in report:
+            if result.ok:
+                _log.info("provider %s ready (%.2fs)", result.name, result.seconds)
+            else:
+                _log.warning("provider %s failed its check: %s", result.name, result.error)
+                self._cooling[result.name] = until
+        return report
 
     async def aclose(self) -> None:
         """Close every provider, then flush and close the metrics recorder."""
