@@ -18,6 +18,8 @@ from beluga.schema import (
     ChatResponse,
     FinishEvent,
     Message,
+    ReasoningDelta,
+    ReasoningPart,
     StreamEvent,
     TextDelta,
     ToolCall,
@@ -165,12 +167,16 @@ def _as_response(result: FunctionResult, model: str) -> ChatResponse:
 
 
 def events_of(response: ChatResponse) -> list[StreamEvent]:
-    """The stream events that add up to ``response``."""
-    events: list[StreamEvent] = []
+    """The stream events that add up to ``response`` (its reasoning parts first)."""
+    events: list[StreamEvent] = [
+        ReasoningDelta(p.text, p.signature, p.redacted, p.id, p.provider)
+        for p in response.message.content
+        if type(p) is ReasoningPart
+    ]
     if response.text:
         events.append(TextDelta(response.text))
     for i, call in enumerate(response.tool_calls):
-        events.append(ToolCallDelta(i, call.id, call.name, call.arguments))
+        events.append(ToolCallDelta(i, call.id, call.name, call.arguments, call.signature))
     events.append(UsageEvent(response.usage))
     events.append(
         FinishEvent(response.finish_reason, model=response.model, response_id=response.response_id)

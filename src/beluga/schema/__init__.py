@@ -6,6 +6,7 @@ from beluga.schema.content import (
     FilePart,
     ImagePart,
     MediaPart,
+    ReasoningPart,
     TextPart,
     VideoPart,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "OutputSchema",
     "Prompt",
     "ReasoningDelta",
+    "ReasoningPart",
     "ResponseBuilder",
     "Role",
     "StreamEvent",

@@ -1,14 +1,20 @@
-"""Content parts of a message or document: text and media (image, audio, video, file).
+"""Content parts of a message or document: text, reasoning and media (image, audio, video, file).
 
 Media comes by URL, raw bytes or base64 text; exactly one is given. Base64 stays as given and raw
 bytes stay raw until a provider asks for the other form, so large audio is never re-encoded twice.
+
+A :class:`ReasoningPart` is what a model thought before it answered, kept in the assistant message
+so that it can be sent back on later turns: providers sign or encrypt it (Anthropic's thinking
+signatures, Gemini's thought signatures, OpenAI's and xAI's encrypted reasoning) and reject a
+continued tool call whose reasoning is missing. It is never text of the message: ``Message.text``
+skips it.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Literal, TypeAlias
 
 from beluga.core.errors import BelugaError, ErrorCode
@@ -19,6 +25,7 @@ __all__ = [
     "FilePart",
     "ImagePart",
     "MediaPart",
+    "ReasoningPart",
     "TextPart",
     "VideoPart",
 ]
@@ -28,6 +35,29 @@ __all__ = [
 class TextPart:
     text: str
     kind: Literal["text"] = "text"
+
+
+@dataclass(slots=True, frozen=True)
+class ReasoningPart:
+    """Reasoning ("thinking") of an assistant turn, as the provider returned it.
+
+    ``text`` is the readable reasoning (may be empty: some providers show none). ``signature`` is
+    an opaque token the provider wants back with the text (Anthropic's thinking signature,
+    Gemini's thought signature, as base64 text), ``redacted`` an opaque encrypted payload that
+    stands for reasoning it does not show (Anthropic's redacted thinking, OpenAI's and xAI's
+    encrypted content, Bedrock's redacted content, as base64 text where the wire has bytes).
+    ``provider`` is the ``gen_ai.provider.name`` that produced it: an adapter sends back only its
+    own provider's parts, since a signature means nothing to another vendor. ``id`` is the
+    provider's id for it (an OpenAI Responses reasoning item).
+    """
+
+    text: str = ""
+    _: KW_ONLY
+    signature: str | None = None
+    redacted: str | None = None
+    provider: str | None = None
+    id: str | None = None
+    kind: Literal["reasoning"] = "reasoning"
 
 
 @dataclass(slots=True, frozen=True, kw_only=True)
@@ -116,4 +146,4 @@ class FilePart(MediaPart):
     kind: Literal["file"] = "file"
 
 
-ContentPart: TypeAlias = TextPart | ImagePart | AudioPart | VideoPart | FilePart
+ContentPart: TypeAlias = TextPart | ReasoningPart | ImagePart | AudioPart | VideoPart | FilePart

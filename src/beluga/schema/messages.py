@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal, TypeAlias
 
 from beluga.core.errors import BelugaError, ErrorCode
-from beluga.schema.content import ContentPart, TextPart
+from beluga.schema.content import ContentPart, ReasoningPart, TextPart
 
 __all__ = ["Message", "Prompt", "Role", "ToolCall", "as_messages"]
 
@@ -23,11 +23,15 @@ _ROLES = frozenset({"system", "user", "assistant", "tool"})
 
 @dataclass(slots=True, frozen=True)
 class ToolCall:
-    """A model's request to run a tool. ``arguments`` is the JSON text exactly as produced."""
+    """A model's request to run a tool. ``arguments`` is the JSON text exactly as produced;
+    ``signature`` is an opaque token the provider attached to the call and wants back with it
+    (Gemini's thought signature, as base64 text)."""
 
     id: str
     name: str
     arguments: str = "{}"
+    _: KW_ONLY
+    signature: str | None = None
 
     def args(self) -> dict[str, Any]:
         """The arguments as a dict; malformed JSON is an INVALID_REQUEST error naming the tool."""
@@ -63,9 +67,10 @@ def _normalize(content: str | Iterable[ContentPart] | None) -> tuple[ContentPart
 class Message:
     """One turn of a conversation.
 
-    ``content`` holds text and media parts. An assistant message may carry ``tool_calls``; a
-    ``tool`` message answers one call, named by ``tool_call_id``, and sets ``is_error`` when the
-    tool failed so that the model can recover.
+    ``content`` holds text and media parts; an assistant message's starts with the model's
+    reasoning (:class:`ReasoningPart`) when it gave any. An assistant message may carry
+    ``tool_calls``; a ``tool`` message answers one call, named by ``tool_call_id``, and sets
+    ``is_error`` when the tool failed so that the model can recover.
     """
 
     role: Role
@@ -137,7 +142,7 @@ class Message:
 
     @property
     def text(self) -> str:
-        """All text parts joined; media parts are skipped."""
+        """All text parts joined; reasoning and media parts are skipped."""
         parts = self.content
         if len(parts) == 1 and isinstance(parts[0], TextPart):
             return parts[0].text
@@ -145,7 +150,8 @@ class Message:
 
     @property
     def is_text_only(self) -> bool:
-        return all(isinstance(p, TextPart) for p in self.content)
+        """Whether the message has no media part (reasoning parts count as text)."""
+        return all(isinstance(p, TextPart | ReasoningPart) for p in self.content)
 
 
 Prompt: TypeAlias = str | Message | Sequence[Message]

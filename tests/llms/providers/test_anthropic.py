@@ -20,6 +20,7 @@ import pytest
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.llms import ModelSettings, create
+from beluga.llms.providers._anthropic_wire import parse_message, stream_events
 from beluga.llms.providers.anthropic import AnthropicChatModel
 from beluga.schema import (
     AudioPart,
@@ -31,6 +32,7 @@ from beluga.schema import (
     Message,
     OutputSchema,
     ReasoningDelta,
+    ReasoningPart,
     ResponseBuilder,
     StreamEvent,
     TextDelta,
@@ -52,6 +54,7 @@ from tests.support.cassettes import (
     cassettes,
     unused_port,
 )
+from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
 
 PLANTED = "sk-ant-PLANTED0123456789abcdef"
 DEFAULT_MAX_TOKENS = 4096
@@ -80,13 +83,7 @@ UNSUPPORTED_KEYS = {
     "mcp_servers": "uses the MCP connector (mcp_servers), not supported",
     "container": "reuses a code-execution container (container), not supported",
 }
-# Assistant history blocks we cannot rebuild: a Message has no place for them.
-UNSUPPORTED_HISTORY = {
-    "thinking": "sends earlier thinking blocks back with their signatures (thinking-signature "
-    "round trip), not supported: a Message has no place for signed reasoning",
-    "redacted_thinking": "sends redacted_thinking blocks back (thinking-signature round trip), "
-    "not supported: a Message has no place for signed reasoning",
-}
+PROVIDER = "anthropic"  # the gen_ai.provider.name our reasoning parts carry
 # Options our ModelSettings models; everything else in a recorded body goes through `extra`.
 MODELED = frozenset(
     {
@@ -145,10 +142,6 @@ class Case:
                     f"has a {message['role']!r}-role message inside `messages` (tool_addition "
                     "blocks), not supported"
                 )
-            content = message["content"]
-            for block in content if isinstance(content, list) else ():
-                if history := UNSUPPORTED_HISTORY.get(block["type"]):
-                    return history
         if not (resp.is_json or resp.is_event_stream):
             return (
                 f"the recorded response is neither JSON nor an event stream ({resp.content_type})"
@@ -182,6 +175,17 @@ def _part(block: dict[str, Any]) -> ContentPart:
     raise AssertionError(f"unknown content block {kind!r} in a recorded request")
 
 
+def _assistant_part(block: dict[str, Any]) -> ContentPart:
+    """Our part for an assistant block: thinking as the reasoning parts our parser makes."""
+    kind = block["type"]
+    if kind == "thinking":
+        return ReasoningPart(block["thinking"], signature=block["signature"], provider=PROVIDER)
+    if kind == "redacted_thinking":
+        return ReasoningPart(redacted=block["data"], provider=PROVIDER)
+    assert kind == "text", f"unexpected assistant block {kind!r} in a recorded request"
+    return TextPart(block["text"])
+
+
 def _blocks(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"type": "text", "text": content}] if isinstance(content, str) else content
 
@@ -196,13 +200,13 @@ def _messages(body: dict[str, Any]) -> list[Message]:
     for m in body["messages"]:
         blocks = _blocks(m["content"])
         if m["role"] == "assistant":
-            texts = [TextPart(b["text"]) for b in blocks if b["type"] == "text"]
             calls = [
                 ToolCall(b["id"], b["name"], json.dumps(b["input"]))
                 for b in blocks
                 if b["type"] == "tool_use"
             ]
-            out.append(Message.assistant(texts, tool_calls=calls))
+            content = [_assistant_part(b) for b in blocks if b["type"] != "tool_use"]
+            out.append(Message.assistant(content, tool_calls=calls))
             continue
         parts: list[ContentPart] = []
         for block in blocks:
@@ -379,7 +383,9 @@ async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
 def _assert_message_matches(result: ChatResponse, recorded: dict[str, Any]) -> None:
     blocks = recorded["content"]
     assert result.text == "".join(b["text"] for b in blocks if b["type"] == "text")
-    assert result.reasoning == "".join(b["thinking"] for b in blocks if b["type"] == "thinking")
+    thoughts = [_assistant_part(b) for b in blocks if "thinking" in b["type"]]
+    assert [p for p in result.message.content if type(p) is ReasoningPart] == thoughts
+    assert result.reasoning == "\n\n".join(b["thinking"] for b in blocks if b.get("thinking"))
     calls = [(b["id"], b["name"], b["input"]) for b in blocks if b["type"] == "tool_use"]
     assert [(c.id, c.name, json.loads(c.arguments)) for c in result.tool_calls] == calls
     assert result.usage == _usage(recorded["usage"])
@@ -396,7 +402,8 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
     ]
     usage: dict[str, Any] = {}
     texts: list[str] = []
-    thinking: list[str] = []
+    reasoning: list[ReasoningDelta] = []  # what each recorded thinking event becomes
+    blocks: dict[int, dict[str, Any]] = {}  # the thinking blocks, rebuilt from their events
     finish = model = response_id = None
     for event in data:
         kind = event["type"]
@@ -406,20 +413,33 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
         elif kind == "message_delta":
             usage.update({k: v for k, v in event["usage"].items() if v is not None})
             finish = event["delta"]["stop_reason"]
+        elif kind == "content_block_start" and "thinking" in event["content_block"]["type"]:
+            block = blocks[event["index"]] = dict(event["content_block"])
+            if block["type"] == "redacted_thinking":
+                reasoning.append(ReasoningDelta("", redacted=block["data"], provider=PROVIDER))
         elif kind == "content_block_delta":
             delta = event["delta"]
             if delta["type"] == "text_delta":
                 texts.append(delta["text"])
             elif delta["type"] == "thinking_delta" and delta["thinking"]:
-                thinking.append(delta["thinking"])
+                blocks[event["index"]]["thinking"] += delta["thinking"]
+                reasoning.append(ReasoningDelta(delta["thinking"], provider=PROVIDER))
+            elif delta["type"] == "signature_delta":
+                blocks[event["index"]]["signature"] = delta["signature"]
+                reasoning.append(
+                    ReasoningDelta("", signature=delta["signature"], provider=PROVIDER)
+                )
     # One delta per recorded delta: nothing is buffered or merged.
     assert [e.text for e in events if type(e) is TextDelta] == texts
-    assert [e.text for e in events if type(e) is ReasoningDelta] == thinking
+    assert [e for e in events if type(e) is ReasoningDelta] == reasoning
     finishes = [e for e in events if type(e) is FinishEvent]
     assert len(finishes) == 1 and events[-1] is finishes[0]
     assert [type(e) for e in events].count(UsageEvent) == 1
     built = _build(events)
-    assert (built.text, built.reasoning) == ("".join(texts), "".join(thinking))
+    thoughts = [_assistant_part(blocks[i]) for i in sorted(blocks)]
+    assert [p for p in built.message.content if type(p) is ReasoningPart] == thoughts
+    assert built.text == "".join(texts)
+    assert built.reasoning == "\n\n".join(p.text for p in thoughts if p.text)
     assert built.usage == _usage(usage)
     assert (built.raw_finish_reason, built.finish_reason) == (finish, FINISH[finish or ""])
     assert (built.model, built.response_id) == (model, response_id)
@@ -433,6 +453,48 @@ def test_every_cassette_is_accounted_for() -> None:
     assert CASES, f"no Anthropic cassettes (*.yaml) in {folder}"
     assert all(reason for reason in SKIPPED.values())
     assert len(SKIPPED) < len(CASES)
+
+
+def _with_reasoning_history(case: Case) -> bool:
+    if case.id in SKIPPED:
+        return False
+    messages, _, _ = rebuild(case.interaction.request.body)
+    return any(m.role == "assistant" and has_reasoning(m) for m in messages)
+
+
+HISTORY_CASES = [c for c in CASES if _with_reasoning_history(c)]
+
+
+async def _our_reply(interaction: Interaction) -> Message:
+    """The assistant message our parser makes of a recorded answer (whole or streamed)."""
+    response = interaction.response
+    if response.is_json:
+        return parse_message(response.parsed_body, "test", "replay", PROVIDER).message
+    data = [
+        json.loads(line.removeprefix("data: "))
+        for line in str(response.body).splitlines()
+        if line.startswith("data: ")
+    ]
+    events = [e async for e in stream_events(aiter_of(data), "test", "replay", PROVIDER)]
+    return build(events).message
+
+
+@pytest.mark.parametrize("case", HISTORY_CASES, ids=[c.id for c in HISTORY_CASES])
+async def test_reasoning_sent_back_is_what_we_parsed(case: Case) -> None:
+    """Each earlier turn holding reasoning in a recorded history is, reasoning parts included,
+    the message our parser made of the answer that produced it: what generate returned is what
+    goes back, and the replay above checks it goes back as recorded."""
+    earlier = case.cassette.interactions[: case.interaction.index]
+    replies = [reasoning_of(await _our_reply(i)) for i in earlier if i.response.status < 400]
+    messages, _, _ = rebuild(case.interaction.request.body)
+    turns = [reasoning_of(m) for m in messages if m.role == "assistant" and has_reasoning(m)]
+    assert turns and all(t in replies for t in turns)
+
+
+def test_reasoning_round_trips_are_replayed() -> None:
+    if not CASES:
+        pytest.skip("no Anthropic cassettes")
+    assert len(HISTORY_CASES) >= 3  # signed thinking, redacted thinking, thinking + tool use
 
 
 # --------------------------------------------------------------------------- hand-made payloads
@@ -760,6 +822,11 @@ async def test_parses_blocks_usage_and_tool_calls(server: ReplayServer) -> None:
         ("toolu_10", "g", {}),
     ]
     assert (result.text, result.reasoning) == ("Calling now.", "Plan.")
+    assert result.message.content == (
+        ReasoningPart("Plan.", signature="sig", provider=PROVIDER),
+        ReasoningPart(redacted="opaque", provider=PROVIDER),
+        TextPart("Calling now."),
+    )
     # cache reads and writes are part of input_tokens; reads are the cached tokens
     assert result.usage == Usage(134, 7, 100, 3)
     assert (result.finish_reason, result.raw_finish_reason) == ("tool_calls", "tool_use")
@@ -772,6 +839,65 @@ async def test_stop_reasons(server: ReplayServer, raw: str, reason: str) -> None
     async with _model(server) as model:
         result = await model.generate("hi")
     assert (result.finish_reason, result.raw_finish_reason) == (reason, raw)
+
+
+async def test_thinking_goes_back_signed_and_in_order(server: ReplayServer) -> None:
+    """Several signed and redacted thinking blocks come back as parts in order, and the next
+    turn sends them back before the text and tool_use blocks; unsigned thinking and other
+    providers' reasoning are left out."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "thinking", "thinking": "First.", "signature": "sig-1"},
+        {"type": "redacted_thinking", "data": "opaque-2"},
+        {"type": "thinking", "thinking": "Third.", "signature": "sig-3"},
+        {"type": "text", "text": "Calling."},
+        {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"a": 1}},
+    ]
+    server.enqueue(
+        Reply.json(_message(*blocks, stop="tool_use")),
+        _sse(
+            _start(),
+            _block(0, {"type": "thinking", "thinking": "", "signature": ""}),
+            _delta(0, {"type": "thinking_delta", "thinking": "Fir"}),
+            _delta(0, {"type": "thinking_delta", "thinking": "st."}),
+            _delta(0, {"type": "signature_delta", "signature": "sig-1"}),
+            _stop(0),
+            _block(1, {"type": "redacted_thinking", "data": "opaque-2"}),
+            _stop(1),
+            _block(2, {"type": "thinking", "thinking": "", "signature": ""}),
+            _delta(2, {"type": "thinking_delta", "thinking": "Third."}),
+            _delta(2, {"type": "signature_delta", "signature": "sig-3"}),
+            _stop(2),
+            _block(3, {"type": "text", "text": ""}),
+            _text(3, "Calling."),
+            _stop(3),
+            _block(4, {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}),
+            _delta(4, {"type": "input_json_delta", "partial_json": '{"a": 1}'}),
+            _stop(4),
+            *_end("tool_use"),
+        ),
+        Reply.json(_message()),
+    )
+    tools = [ToolDefinition("f")]
+    async with _model(server) as model:
+        whole = await model.generate("hi", tools=tools)
+        streamed = _build(await _collect(model, "hi", tools=tools))
+        assert streamed.message == whole.message
+        assert whole.reasoning == "First.\n\nThird."
+        history = [
+            Message.user("hi"),
+            Message.assistant(
+                [
+                    ReasoningPart("Gemini's.", signature="c2ln", provider="gcp.gemini"),
+                    ReasoningPart("Unsigned.", provider=PROVIDER),
+                    *whole.message.content,
+                ],
+                tool_calls=whole.tool_calls,
+            ),
+            Message.tool("toolu_1", "done"),
+        ]
+        await model.generate(history, tools=tools)
+    sent = server.requests[-1].json()["messages"][1]
+    assert sent == {"role": "assistant", "content": blocks}
 
 
 # --------------------------------------------------------------------------- streaming
@@ -807,7 +933,8 @@ async def test_stream_text_thinking_and_tool_calls(server: ReplayServer) -> None
     sent = server.requests[0].json()
     assert sent["stream"] is True
     assert events == [
-        ReasoningDelta("Plan"),
+        ReasoningDelta("Plan", provider=PROVIDER),
+        ReasoningDelta("", signature="sig", provider=PROVIDER),
         TextDelta("Calling"),
         ToolCallDelta(0, "toolu_a", "get", ""),
         ToolCallDelta(0, None, None, '{"x":'),

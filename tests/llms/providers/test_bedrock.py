@@ -33,6 +33,7 @@ from beluga.config import parse_config
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.llms import ModelSettings, create, from_config
 from beluga.llms.providers import bedrock as bedrock_module
+from beluga.llms.providers._bedrock_wire import parse_response, stream_events
 from beluga.llms.providers.bedrock import BedrockChatModel
 from beluga.schema import (
     AudioPart,
@@ -43,6 +44,7 @@ from beluga.schema import (
     Message,
     OutputSchema,
     ReasoningDelta,
+    ReasoningPart,
     ResponseBuilder,
     StreamEvent,
     TextDelta,
@@ -65,6 +67,7 @@ from tests.support.cassettes import (
     cassettes,
     unused_port,
 )
+from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
 
 PLANTED = "PLANTEDsecretKEY0123456789abcdefghijklmn"
 ACCESS_KEY = "AKIDBELUGATEST0000000"
@@ -91,15 +94,12 @@ UNSUPPORTED_KEYS = {
     "serviceTier": "picks a service tier (serviceTier), not supported",
 }
 SUPPORTED_BLOCKS = frozenset(
-    {"text", "image", "document", "video", "audio", "toolUse", "toolResult"}
+    {"text", "image", "document", "video", "audio", "toolUse", "toolResult", "reasoningContent"}
 )
+PROVIDER = "aws.bedrock"  # the gen_ai.provider.name our reasoning parts carry
 # Content blocks we cannot produce from beluga messages, with the reason.
 UNSUPPORTED_BLOCKS = {
     "cachePoint": "marks prompt-cache points (cachePoint blocks), not supported",
-    "reasoningContent": (
-        "sends earlier reasoning blocks (with their signatures) back in the history; beluga "
-        "messages carry no reasoning part, so the request cannot be rebuilt"
-    ),
     "guardContent": "marks guarded content (guardContent), not supported",
     "citationsContent": "sends citations back in the history, not supported",
 }
@@ -306,11 +306,21 @@ def _parts(blocks: list[dict[str, Any]]) -> list[ContentPart]:
         (kind, value), *_ = block.items()
         if kind == "text":
             parts.append(TextPart(value))
+        elif kind == "reasoningContent":
+            parts.append(_reasoning(value))
         elif kind in ("image", "document", "video", "audio"):
             parts.append(_media(kind, value))
         else:  # Case.skip_reason keeps every other kind out
             raise AssertionError(f"unexpected block {kind!r} in a recorded request")
     return parts
+
+
+def _reasoning(block: dict[str, Any]) -> ReasoningPart:
+    """The reasoning part our parser makes of a ``reasoningContent`` block (blobs as base64)."""
+    if "redactedContent" in block:
+        return ReasoningPart(redacted=block["redactedContent"], provider=PROVIDER)
+    signed = block["reasoningText"]
+    return ReasoningPart(signed["text"], signature=signed.get("signature"), provider=PROVIDER)
 
 
 def _messages(turn: dict[str, Any]) -> list[Message]:
@@ -511,11 +521,9 @@ def _assert_response_matches(result: Any, recorded: dict[str, Any], model_id: st
     ]
     calls = [(c.id, c.name, json.loads(c.arguments)) for c in result.tool_calls]
     assert calls == expected_calls
-    assert result.reasoning == "".join(
-        b["reasoningContent"].get("reasoningText", {}).get("text", "")
-        for b in blocks
-        if "reasoningContent" in b
-    )
+    thoughts = [_reasoning(b["reasoningContent"]) for b in blocks if "reasoningContent" in b]
+    assert [p for p in result.message.content if type(p) is ReasoningPart] == thoughts
+    assert result.reasoning == "\n\n".join(p.text for p in thoughts if p.text)
     usage = recorded["usage"]
     assert result.usage == expected_usage(usage)
     assert result.usage.total_tokens == usage["totalTokens"]
@@ -531,11 +539,17 @@ def _assert_stream_matches(events: list[StreamEvent], raw: bytes, model_id: str)
         for k, p in recorded
         if k == "contentBlockDelta" and p["delta"].get("text")
     ]
-    thoughts = [
-        p["delta"]["reasoningContent"].get("text", "")
-        for k, p in recorded
-        if k == "contentBlockDelta" and "reasoningContent" in p["delta"]
-    ]
+    blocks: dict[int, dict[str, Any]] = {}  # reasoning blocks rebuilt from their deltas
+    for k, p in recorded:
+        if k == "contentBlockDelta" and "reasoningContent" in p["delta"]:
+            block = blocks.setdefault(p["contentBlockIndex"], {"reasoningText": {"text": ""}})
+            delta = p["delta"]["reasoningContent"]
+            block["reasoningText"]["text"] += delta.get("text", "")
+            if "signature" in delta:
+                block["reasoningText"]["signature"] = delta["signature"]
+            if "redactedContent" in delta:
+                blocks[p["contentBlockIndex"]] = {"redactedContent": delta["redactedContent"]}
+    thoughts = [_reasoning(blocks[i]) for i in sorted(blocks)]
     (stop,) = [p["stopReason"] for k, p in recorded if k == "messageStop"]
     (usage,) = [p["usage"] for k, p in recorded if k == "metadata"]
     # One text delta per recorded non-empty text delta: nothing is buffered or merged.
@@ -544,7 +558,8 @@ def _assert_stream_matches(events: list[StreamEvent], raw: bytes, model_id: str)
     assert sum(type(e) is FinishEvent for e in events) == 1
     built = _built(events)
     assert built.text == "".join(texts)
-    assert built.reasoning == "".join(thoughts)
+    assert [p for p in built.message.content if type(p) is ReasoningPart] == thoughts
+    assert built.reasoning == "\n\n".join(p.text for p in thoughts if p.text)
     assert built.tool_calls == ()
     assert built.usage == expected_usage(usage)
     assert built.usage.total_tokens == usage["totalTokens"]
@@ -559,6 +574,45 @@ def test_every_cassette_is_accounted_for() -> None:
     assert CASES, f"no Bedrock cassettes found under {cassette_root()}"
     assert all(reason for reason in SKIPPED.values())
     assert len(SKIPPED) < len(CASES)
+
+
+def _with_reasoning_history(case: Case) -> bool:
+    if case.id in SKIPPED:
+        return False
+    messages, _, _ = rebuild(_request_body(case.interaction))
+    return any(m.role == "assistant" and has_reasoning(m) for m in messages)
+
+
+HISTORY_CASES = [c for c in CASES if _with_reasoning_history(c)]
+
+
+async def _our_reply(interaction: Interaction) -> Message:
+    """The assistant message our parser makes of a recorded answer (whole or streamed)."""
+    response = interaction.response
+    model_id = unquote(urlsplit(interaction.request.uri).path.split("/")[2])
+    if isinstance(response.body, bytes):
+        payloads = [{kind: body} for kind, body in _decode(response.body)]
+        events = stream_events(aiter_of(payloads), "test", "replay", model_id, None, PROVIDER)
+        return build([e async for e in events]).message
+    data = recorded_json(response)
+    return parse_response(data, "test", "replay", model_id, None, PROVIDER).message
+
+
+@pytest.mark.parametrize("case", HISTORY_CASES, ids=[c.id for c in HISTORY_CASES])
+async def test_reasoning_sent_back_is_what_we_parsed(case: Case) -> None:
+    """Each earlier turn holding reasoning in a recorded history is, reasoning parts included,
+    the message our parser made of the answer that produced it."""
+    earlier = case.cassette.interactions[: case.interaction.index]
+    replies = [reasoning_of(await _our_reply(i)) for i in earlier if i.response.status < 400]
+    messages, _, _ = rebuild(_request_body(case.interaction))
+    turns = [reasoning_of(m) for m in messages if m.role == "assistant" and has_reasoning(m)]
+    assert turns and all(t in replies for t in turns)
+
+
+def test_reasoning_round_trips_are_replayed() -> None:
+    if not CASES:
+        pytest.skip("no Bedrock cassettes")
+    assert len(HISTORY_CASES) >= 5  # signed (budget, adaptive, effort, legacy) and redacted
 
 
 def test_frame_encoder_reproduces_recorded_frames() -> None:
@@ -838,6 +892,11 @@ async def test_parses_tool_calls_reasoning_and_cache_usage(server: ReplayServer)
     async with _model(server) as model:
         result = await model.generate("hi", tools=[ToolDefinition("f"), ToolDefinition("g")])
     assert result.text == "Let me check." and result.reasoning == "Think."
+    assert result.message.content == (
+        ReasoningPart("Think.", signature="sig", provider=PROVIDER),
+        ReasoningPart(redacted=_b64(b"hidden"), provider=PROVIDER),
+        TextPart("Let me check."),
+    )
     assert [(c.id, c.name, c.args()) for c in result.tool_calls] == [
         ("tu_1", "f", {"city": "Zürich", "n": [1]}),
         ("tu_2", "g", {}),
@@ -847,6 +906,73 @@ async def test_parses_tool_calls_reasoning_and_cache_usage(server: ReplayServer)
     assert result.usage.total_tokens == 173
     assert (result.finish_reason, result.raw_finish_reason) == ("tool_calls", "tool_use")
     assert (result.model, result.response_id) == (NOVA, "req-1")
+
+
+async def test_reasoning_goes_back_signed_and_in_order(server: ReplayServer) -> None:
+    """Signed and redacted reasoning blocks come back as parts, from generate and stream alike,
+    and go back in place on the next turn; unsigned reasoning and other providers' do not."""
+    content: list[dict[str, Any]] = [
+        {"reasoningContent": {"reasoningText": {"text": "One.", "signature": "sig-1"}}},
+        {"reasoningContent": {"redactedContent": _b64(b"hidden")}},
+        {"reasoningContent": {"reasoningText": {"text": "Three.", "signature": "sig-3"}}},
+        {"text": "Calling."},
+        {"toolUse": {"toolUseId": "tu_1", "name": "f", "input": {"a": 1}}},
+    ]
+    frames = [
+        event("messageStart", {"role": "assistant"}),
+        _delta(0, {"reasoningContent": {"text": "On"}}),
+        _delta(0, {"reasoningContent": {"text": "e."}}),
+        _delta(0, {"reasoningContent": {"signature": "sig-1"}}),
+        _delta(1, {"reasoningContent": {"redactedContent": _b64(b"hidden")}}),
+        _delta(2, {"reasoningContent": {"text": "Three."}}),
+        _delta(2, {"reasoningContent": {"signature": "sig-3"}}),
+        _delta(3, {"text": "Calling."}),
+        event(
+            "contentBlockStart",
+            {"contentBlockIndex": 4, "start": {"toolUse": {"toolUseId": "tu_1", "name": "f"}}},
+        ),
+        _delta(4, {"toolUse": {"input": '{"a": 1}'}}),
+        event("messageStop", {"stopReason": "tool_use"}),
+    ]
+    server.enqueue(
+        Reply.json(_answer(content, "tool_use")), stream_reply(frames), Reply.json(_answer())
+    )
+    tools = [ToolDefinition("f")]
+    async with _model(server) as model:
+        whole = await model.generate("hi", tools=tools)
+        streamed = _built(await _collect(model, "hi", tools=tools))
+        assert streamed.message == whole.message
+        assert whole.reasoning == "One.\n\nThree."
+        history = [
+            Message.user("hi"),
+            Message.assistant(
+                [
+                    ReasoningPart("Theirs.", signature="x", provider="anthropic"),
+                    ReasoningPart("Unsigned.", provider=PROVIDER),
+                    *whole.message.content,
+                ],
+                tool_calls=whole.tool_calls,
+            ),
+            Message.tool("tu_1", "done"),
+        ]
+        await model.generate(history, tools=tools)
+    sent = server.requests[-1].json()["messages"][1]
+    assert sent == {"role": "assistant", "content": content}
+
+
+async def test_redacted_reasoning_that_is_not_base64_is_refused(server: ReplayServer) -> None:
+    history = [
+        Message.user("hi"),
+        Message.assistant(
+            [ReasoningPart(redacted="not base64!", provider=PROVIDER), TextPart("x")]
+        ),
+        Message.user("more"),
+    ]
+    async with _model(server) as model:
+        with pytest.raises(BelugaError, match="not base64") as info:
+            await model.generate(history)
+    assert info.value.code is ErrorCode.INVALID_REQUEST
+    assert server.requests == []
 
 
 @pytest.mark.parametrize(
@@ -919,7 +1045,8 @@ async def test_stream_tool_calls_reasoning_and_usage(server: ReplayServer) -> No
         events = await _collect(model, "hi", tools=[ToolDefinition("get"), ToolDefinition("put")])
     assert server.requests[0].path == "/model/us.amazon.nova-micro-v1%3A0/converse-stream"
     assert events == [
-        ReasoningDelta("Plan"),
+        ReasoningDelta("Plan", provider=PROVIDER),
+        ReasoningDelta("", signature="sig", provider=PROVIDER),
         TextDelta("Calling"),
         ToolCallDelta(0, "tu_a", "get"),
         ToolCallDelta(0, None, None, '{"x":'),

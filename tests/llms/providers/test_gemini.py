@@ -2,11 +2,12 @@
 
 Every interaction of every cassette in ``google/`` becomes one case: the inputs are rebuilt from
 the recorded request, the recorded response is served from a local server, and both the body our
-adapter sent and our parsed result are compared with the recording. A case whose history holds
-function calls first replays the earlier interactions of its cassette through the adapter, so
-that the calls in the history are the ones our adapter returned and the thought signatures it
-sends back can be checked against the recorded ones. Interactions we cannot replay are skipped
-with the reason kept in :data:`SKIPPED`, never dropped.
+adapter sent and our parsed result are compared with the recording. Thoughts and thought
+signatures in a recorded history are rebuilt as our messages hold them (reasoning parts and
+:attr:`ToolCall.signature`) and each case runs on a fresh model, so the signatures sent back come
+from the messages alone; :func:`test_reasoning_sent_back_is_what_we_parsed` checks that those
+messages are what our parser made of the answers that produced them. Interactions we cannot
+replay are skipped with the reason kept in :data:`SKIPPED`, never dropped.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from google.genai import types as gt
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.llms import ModelSettings, create
+from beluga.llms.providers._gemini_reply import parse_response, stream_events
 from beluga.llms.providers.gemini import GeminiChatModel
 from beluga.schema import (
     AudioPart,
@@ -35,6 +38,7 @@ from beluga.schema import (
     Message,
     OutputSchema,
     ReasoningDelta,
+    ReasoningPart,
     ResponseBuilder,
     StreamEvent,
     TextDelta,
@@ -56,9 +60,11 @@ from tests.support.cassettes import (
     cassettes,
     unused_port,
 )
+from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
 
 PLANTED = "AIzaPLANTED0123456789abcdefghijklmnopq"
-PROVIDER = "google"
+PROVIDER = "google"  # the cassettes' folder
+GEMINI = "gcp.gemini"  # the gen_ai.provider.name our reasoning parts carry
 SKIP_SIGNATURE = b"skip_thought_signature_validator"
 # Placeholders Google documents for calls that carry no real signature; any of them is "a dummy".
 PLACEHOLDERS = frozenset({SKIP_SIGNATURE, b"context_engineering_is_the_way_to_go"})
@@ -253,27 +259,60 @@ def _result_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def rebuild(
-    body: dict[str, Any], ids: dict[str, str]
-) -> tuple[list[Message], list[ToolDefinition], ModelSettings]:
-    """Our inputs that should produce ``body``; ``ids`` maps recorded call ids to ours."""
+def _signature(part: dict[str, Any]) -> str | None:
+    """A part's thought signature as our types hold it (standard base64); a placeholder is no
+    signature: the recorder put it there for a call Gemini did not make."""
+    recorded = part.get("thoughtSignature")
+    if recorded is None or _b64(recorded) in PLACEHOLDERS:
+        return None
+    return base64.b64encode(_b64(recorded)).decode()
+
+
+def model_turn(parts: list[dict[str, Any]]) -> Message:
+    """The assistant message our parser makes of these model parts: thoughts as reasoning parts
+    (a signature on a text part closes the thought before it, or stands alone), text joined
+    after them, calls with their signatures."""
+    content: list[ContentPart] = []
+    text: list[str] = []
+    calls: list[ToolCall] = []
+    open_thought = False  # the last reasoning part can still take a signature
+    for p in parts:
+        signature = _signature(p)
+        if "functionCall" in p:
+            call = p["functionCall"]
+            args = json.dumps(call.get("args") or {})
+            calls.append(ToolCall(call.get("id", ""), call["name"], args, signature=signature))
+            open_thought = False
+        elif p.get("thought"):
+            if open_thought:
+                last = content.pop()
+                assert isinstance(last, ReasoningPart)
+                p = {**p, "text": last.text + p["text"]}
+            content.append(ReasoningPart(p["text"], signature=signature, provider=GEMINI))
+            open_thought = signature is None
+        else:
+            if signature is not None and open_thought:
+                last = content.pop()
+                assert isinstance(last, ReasoningPart)
+                content.append(ReasoningPart(last.text, signature=signature, provider=GEMINI))
+            elif signature is not None:
+                content.append(ReasoningPart(signature=signature, provider=GEMINI))
+            text.append(p["text"])
+            open_thought = False
+    if "".join(text):
+        content.append(TextPart("".join(text)))
+    return Message.assistant(content, tool_calls=calls)
+
+
+def rebuild(body: dict[str, Any]) -> tuple[list[Message], list[ToolDefinition], ModelSettings]:
+    """Our inputs that should produce ``body``."""
     messages = [
         Message.system(p["text"]) for p in (body.get("systemInstruction") or {}).get("parts", ())
     ]
     for content in body["contents"]:
         parts = content["parts"]
         if content["role"] == "model":
-            text = "".join(p["text"] for p in parts if "text" in p and not p.get("thought"))
-            calls = [
-                ToolCall(
-                    ids.get(p["functionCall"]["id"], p["functionCall"]["id"]),
-                    p["functionCall"]["name"],
-                    json.dumps(p["functionCall"].get("args") or {}),
-                )
-                for p in parts
-                if "functionCall" in p
-            ]
-            messages.append(Message.assistant(text, tool_calls=calls))
+            messages.append(model_turn(parts))
         elif all("functionResponse" in p for p in parts):
             for p in parts:
                 fr = p["functionResponse"]
@@ -281,8 +320,7 @@ def rebuild(
                 is_error = "error" in response
                 value = response["error"] if is_error else response["return_value"]
                 # No name=: the adapter must find it from the call in the history.
-                call_id = ids.get(fr["id"], fr["id"])
-                messages.append(Message.tool(call_id, _result_text(value), is_error=is_error))
+                messages.append(Message.tool(fr["id"], _result_text(value), is_error=is_error))
         else:
             messages.append(Message.user(_user_parts(parts)))
     tools = [
@@ -319,23 +357,12 @@ def rebuild(
     return messages, tools, ModelSettings(**options, extra=extra)
 
 
-def _map_ids(body: dict[str, Any], turns: list[tuple[ToolCall, ...]]) -> dict[str, str]:
-    """Recorded call id -> ours, pairing the history's model turns that hold calls with the
-    turns our adapter returned while replaying the earlier interactions, in order."""
-    recorded = [
-        [p["functionCall"] for p in c["parts"] if "functionCall" in p]
-        for c in body["contents"]
-        if c["role"] == "model"
-    ]
-    recorded = [calls for calls in recorded if calls]
-    ids: dict[str, str] = {}
-    for rec_calls, our_calls in zip(recorded, turns, strict=False):
-        assert [c["name"] for c in rec_calls] == [c.name for c in our_calls]
-        ids.update({r["id"]: o.id for r, o in zip(rec_calls, our_calls, strict=True)})
-    return ids
-
-
 # --------------------------------------------------------------------------- expected body
+
+
+def _validates(model: str) -> bool:
+    """Whether the model checks thought signatures: all but Gemini 1.x and 2.x."""
+    return not model.startswith(("gemini-1.", "gemini-2."))
 
 
 def _canon(value: Any, key: str = "") -> Any:
@@ -359,34 +386,27 @@ def _canon(value: Any, key: str = "") -> Any:
     return out
 
 
-def expected_body(body: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+def expected_body(body: dict[str, Any], model: str) -> dict[str, Any]:
     """The recorded body with the differences we accept, each for a stated reason."""
     out = copy.deepcopy(body)
     system = out.get("systemInstruction")
     if system is not None:
         system.pop("role", None)  # the recorder gave the system instruction role "user"; we omit it
-    known = set(ids.values())
     for content in out["contents"]:
         parts = []
         first_call = True
         for part in content["parts"]:
-            if part.get("thought"):
-                continue  # earlier reasoning is not sent back (Message has no field for it)
             if "functionCall" in part:
-                call = part["functionCall"]
-                call["id"] = ids.get(call["id"], call["id"])
                 signature = part.get("thoughtSignature")
                 if signature is not None and _b64(signature) in PLACEHOLDERS:
+                    # Any documented placeholder will do; we send skip_thought_signature_validator.
                     part["thoughtSignature"] = base64.b64encode(SKIP_SIGNATURE).decode()
-                elif signature is None and first_call and call["id"] not in known:
-                    # A call our adapter never returned: it carries the documented placeholder.
+                elif signature is None and first_call and _validates(model):
+                    # An unsigned first call gets the placeholder where signatures are checked.
                     part["thoughtSignature"] = base64.b64encode(SKIP_SIGNATURE).decode()
                 first_call = False
-            else:
-                part.pop("thoughtSignature", None)  # text signatures are optional; not kept
             if "functionResponse" in part:
                 response = part["functionResponse"]
-                response["id"] = ids.get(response["id"], response["id"])
                 value = response["response"]
                 # We send the key Gemini documents ("output"); the recorder used "return_value".
                 if "return_value" in value:
@@ -449,11 +469,22 @@ def _assert_calls(result: tuple[ToolCall, ...], recorded: list[dict[str, Any]]) 
         assert ours.id == theirs["id"] if "id" in theirs else ours.id.startswith("call_")
 
 
+def _assert_reasoning(message: Message, parts: list[dict[str, Any]]) -> None:
+    """The reasoning parts and call signatures of ``message`` are those of the recorded parts."""
+    want = model_turn(parts)
+    assert [p for p in message.content if type(p) is ReasoningPart] == [
+        p for p in want.content if type(p) is ReasoningPart
+    ]
+    assert [c.signature for c in message.tool_calls] == [c.signature for c in want.tool_calls]
+
+
 def _assert_response_matches(result: ChatResponse, recorded: dict[str, Any]) -> None:
     candidate = recorded["candidates"][0]
-    text, thoughts, calls = _split((candidate.get("content") or {}).get("parts") or [])
+    parts = (candidate.get("content") or {}).get("parts") or []
+    text, thoughts, calls = _split(parts)
     assert result.text == "".join(text)
     assert result.reasoning == "".join(thoughts)
+    _assert_reasoning(result.message, parts)
     _assert_calls(result.tool_calls, calls)
     assert result.usage == _usage(recorded.get("usageMetadata"))
     assert result.raw_finish_reason == candidate.get("finishReason")
@@ -475,11 +506,13 @@ def _assert_stream_matches(events: list[StreamEvent], body: str) -> None:
     text: list[str] = []
     thoughts: list[str] = []
     calls: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
     finish: str | None = None
     usage: dict[str, Any] | None = None
     for chunk in chunks:
         usage = chunk.get("usageMetadata") or usage
         for candidate in chunk.get("candidates", [])[:1]:
+            parts += (candidate.get("content") or {}).get("parts") or []
             t, th, c = _split((candidate.get("content") or {}).get("parts") or [])
             text += t
             thoughts += th
@@ -487,7 +520,7 @@ def _assert_stream_matches(events: list[StreamEvent], body: str) -> None:
             finish = candidate.get("finishReason") or finish
     # One delta per recorded part: nothing is buffered or merged.
     assert [e.text for e in events if type(e) is TextDelta] == text
-    assert [e.text for e in events if type(e) is ReasoningDelta] == thoughts
+    assert [e.text for e in events if type(e) is ReasoningDelta and e.text] == thoughts
     deltas = [e for e in events if type(e) is ToolCallDelta]
     assert [d.index for d in deltas] == list(range(len(calls)))
     assert all(d.id and d.name for d in deltas)  # each call arrives whole
@@ -500,6 +533,7 @@ def _assert_stream_matches(events: list[StreamEvent], body: str) -> None:
         builder.add(event)
     built = builder.build()
     assert (built.text, built.reasoning) == ("".join(text), "".join(thoughts))
+    _assert_reasoning(built.message, parts)
     _assert_calls(built.tool_calls, calls)
     assert built.usage == _usage(usage)
     assert built.raw_finish_reason == finish
@@ -570,37 +604,20 @@ def _model_name(case: Case) -> str:
 async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
     if (reason := SKIPPED.get(case.id)) is not None:
         pytest.skip(reason)
-    earlier = [
-        Case(case.cassette, i)
-        for i in case.cassette.interactions[: case.interaction.index]
-        if Case(case.cassette, i).id not in SKIPPED
-    ]
     request, response = case.interaction.request, case.interaction.response
-    turns: list[tuple[ToolCall, ...]] = []
+    # A fresh model for every case: signatures travel in the messages, never in the adapter.
+    messages, tools, settings = rebuild(request.body)
+    server.replay(case.interaction)
+    result: ChatResponse | list[StreamEvent] | None = None
+    error: BelugaError | None = None
     async with _model(server, _model_name(case)) as model:
-        # Replay what came before, so the history's calls are ones our adapter returned.
-        for prior in earlier:
-            messages, tools, settings = rebuild(
-                prior.interaction.request.body, _map_ids(prior.interaction.request.body, turns)
-            )
-            server.replay(prior.interaction)
-            built = _built(
-                await _run(model, prior.streaming, messages, tools=tools, settings=settings)
-            )
-            if built.tool_calls:
-                turns.append(built.tool_calls)
-        ids = _map_ids(request.body, turns)
-        messages, tools, settings = rebuild(request.body, ids)
-        server.replay(case.interaction)
-        result: ChatResponse | list[StreamEvent] | None = None
-        error: BelugaError | None = None
         try:
             result = await _run(model, case.streaming, messages, tools=tools, settings=settings)
         except BelugaError as exc:
             error = exc
 
     # What we sent has the recorded shape.
-    assert len(server.requests) == len(earlier) + 1 and not server.unexpected
+    assert len(server.requests) == 1 and not server.unexpected
     sent = server.requests[-1]
     assert (sent.method, sent.path) == (
         "POST",
@@ -608,7 +625,7 @@ async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
     )
     assert sent.headers["x-goog-api-key"] == PLANTED
     assert "key=" not in sent.path
-    assert _canon(sent.json()) == expected_body(request.body, ids)
+    assert _canon(sent.json()) == expected_body(request.body, _model_name(case))
 
     if response.status >= 400:
         assert error is not None, f"HTTP {response.status} was not raised"
@@ -622,6 +639,59 @@ async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
     else:
         assert isinstance(result, ChatResponse)
         _assert_response_matches(result, response.parsed_body)
+
+
+def _with_reasoning_history(case: Case) -> bool:
+    if case.id in SKIPPED:
+        return False
+    messages, _, _ = rebuild(case.interaction.request.body)
+    return any(m.role == "assistant" and has_reasoning(m) for m in messages)
+
+
+HISTORY_CASES = [c for c in CASES if _with_reasoning_history(c)]
+
+
+def _sent_back(message: Message) -> tuple[Any, ...]:
+    """Reasoning parts and calls with their signatures; call ids aside (Gemini's answers often
+    have none, and the recorder named the calls itself)."""
+    reasoning, calls = reasoning_of(message)
+    return reasoning, tuple(c[1:] for c in calls)
+
+
+async def _our_reply(interaction: Interaction) -> Message:
+    """The assistant message our parser makes of a recorded answer (whole or streamed)."""
+    response = interaction.response
+    if response.is_json:
+        data = gt.GenerateContentResponse._from_response(response=response.parsed_body, kwargs={})
+        return parse_response(data, "test", "replay", GEMINI).message
+    chunks = [
+        gt.GenerateContentResponse._from_response(response=c, kwargs={})
+        for c in _sse_chunks(str(response.body))
+    ]
+    events = stream_events(aiter_of(chunks), "test", "replay", GEMINI)
+    return build([e async for e in events]).message
+
+
+@pytest.mark.parametrize("case", HISTORY_CASES, ids=[c.id for c in HISTORY_CASES])
+async def test_reasoning_sent_back_is_what_we_parsed(case: Case) -> None:
+    """Each earlier model turn holding thoughts or signatures in a recorded history is what our
+    parser made of the answer that produced it (found among the cassette's earlier answers;
+    turns another provider made, recorded in the same test, are not Gemini's)."""
+    earlier = [
+        i
+        for i in case.cassette.interactions[: case.interaction.index]
+        if _is_model_call(i.request.path) and i.response.status < 400
+    ]
+    replies = [_sent_back(await _our_reply(i)) for i in earlier]
+    messages, _, _ = rebuild(case.interaction.request.body)
+    turns = [_sent_back(m) for m in messages if m.role == "assistant" and has_reasoning(m)]
+    assert turns and all(t in replies for t in turns)
+
+
+def test_reasoning_round_trips_are_replayed() -> None:
+    if not CASES:
+        pytest.skip("no Gemini cassettes")
+    assert len(HISTORY_CASES) >= 5  # thought + text signature, signed calls (stream too)
 
 
 def test_every_cassette_is_accounted_for() -> None:
@@ -707,7 +777,6 @@ async def test_request_maps_every_setting_and_part(server: ReplayServer) -> None
     sent = server.requests[0]
     assert sent.path == "/v1beta/models/gemini-2.5-flash:generateContent"
     assert sent.headers["x-goog-api-key"] == PLANTED
-    skip = base64.b64encode(SKIP_SIGNATURE).decode()
     assert _canon(sent.json()) == _canon(
         {
             "systemInstruction": {"parts": [{"text": "Be brief."}, {"text": "Answer in French."}]},
@@ -749,11 +818,8 @@ async def test_request_maps_every_setting_and_part(server: ReplayServer) -> None
                     "role": "model",
                     "parts": [
                         {"text": "Checking."},
-                        # Calls we never returned: the first carries the documented placeholder.
-                        {
-                            "functionCall": {"id": "call_1", "name": "lookup", "args": {"q": "x"}},
-                            "thoughtSignature": skip,
-                        },
+                        # Unsigned calls, and Gemini 2.x checks no signature: none is added.
+                        {"functionCall": {"id": "call_1", "name": "lookup", "args": {"q": "x"}}},
                         {"functionCall": {"id": "call_2", "name": "lookup", "args": {}}},
                     ],
                 },
@@ -905,6 +971,13 @@ async def test_response_parts_usage_and_ids(server: ReplayServer) -> None:
             "hi", tools=[ToolDefinition("lookup"), ToolDefinition("other")]
         )
     assert (result.text, result.reasoning) == ("The answer: 42", "Let me think.")
+    # The text part's signature follows the text before it, so it stands alone.
+    assert result.message.content == (
+        ReasoningPart("Let me think.", provider=GEMINI),
+        ReasoningPart(signature="c2ln", provider=GEMINI),
+        TextPart("The answer: 42"),
+    )
+    assert [c.signature for c in result.tool_calls] == ["c2lnLWE=", None]
     first, second = result.tool_calls
     assert first.id.startswith("call_") and (first.name, first.args()) == ("lookup", {"q": "ü"})
     assert (second.id, second.name, second.arguments) == ("fc-7", "other", "{}")
@@ -989,11 +1062,13 @@ async def test_stream_events(server: ReplayServer) -> None:
     calls = [e for e in events if type(e) is ToolCallDelta]
     assert [(c.index, c.name, c.arguments) for c in calls] == [(0, "a", '{"x": 1}'), (1, "b", "{}")]
     assert all(c.id and c.id.startswith("call_") for c in calls)
+    assert [c.signature for c in calls] == ["c2ln", None]
     others = [e for e in events if type(e) is not ToolCallDelta]
     assert others == [
-        ReasoningDelta("Plan"),
+        ReasoningDelta("Plan", provider=GEMINI),
         TextDelta("Call"),
         TextDelta("ing"),
+        ReasoningDelta("", "c2ln", provider=GEMINI),
         UsageEvent(Usage(12, 15, 0, 4)),  # the last cumulative usage, once
         FinishEvent("tool_calls", "STOP", "gemini-2.5-flash", "resp-1"),
     ]
@@ -1009,32 +1084,80 @@ async def test_stream_that_ends_without_finishing(server: ReplayServer) -> None:
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["generate", "stream"])
 async def test_thought_signatures_round_trip(server: ReplayServer, streaming: bool) -> None:
-    first = _response([_call("a", thoughtSignature="c2lnLWE="), _call("b")])
-    plain = _response([_call("c")])  # a model that does not sign its calls
-    for body in (first, plain):
+    """Signatures live in the messages: a history sent from a fresh model (another process, say)
+    carries them back where Gemini put them; no state is kept in the adapter."""
+    signed = _response(
+        [{"text": "Plan.", "thought": True}, _call("a", thoughtSignature="c2lnLWE="), _call("b")]
+    )
+    texted = _response(
+        [{"text": "Think.", "thought": True}, {"text": "Done.", "thoughtSignature": "c2lnLXQ="}]
+    )
+    for body in (signed, texted):
         server.enqueue(Reply.sse([body], done=False) if streaming else Reply.json(body))
     server.enqueue(Reply.json(_response()))
     tools = [ToolDefinition(n) for n in "abc"]
-    async with _model(server) as model:
+    async with _model(server, "gemini-3-pro-preview") as model:
         one = _built(await _run(model, streaming, "hi", tools=tools))
         two = _built(await _run(model, streaming, "go on", tools=tools))
-        history = [
-            Message.user("hi"),
-            one.message,
-            *(Message.tool(c.id, "ok") for c in one.tool_calls),
-            two.message,
-            Message.tool(two.tool_calls[0].id, "ok"),
-            Message.assistant(tool_calls=[ToolCall("call_elsewhere", "a")]),  # another provider's
-            Message.tool("call_elsewhere", "ok"),
-        ]
-        await model.generate(history, tools=tools)
-    turns = [c["parts"] for c in server.requests[2].json()["contents"] if c["role"] == "model"]
-    signatures = [[p.get("thoughtSignature") for p in parts] for parts in turns]
-    assert [[_b64(s) if s else None for s in turn] for turn in signatures] == [
-        [b"sig-a", None],  # Gemini's signature, on the call it signed only
-        [None],  # Gemini sent none: none goes back
-        [SKIP_SIGNATURE],  # a call Gemini never made: the documented placeholder
+    assert [c.signature for c in one.tool_calls] == ["c2lnLWE=", None]
+    assert two.message.content == (
+        ReasoningPart("Think.", signature="c2lnLXQ=", provider=GEMINI),
+        TextPart("Done."),
+    )
+    history = [
+        Message.user("hi"),
+        one.message,
+        *(Message.tool(c.id, "ok") for c in one.tool_calls),
+        two.message,
+        Message.user("and?"),
+        Message.assistant(
+            [ReasoningPart("Other.", signature="x", provider="anthropic")],
+            tool_calls=[ToolCall("call_elsewhere", "a")],  # another provider's call
+        ),
+        Message.tool("call_elsewhere", "ok"),
     ]
+    async with _model(server, "gemini-3-pro-preview") as fresh:
+        await fresh.generate(history, tools=tools)
+    turns = [c["parts"] for c in server.requests[2].json()["contents"] if c["role"] == "model"]
+    shapes = [
+        [({k for k in p if k != "thoughtSignature"}, p.get("thoughtSignature")) for p in turn]
+        for turn in turns
+    ]
+    assert [[(keys, _b64(s) if s else None) for keys, s in turn] for turn in shapes] == [
+        # The thought, then Gemini's signature on the call it signed only.
+        [({"text", "thought"}, None), ({"functionCall"}, b"sig-a"), ({"functionCall"}, None)],
+        # The thought, then the signature on the text part it came on.
+        [({"text", "thought"}, None), ({"text"}, b"sig-t")],
+        # Another provider's reasoning is dropped; its call gets the documented placeholder.
+        [({"functionCall"}, SKIP_SIGNATURE)],
+    ]
+
+
+async def test_a_signature_that_is_not_base64_is_refused(server: ReplayServer) -> None:
+    history = [
+        Message.user("hi"),
+        Message.assistant(tool_calls=[ToolCall("call_1", "a", signature="not base64!")]),
+        Message.tool("call_1", "ok"),
+    ]
+    async with _model(server) as model:
+        with pytest.raises(BelugaError, match="not base64") as info:
+            await model.generate(history, tools=[ToolDefinition("a")])
+    assert info.value.code is ErrorCode.INVALID_REQUEST
+    assert server.requests == []
+
+
+async def test_no_placeholder_for_models_that_ignore_signatures(server: ReplayServer) -> None:
+    server.enqueue(Reply.json(_response()), Reply.json(_response()))
+    history = [
+        Message.user("hi"),
+        Message.assistant(tool_calls=[ToolCall("call_1", "a")]),
+        Message.tool("call_1", "ok"),
+    ]
+    for name in ("gemini-2.5-flash", "gemini-3-flash-preview"):
+        async with _model(server, name) as model:
+            await model.generate(history, tools=[ToolDefinition("a")])
+    sent = [r.json()["contents"][1]["parts"][0].get("thoughtSignature") for r in server.requests]
+    assert [_b64(s) if s else None for s in sent] == [None, SKIP_SIGNATURE]
 
 
 async def test_stream_closed_early_releases_the_connection(server: ReplayServer) -> None:

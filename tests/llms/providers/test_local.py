@@ -33,6 +33,7 @@ from beluga.schema import (
     ImagePart,
     Message,
     OutputSchema,
+    ReasoningPart,
     ResponseBuilder,
     StreamEvent,
     TextDelta,
@@ -248,6 +249,18 @@ def test_tool_results_fold_into_the_question_when_answering() -> None:
     assert turns[1]["content"] == (
         'Result of get_weather: {"temperature": 18}\n\nWhat\'s the weather in Paris?'
     )
+
+
+def test_reasoning_parts_of_a_history_are_left_out() -> None:
+    """Another provider's signed reasoning in a history renders as nothing, without error."""
+    thought = ReasoningPart("Plan.", signature="sig", provider="anthropic")
+    history = [
+        Message.user([thought, TextPart("Hi")]),
+        Message.assistant([thought, TextPart("Hello.")]),
+        Message.user("Again?"),
+    ]
+    turns = render(history, instructions=None, op="test")
+    assert [t["content"] for t in turns] == ["Hi", "Hello.", "Again?"]
 
 
 def test_text_assembler_holds_back_a_stop_sequence_split_across_pieces() -> None:

@@ -36,6 +36,7 @@ from beluga.schema import (
     Message,
     OutputSchema,
     ReasoningDelta,
+    ReasoningPart,
     ResponseBuilder,
     StreamEvent,
     TextDelta,
@@ -273,9 +274,9 @@ async def test_thinking_streaming(server: ReplayServer) -> None:
         )
     assert _sent(server) == {**request, "stream": True}
     assert events == [
-        ReasoningDelta("The user asks"),
-        ReasoningDelta(" a simple arithmetic question."),
-        ReasoningDelta(" 1 + 1 equals 2."),
+        ReasoningDelta("The user asks", provider="ollama"),
+        ReasoningDelta(" a simple arithmetic question.", provider="ollama"),
+        ReasoningDelta(" 1 + 1 equals 2.", provider="ollama"),
         TextDelta("1 + 1"),
         TextDelta(" = 2."),
         UsageEvent(Usage(71, 29)),
@@ -284,6 +285,32 @@ async def test_thinking_streaming(server: ReplayServer) -> None:
     built = _built(events)
     generated = documented_response("thinking")["message"]
     assert (built.text, built.reasoning) == (generated["content"], generated["thinking"])
+    assert built.message.content == (
+        ReasoningPart(generated["thinking"], provider="ollama"),
+        TextPart(generated["content"]),
+    )
+
+
+async def test_reasoning_in_history_is_dropped(server: ReplayServer) -> None:
+    """Reasoning parts, Ollama's own or another provider's, are not sent back, without error."""
+    server.enqueue(Reply.json(done()))
+    thinking = [
+        ReasoningPart("Plan.", signature="sig", provider="anthropic"),
+        ReasoningPart("Mine.", provider="ollama"),
+    ]
+    history = [
+        Message.user([thinking[0], TextPart("hi")]),
+        Message.assistant([*thinking, TextPart("Hello.")]),
+        Message.user("more"),
+    ]
+    async with _model(server) as model:
+        await model.generate(history)
+    sent = _sent(server)["messages"]
+    assert sent == [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "Hello."},
+        {"role": "user", "content": "more"},
+    ]
 
 
 # --------------------------------------------------------------------------- request mapping

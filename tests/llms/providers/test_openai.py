@@ -33,6 +33,7 @@ from beluga.schema import (
     Message,
     OutputSchema,
     ReasoningDelta,
+    ReasoningPart,
     ResponseBuilder,
     StreamEvent,
     TextDelta,
@@ -216,7 +217,12 @@ def _message(m: dict[str, Any]) -> Message:
             ToolCall(c["id"], c["function"]["name"], c["function"]["arguments"])
             for c in m.get("tool_calls") or ()
         ]
-        return Message.assistant(_text(content) or None, tool_calls=calls)
+        text = _text(content)
+        # Reasoning the recorder sent back (Ollama /v1) is in our history as a reasoning part;
+        # Chat Completions has no input field for it, so the adapter must leave it out.
+        thought = m.get("reasoning") or m.get("reasoning_content")
+        parts = [ReasoningPart(thought, provider="openai")] if thought else []
+        return Message.assistant([*parts, *([TextPart(text)] if text else [])], tool_calls=calls)
     if isinstance(content, str):
         return Message.user(content, name=m.get("name"))
     return Message.user(_parts(content), name=m.get("name"))
@@ -283,7 +289,7 @@ def _expected_message(m: dict[str, Any]) -> dict[str, Any]:
     if m["role"] != "assistant":
         return m
     m = dict(m)
-    m.pop("reasoning", None)  # Ollama history: earlier reasoning is not sent back by us
+    m.pop("reasoning", None)  # Ollama history: reasoning has no input field (see _message)
     m.pop("prefix", None)  # Mistral's prefix flag (false) is not modelled
     if m.get("tool_calls") == []:
         del m["tool_calls"]  # Mistral's SDK sends an empty list
@@ -706,6 +712,29 @@ async def test_refusal_is_a_content_filter_finish(server: ReplayServer) -> None:
 # --------------------------------------------------------------------------- streaming
 
 
+async def test_reasoning_in_history_is_dropped(server: ReplayServer) -> None:
+    """Chat Completions has no input field for reasoning: parts from any provider (this one's
+    included) are left out of the history, without error, wherever they stand."""
+    server.enqueue(Reply.json(_completion()))
+    thinking = [
+        ReasoningPart("Plan.", signature="sig", provider="anthropic"),
+        ReasoningPart("Mine.", provider="openai"),
+    ]
+    history = [
+        Message.user("hi"),
+        Message.assistant([*thinking, TextPart("Calling.")], tool_calls=[ToolCall("c1", "f")]),
+        Message.tool("c1", [*thinking, TextPart("ok")]),
+        Message.user([thinking[0], TextPart("more")]),
+    ]
+    async with _model(server) as model:
+        await model.generate(history, tools=[ToolDefinition("f")])
+    sent = server.requests[0].json()["messages"]
+    assert sent[1]["content"] == "Calling."
+    assert sent[2] == {"role": "tool", "tool_call_id": "c1", "content": "ok"}
+    assert sent[3]["content"] == [{"type": "text", "text": "more"}]
+    assert "Plan." not in json.dumps(sent) and "sig" not in json.dumps(sent)
+
+
 async def test_stream_tool_calls_reasoning_and_usage(server: ReplayServer) -> None:
     server.enqueue(
         Reply.sse(
@@ -756,7 +785,7 @@ async def test_stream_tool_calls_reasoning_and_usage(server: ReplayServer) -> No
         events = await _collect(model, "hi", tools=[ToolDefinition("get"), ToolDefinition("put")])
     sent = server.requests[0].json()
     assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
-    assert events[0] == ReasoningDelta("Plan")
+    assert events[0] == ReasoningDelta("Plan", provider="openai")
     assert [e for e in events if type(e) is ToolCallDelta] == [
         ToolCallDelta(0, "call_a", "get", ""),
         ToolCallDelta(0, None, None, '{"x":'),

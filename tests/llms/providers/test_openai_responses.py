@@ -21,6 +21,7 @@ import pytest
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.llms import ModelSettings, create
+from beluga.llms.providers._responses_reply import parse_response, stream_events
 from beluga.llms.providers.openai_responses import OpenAIResponsesModel
 from beluga.schema import (
     AudioPart,
@@ -31,6 +32,7 @@ from beluga.schema import (
     Message,
     OutputSchema,
     ReasoningDelta,
+    ReasoningPart,
     ResponseBuilder,
     StreamEvent,
     TextDelta,
@@ -52,8 +54,10 @@ from tests.support.cassettes import (
     cassettes,
     unused_port,
 )
+from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
 
 PLANTED = "sk-test-PLANTED0123456789abcdef"
+PROVIDER = "openai"  # the gen_ai.provider.name our reasoning parts carry
 STATUS_CODES = {
     400: ErrorCode.INVALID_REQUEST,
     401: ErrorCode.AUTH_FAILED,
@@ -90,8 +94,6 @@ UNSUPPORTED_TOOLS = {
 }
 # Input items our messages cannot produce: provider state replayed from an earlier response.
 UNSUPPORTED_ITEMS = {
-    "reasoning": "replays reasoning items (encrypted reasoning) in the history; beluga messages "
-    "do not keep them",
     "compaction": "replays a compaction item in the history, not supported",
     "web_search_call": "replays a built-in web search call in the history, not supported",
     "code_interpreter_call": "replays a code interpreter call in the history, not supported",
@@ -158,6 +160,11 @@ class Case:
                 return UNSUPPORTED_ITEMS[kind]
             if item.get("role") == "developer":
                 return "uses a developer message; beluga sends instructions as system"
+            if kind == "message" and "phase" in item:
+                return (
+                    "replays an output message item with its id and phase (commentary), not "
+                    "supported: beluga sends an assistant turn's text as a plain message"
+                )
         return None
 
 
@@ -213,21 +220,37 @@ def _text(content: Any) -> str:
     return "".join(p.get("text", "") for p in content or () if "text" in p.get("type", ""))
 
 
+def reasoning_parts(item: dict[str, Any], provider: str = PROVIDER) -> list[ReasoningPart]:
+    """The reasoning parts our parser makes of a reasoning item: one per summary (or content)
+    part, carrying the item's id, the last holding its encrypted content."""
+    texts = [p["text"] for p in (*(item.get("summary") or ()), *(item.get("content") or ()))]
+    parts = [ReasoningPart(t, id=item["id"], provider=provider) for t in texts]
+    parts = parts or [ReasoningPart(id=item["id"], provider=provider)]
+    if item.get("encrypted_content"):
+        last = parts[-1]
+        parts[-1] = ReasoningPart(
+            last.text, redacted=item["encrypted_content"], id=item["id"], provider=provider
+        )
+    return parts
+
+
 def _messages(body: dict[str, Any]) -> list[Message]:
     messages: list[Message] = []
     if body.get("instructions"):
         messages.append(Message.system(body["instructions"]))
+    reasoning: list[ReasoningPart] = []  # reasoning items, for the assistant turn they precede
     for item in body["input"]:
         kind = item.get("type") or "message"
-        if kind == "function_call":
+        if kind == "reasoning":
+            reasoning += reasoning_parts(item)
+        elif kind == "function_call":
             call = ToolCall(item["call_id"], item["name"], item["arguments"])
             last = messages[-1] if messages else None
-            if last is not None and last.role == "assistant":
-                messages[-1] = Message.assistant(
-                    last.text or None, tool_calls=[*last.tool_calls, call]
-                )
+            if last is not None and last.role == "assistant" and not reasoning:
+                messages[-1] = Message.assistant(last.content, tool_calls=[*last.tool_calls, call])
             else:
-                messages.append(Message.assistant(tool_calls=[call]))
+                messages.append(Message.assistant(reasoning, tool_calls=[call]))
+                reasoning = []
         elif kind == "function_call_output":
             output = item["output"]
             messages.append(
@@ -236,7 +259,9 @@ def _messages(body: dict[str, Any]) -> list[Message]:
         elif item["role"] == "system":
             messages.append(Message.system(_text(item["content"])))
         elif item["role"] == "assistant":
-            messages.append(Message.assistant(_text(item["content"]) or None))
+            text = _text(item["content"])
+            messages.append(Message.assistant([*reasoning, *([TextPart(text)] if text else [])]))
+            reasoning = []
         elif isinstance(item["content"], str):
             messages.append(Message.user(item["content"]))
         else:
@@ -283,6 +308,10 @@ def expected_body(body: dict[str, Any]) -> dict[str, Any]:
         out["instructions"] = _text(items.pop(0)["content"])
     out["input"] = _expected_items(items)
     out.setdefault("store", False)  # stateless: we send store=false unless extra says otherwise
+    if out["store"] is False and "include" not in out and _reasons(out):
+        # Recorded before pydantic-ai asked for it: with store=false we ask for encrypted
+        # reasoning whenever the model reasons, or its reasoning could not be sent back.
+        out["include"] = ["reasoning.encrypted_content"]
     out.setdefault("stream", False)  # we always state stream
     if out.get("tools"):
         # An empty description (null or "") is left out.
@@ -299,6 +328,14 @@ def expected_body(body: dict[str, Any]) -> dict[str, Any]:
         fmt.setdefault("strict", False)  # we always state strict; absent means false
         out["text"] = {"format": fmt}
     return out
+
+
+def _reasons(body: dict[str, Any]) -> bool:
+    """Whether the model reasons: OpenAI's o-series, gpt-5 and codex models (but -chat ones), or
+    any model asked to through ``reasoning``."""
+    model = body["model"]
+    named = model.startswith(("o1", "o3", "o4", "gpt-5", "codex")) and "-chat" not in model
+    return named or "reasoning" in body
 
 
 def _expected_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -332,7 +369,7 @@ def _usage(raw: dict[str, Any] | None) -> Usage:
     )
 
 
-def _expected(recorded: dict[str, Any]) -> dict[str, Any]:
+def _expected(recorded: dict[str, Any], provider: str = PROVIDER) -> dict[str, Any]:
     """Text, tool calls, reasoning, usage and finish read straight from a response object."""
     output = recorded["output"]
     calls = [
@@ -354,12 +391,23 @@ def _expected(recorded: dict[str, Any]) -> dict[str, Any]:
             if o["type"] == "reasoning"
             for p in (*(o.get("summary") or ()), *(o.get("content") or ()))
         ),
+        "parts": [
+            p
+            for o in output
+            if o["type"] == "reasoning" and o.get("id")
+            for p in reasoning_parts(o, provider)
+        ],
         "usage": _usage(recorded.get("usage")),
         "finish": "tool_calls" if calls else "stop",
         "raw_finish": status,
         "model": recorded["model"],
         "id": recorded["id"],
     }
+
+
+def _reasoning_of(response: Any) -> list[ReasoningPart]:
+    """The reasoning parts of reasoning items with an id (those that can go back)."""
+    return [p for p in response.message.content if type(p) is ReasoningPart and p.id]
 
 
 def _model(server: ReplayServer, name: str = "gpt-5-mini", **options: Any) -> OpenAIResponsesModel:
@@ -438,11 +486,14 @@ async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
         _assert_response_matches(result, response.parsed_body)
 
 
-def _assert_response_matches(result: Any, recorded: dict[str, Any]) -> None:
-    want = _expected(recorded)
+def _assert_response_matches(
+    result: Any, recorded: dict[str, Any], provider: str = PROVIDER
+) -> None:
+    want = _expected(recorded, provider)
     assert result.text == want["text"]
     assert [(c.id, c.name, c.arguments) for c in result.tool_calls] == want["calls"]
     assert result.reasoning == want["reasoning"]
+    assert _reasoning_of(result) == want["parts"]
     assert result.usage == want["usage"]
     assert (result.finish_reason, result.raw_finish_reason) == (want["finish"], want["raw_finish"])
     assert (result.model, result.response_id) == (want["model"], want["id"])
@@ -461,10 +512,60 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
     built = _build(events)
     assert built.text == want["text"]
     assert built.reasoning == want["reasoning"]
+    # Reasoning parts as the streamed items hold them (OpenRouter's final object renames them).
+    done = sorted(
+        (d["output_index"], d["item"])
+        for d in data
+        if d["type"] == "response.output_item.done" and d["item"]["type"] == "reasoning"
+    )
+    assert _reasoning_of(built) == [
+        p for _, item in done if item.get("id") for p in reasoning_parts(item)
+    ]
     assert [(c.id, c.name, c.arguments) for c in built.tool_calls] == want["calls"]
     assert built.usage == want["usage"]
     assert (built.finish_reason, built.raw_finish_reason) == (want["finish"], want["raw_finish"])
     assert (built.model, built.response_id) == (want["model"], want["id"])
+
+
+def _with_reasoning_history(case: Case) -> bool:
+    if case.id in SKIPPED:
+        return False
+    messages, _, _ = rebuild(case.interaction.request.body)
+    return any(m.role == "assistant" and has_reasoning(m) for m in messages)
+
+
+HISTORY_CASES = [c for c in CASES if _with_reasoning_history(c)]
+
+
+async def _our_reply(interaction: Interaction) -> Message:
+    """The assistant message our parser makes of a recorded answer (whole or streamed)."""
+    response = interaction.response
+    if response.is_json:
+        return parse_response(response.parsed_body, "test", "replay", PROVIDER).message
+    data = _sse_events(str(response.body))
+    events = stream_events(aiter_of(data), "test", "replay", PROVIDER)
+    return build([e async for e in events]).message
+
+
+@pytest.mark.parametrize("case", HISTORY_CASES, ids=[c.id for c in HISTORY_CASES])
+async def test_reasoning_sent_back_is_what_we_parsed(case: Case) -> None:
+    """Each earlier turn holding reasoning in a recorded history is, reasoning parts included,
+    the message our parser made of the answer that produced it."""
+    earlier = [
+        i
+        for i in case.cassette.interactions[: case.interaction.index]
+        if i.request.path.endswith("/responses") and i.response.status < 400
+    ]
+    replies = [reasoning_of(await _our_reply(i)) for i in earlier]
+    messages, _, _ = rebuild(case.interaction.request.body)
+    turns = [reasoning_of(m) for m in messages if m.role == "assistant" and has_reasoning(m)]
+    assert turns and all(t in replies for t in turns)
+
+
+def test_reasoning_round_trips_are_replayed() -> None:
+    if not CASES:
+        pytest.skip("no Responses cassettes")
+    assert len(HISTORY_CASES) >= 3  # encrypted reasoning before calls, and before text
 
 
 def test_every_cassette_is_accounted_for() -> None:
@@ -642,6 +743,8 @@ async def test_request_maps_every_setting_and_part(server: ReplayServer) -> None
     assert sent["reasoning"] == {"effort": "low", "summary": "auto"}
     assert sent["temperature"] == 0.3  # extra is merged last and wins
     assert (sent["store"], sent["stream"]) == (False, False)
+    # gpt-5-mini reasons and nothing is stored: its reasoning can only go back encrypted.
+    assert sent["include"] == ["reasoning.encrypted_content"]
 
 
 async def test_plain_prompt_and_store_override(server: ReplayServer) -> None:
@@ -810,23 +913,24 @@ def _stream_reply(events: list[Any], **options: Any) -> Reply:
 
 
 async def test_stream_text_reasoning_calls_and_usage(server: ReplayServer) -> None:
+    thought = {**_reasoning("Plan", "Check"), "encrypted_content": "ENC"}
     final = _response(
         [
-            _reasoning("Plan", "Check"),
+            thought,
             _message("Calling"),
             _call("call_a", "get", '{"x":1}'),
             _call("call_b", "put", "{}"),
         ]
     )
     call_a = {**_call("call_a", "get", ""), "status": "in_progress"}
+    summary = "response.reasoning_summary_text.delta"
     events = _events(
         final,
         _ev("response.output_item.added", output_index=0, item=_reasoning()),
-        _ev("response.reasoning_summary_text.delta", output_index=0, summary_index=0, delta="Pl"),
-        _ev("response.reasoning_summary_text.delta", output_index=0, summary_index=0, delta="an"),
-        _ev(
-            "response.reasoning_summary_text.delta", output_index=0, summary_index=1, delta="Check"
-        ),
+        _ev(summary, output_index=0, item_id="rs_1", summary_index=0, delta="Pl"),
+        _ev(summary, output_index=0, item_id="rs_1", summary_index=0, delta="an"),
+        _ev(summary, output_index=0, item_id="rs_1", summary_index=1, delta="Check"),
+        _ev("response.output_item.done", output_index=0, item=thought),
         _ev("response.output_item.added", output_index=1, item=_message("")),
         _ev("response.output_text.delta", output_index=1, content_index=0, delta="Call"),
         _ev("response.output_text.delta", output_index=1, content_index=0, delta="ing"),
@@ -845,9 +949,10 @@ async def test_stream_text_reasoning_calls_and_usage(server: ReplayServer) -> No
     sent = server.requests[0].json()
     assert sent["stream"] is True and "stream_options" not in sent
     assert streamed == [
-        ReasoningDelta("Pl"),
-        ReasoningDelta("an"),
-        ReasoningDelta("\n\nCheck"),
+        ReasoningDelta("Pl", id="rs_1", provider=PROVIDER),
+        ReasoningDelta("an", provider=PROVIDER),
+        ReasoningDelta("Check", id="rs_1", provider=PROVIDER),
+        ReasoningDelta("", redacted="ENC", provider=PROVIDER),
         TextDelta("Call"),
         TextDelta("ing"),
         ToolCallDelta(0, "call_a", "get", ""),
@@ -859,6 +964,77 @@ async def test_stream_text_reasoning_calls_and_usage(server: ReplayServer) -> No
     ]
     # A stream adds up to what generate returns for the same response.
     assert _build(streamed) == generated
+    assert generated.message.content == (
+        ReasoningPart("Plan", id="rs_1", provider=PROVIDER),
+        ReasoningPart("Check", redacted="ENC", id="rs_1", provider=PROVIDER),
+        TextPart("Calling"),
+    )
+    assert generated.reasoning == "Plan\n\nCheck"
+
+
+async def test_reasoning_of_items_without_id(server: ReplayServer) -> None:
+    """A compatible server that gives reasoning items no id: one part per item, its pieces
+    joined by a blank line, in stream and generate alike; it cannot be sent back."""
+    thought = {k: v for k, v in _reasoning("Plan", content=("Raw",)).items() if k != "id"}
+    final = _response([thought, _message("Done.")])
+    summary = "response.reasoning_summary_text.delta"
+    events = _events(
+        final,
+        _ev(summary, output_index=0, summary_index=0, delta="Pl"),
+        _ev(summary, output_index=0, summary_index=0, delta="an"),
+        _ev("response.reasoning_text.delta", output_index=0, content_index=0, delta="Raw"),
+        _ev("response.output_item.done", output_index=0, item=thought),
+        _ev("response.output_text.delta", output_index=1, content_index=0, delta="Done."),
+    )
+    server.enqueue(_stream_reply(events), Reply.json(final), Reply.json(_response()))
+    async with _model(server, "gpt-4.1") as model:
+        streamed = _build(await _collect(model, "hi"))
+        generated = await model.generate("hi")
+        assert streamed == generated
+        assert generated.message.content == (
+            ReasoningPart("Plan\n\nRaw", provider=PROVIDER),
+            TextPart("Done."),
+        )
+        await model.generate([Message.user("hi"), generated.message, Message.user("more")])
+    sent = server.requests[-1].json()
+    assert [i.get("type", i.get("role")) for i in sent["input"]] == ["user", "assistant", "user"]
+    assert "include" not in sent  # gpt-4.1 does not reason: encrypted reasoning is refused
+
+
+async def test_reasoning_goes_back_as_items(server: ReplayServer) -> None:
+    """This provider's reasoning goes back as reasoning items (one per id, summaries in order)
+    before the turn's text and calls: encrypted, or by id when store is on. Parts that cannot
+    go back, and other providers' reasoning, are left out."""
+    server.enqueue(Reply.json(_response()), Reply.json(_response()))
+    turn = Message.assistant(
+        [
+            ReasoningPart("Theirs.", signature="s", provider="anthropic"),
+            ReasoningPart("A", id="rs_1", provider=PROVIDER),
+            ReasoningPart("B", redacted="ENC1", id="rs_1", provider=PROVIDER),
+            ReasoningPart(id="rs_2", provider=PROVIDER),  # stored on the server only
+            ReasoningPart("No id.", provider=PROVIDER),
+            TextPart("Calling."),
+        ],
+        tool_calls=[ToolCall("call_1", "f", "{}")],
+    )
+    history = [Message.user("hi"), turn, Message.tool("call_1", "ok")]
+    tools = [ToolDefinition("f")]
+    async with _model(server) as model:
+        await model.generate(history, tools=tools)
+        await model.generate(history, tools=tools, settings=ModelSettings(extra={"store": True}))
+    stateless, stored = (r.json() for r in server.requests)
+    summaries = [{"type": "summary_text", "text": t} for t in "AB"]
+    first = {"type": "reasoning", "id": "rs_1", "summary": summaries, "encrypted_content": "ENC1"}
+    rest = [
+        {"role": "assistant", "content": "Calling."},
+        {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "call_1", "output": "ok"},
+    ]
+    assert stateless["input"][1:] == [first, *rest]
+    assert stateless["include"] == ["reasoning.encrypted_content"] and not stateless["store"]
+    second = {"type": "reasoning", "id": "rs_2", "summary": []}
+    assert stored["input"][1:] == [first, second, *rest]
+    assert "include" not in stored and stored["store"] is True
 
 
 async def test_stream_incomplete_and_refusal(server: ReplayServer) -> None:

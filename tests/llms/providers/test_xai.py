@@ -32,6 +32,7 @@ from xai_sdk.proto import chat_pb2
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.llms import ModelSettings, create
+from beluga.llms.providers._xai_wire import load_protos, parse_response, stream_events
 from beluga.llms.providers.xai import XAIChatModel
 from beluga.schema import (
     AudioPart,
@@ -42,6 +43,7 @@ from beluga.schema import (
     Message,
     OutputSchema,
     ReasoningDelta,
+    ReasoningPart,
     ResponseBuilder,
     StreamEvent,
     TextDelta,
@@ -54,8 +56,10 @@ from beluga.schema import (
 )
 from tests.conftest import Telemetry
 from tests.support.cassettes import cassette_root, unused_port
+from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
 
 PLANTED = "xai-PLANTED0123456789abcdefghij"
+PROVIDER = "x_ai"  # the gen_ai.provider.name our reasoning parts carry
 CLIENT_SIDE = "TOOL_CALL_TYPE_CLIENT_SIDE_TOOL"
 FINISH = {
     "REASON_STOP": "stop",
@@ -296,6 +300,13 @@ async def _collect(model: XAIChatModel, *args: Any, **kwargs: Any) -> list[Strea
     return [event async for event in model.stream(*args, **kwargs)]
 
 
+def _build(events: list[StreamEvent]) -> Any:
+    builder = ResponseBuilder()
+    for event in events:
+        builder.add(event)
+    return builder.build()
+
+
 def _assert_no_key(err: BaseException) -> None:
     for text in (str(err), repr(err), getattr(err, "message", "")):
         assert PLANTED not in text
@@ -334,6 +345,14 @@ def _parts(content: list[dict[str, Any]]) -> list[ContentPart]:
     return parts
 
 
+def _reasoning(message: dict[str, Any]) -> list[ReasoningPart]:
+    """The reasoning part our parser makes of a message's reasoning text and encrypted blob."""
+    text, encrypted = message.get("reasoning_content", ""), message.get("encrypted_content")
+    if not (text or encrypted):
+        return []
+    return [ReasoningPart(text, redacted=encrypted, provider=PROVIDER)]
+
+
 def rebuild(req: dict[str, Any]) -> tuple[list[Message], list[ToolDefinition], ModelSettings]:
     """Our inputs that should produce the recorded request."""
     messages: list[Message] = []
@@ -350,7 +369,8 @@ def rebuild(req: dict[str, Any]) -> tuple[list[Message], list[ToolDefinition], M
                 for c in m.get("tool_calls") or ()
             ]
             text = "".join(p.get("text", "") for p in content)
-            messages.append(Message.assistant(text or None, tool_calls=calls))
+            messages.append(Message.assistant([*_reasoning(m), *_parts(content)], tool_calls=calls))
+            assert messages[-1].text == text
             unanswered = [c.id for c in calls]
         else:
             call_id = m.get("tool_call_id") or unanswered[0]
@@ -395,10 +415,6 @@ def expected_request(recorded: dict[str, Any]) -> dict[str, Any]:
     unanswered: list[str] = []
     for m in out["messages"]:
         if m["role"] == "ROLE_ASSISTANT":
-            # Our Message has no field for an earlier turn's reasoning text or xAI's encrypted
-            # reasoning blob, so history goes back without them (the API accepts that).
-            m.pop("reasoning_content", None)
-            m.pop("encrypted_content", None)
             unanswered = [c["id"] for c in m.get("tool_calls") or ()]
         elif m["role"] == "ROLE_TOOL":
             # The recorder (pydantic-ai) did not always say which call a result answers; we
@@ -444,6 +460,7 @@ def _assert_response_matches(result: Any, recorded: dict[str, Any]) -> None:
     message = output["message"]
     assert result.text == message.get("content", "")
     assert result.reasoning == message.get("reasoning_content", "")
+    assert [p for p in result.message.content if type(p) is ReasoningPart] == _reasoning(message)
     assert [(c.id, c.name, c.arguments) for c in result.tool_calls] == _client_calls(message)
     assert result.usage == _usage(recorded.get("usage"))
     finish = output.get("finish_reason")
@@ -456,6 +473,7 @@ def _assert_stream_matches(events: list[StreamEvent], chunks: list[dict[str, Any
     _assert_stream_shape(events)
     pieces: list[str] = []
     reasoning: list[str] = []
+    encrypted: list[str] = []
     calls: list[tuple[str, str, str]] = []
     usage: dict[str, Any] | None = None
     finish: str | None = None
@@ -469,6 +487,8 @@ def _assert_stream_matches(events: list[StreamEvent], chunks: list[dict[str, Any
             if delta.get("content"):
                 pieces.append(delta["content"])
             reasoning.append(delta.get("reasoning_content", ""))
+            if delta.get("encrypted_content"):
+                encrypted.append(delta["encrypted_content"])
             calls += [c for c in _client_calls(delta) if c[0] not in {x[0] for x in calls}]
     # One text delta per recorded content delta: nothing is buffered or merged.
     assert [e.text for e in events if type(e) is TextDelta] == pieces
@@ -480,6 +500,9 @@ def _assert_stream_matches(events: list[StreamEvent], chunks: list[dict[str, Any
     built = builder.build()
     assert built.text == "".join(pieces)
     assert built.reasoning == "".join(reasoning)
+    thoughts = [p for p in built.message.content if type(p) is ReasoningPart]
+    assert all(p.provider == PROVIDER for p in thoughts)
+    assert [p.redacted for p in thoughts if p.redacted] == encrypted
     assert [(c.id, c.name, c.arguments) for c in built.tool_calls] == calls
     assert built.usage == _usage(usage)
     assert built.raw_finish_reason == finish
@@ -510,6 +533,45 @@ async def test_replay_cassette(case: Case, grpc_server: GrpcReplay) -> None:
         _assert_stream_matches(result, case.response)
     else:
         _assert_response_matches(result, case.response)
+
+
+def _with_reasoning_history(case: Case) -> bool:
+    if case.id in SKIPPED:
+        return False
+    messages, _, _ = rebuild(case.request)
+    return any(m.role == "assistant" and has_reasoning(m) for m in messages)
+
+
+HISTORY_CASES = [c for c in CASES if _with_reasoning_history(c)]
+
+
+async def _our_reply(case: Case) -> Message:
+    """The assistant message our parser makes of a recorded answer (whole or streamed)."""
+    pb = load_protos()
+    if case.streaming:
+        chunks = [chat_pb2.GetChatCompletionChunk.FromString(b) for b in case.wire_response()]
+        events = stream_events(pb, aiter_of(chunks), "test", "replay", PROVIDER)
+        return build([e async for e in events]).message
+    (raw,) = case.wire_response()
+    response = chat_pb2.GetChatCompletionResponse.FromString(raw)
+    return parse_response(pb, response, "test", "replay", PROVIDER).message
+
+
+@pytest.mark.parametrize("case", HISTORY_CASES, ids=[c.id for c in HISTORY_CASES])
+async def test_reasoning_sent_back_is_what_we_parsed(case: Case) -> None:
+    """Each earlier turn holding reasoning in a recorded history is, reasoning part included,
+    the message our parser made of the answer that produced it."""
+    earlier = [c for c in CASES if c.cassette == case.cassette and c.index < case.index]
+    replies = [reasoning_of(await _our_reply(c)) for c in earlier]
+    messages, _, _ = rebuild(case.request)
+    turns = [reasoning_of(m) for m in messages if m.role == "assistant" and has_reasoning(m)]
+    assert turns and all(t in replies for t in turns)
+
+
+def test_reasoning_round_trips_are_replayed() -> None:
+    if not CASES:
+        pytest.skip("no xAI cassettes")
+    assert HISTORY_CASES  # reasoning text with its encrypted content
 
 
 def test_every_cassette_is_accounted_for() -> None:
@@ -755,13 +817,59 @@ async def test_stream_events(grpc_server: GrpcReplay) -> None:
     async with _model(grpc_server) as model:
         events = await _collect(model, "hi", tools=[ToolDefinition("get"), ToolDefinition("put")])
     assert events == [
-        ReasoningDelta("Hmm"),
+        ReasoningDelta("Hmm", provider=PROVIDER),
         TextDelta("Calling"),
         ToolCallDelta(0, "c1", "get", '{"x":1}'),
         ToolCallDelta(1, "c2", "put", "{}"),
         UsageEvent(Usage(10, 5, 0, 3)),
         FinishEvent("tool_calls", "REASON_TOOL_CALLS", "grok-4-0709", "resp-s"),
     ]
+
+
+async def test_reasoning_goes_back_with_its_encrypted_content(grpc_server: GrpcReplay) -> None:
+    """Reasoning text and encrypted content come back as one part, from generate and stream
+    alike, and go back in the assistant turn's two fields; other providers' reasoning does not."""
+    message = {
+        "role": "ROLE_ASSISTANT",
+        "reasoning_content": "Think.",
+        "encrypted_content": "ENC==",
+        "tool_calls": [_call("call_1", "get", '{"a":1}')],
+    }
+    outputs = [{"finish_reason": "REASON_TOOL_CALLS", "message": message}]
+    grpc_server.enqueue(
+        Reply([_response(outputs=outputs)]),
+        Reply(
+            [
+                _chunk({"reasoning_content": "Thi"}),
+                _chunk({"reasoning_content": "nk.", "encrypted_content": "ENC=="}),
+                _chunk({"tool_calls": [_call("call_1", "get", '{"a":1}')]}),
+                _chunk(finish="REASON_TOOL_CALLS"),
+            ]
+        ),
+        Reply([_response()]),
+    )
+    tools = [ToolDefinition("get")]
+    async with _model(grpc_server) as model:
+        whole = await model.generate("hi", tools=tools)
+        streamed = _build(await _collect(model, "hi", tools=tools))
+        assert whole.message == streamed.message
+        assert whole.message.content == (
+            ReasoningPart("Think.", redacted="ENC==", provider=PROVIDER),
+        )
+        history = [
+            Message.user("hi"),
+            Message.assistant(
+                [
+                    ReasoningPart("Theirs.", signature="s", provider="anthropic"),
+                    *whole.message.content,
+                ],
+                tool_calls=whole.tool_calls,
+            ),
+            Message.tool("call_1", "sunny"),
+        ]
+        await model.generate(history, tools=tools)
+    sent = grpc_server.received[-1].request()["messages"][1]
+    assert (sent["reasoning_content"], sent["encrypted_content"]) == ("Think.", "ENC==")
 
 
 async def test_stream_closed_early_cancels_the_call(grpc_server: GrpcReplay) -> None:

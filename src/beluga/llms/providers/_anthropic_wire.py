@@ -27,9 +27,13 @@ Request mapping, checked against recorded traffic:
   "low"}}`` coexists with structured output. This is also how ``thinking``, ``top_k``,
   ``metadata`` and top-level ``cache_control`` reach the wire.
 
-Thinking blocks of earlier turns are not sent back: a :class:`Message` has no place for their
-signatures. Responses are read as plain dicts (the SDK's ``cast_to=object``), which keeps the
-per-event cost of a stream to a few dict lookups.
+Thinking comes back as :class:`ReasoningPart` s, one per ``thinking`` block (its text and
+``signature``) or ``redacted_thinking`` block (its ``data`` as ``redacted``), in order, and is sent
+back the same way before the turn's text and ``tool_use`` blocks: the API requires the signed
+thinking of the turn that a tool result continues. Only parts this provider produced and that
+carry a signature or redacted data are sent; others' reasoning (and unsigned text) is dropped.
+Responses are read as plain dicts (the SDK's ``cast_to=object``), which keeps the per-event cost
+of a stream to a few dict lookups.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from beluga.schema import (
     ImagePart,
     Message,
     ReasoningDelta,
+    ReasoningPart,
     StreamEvent,
     TextDelta,
     TextPart,
@@ -91,8 +96,10 @@ def build_request(
     *,
     stream: bool,
     max_tokens_default: int,
+    provider: str,
 ) -> dict[str, Any]:
-    """The JSON body for ``POST /v1/messages`` (``settings.extra`` already merged in)."""
+    """The JSON body for ``POST /v1/messages`` (``settings.extra`` already merged in);
+    ``provider`` names the reasoning parts to send back."""
     system: list[str] = []
     out: list[dict[str, Any]] = []
     results: list[dict[str, Any]] | None = None  # the tool_result blocks of the current run
@@ -112,7 +119,7 @@ def build_request(
         else:
             results = None
             user = role == "user"
-            blocks = _user_blocks(msg.content, op) if user else _assistant_blocks(msg, op)
+            blocks = _user_blocks(msg.content, op) if user else _assistant_blocks(msg, op, provider)
             if blocks:
                 out.append({"role": role, "content": blocks})
     body: dict[str, Any] = {
@@ -196,7 +203,7 @@ def _user_blocks(parts: Sequence[ContentPart], op: str) -> list[dict[str, Any]]:
         if type(part) is TextPart:
             if part.text:
                 blocks.append({"type": "text", "text": part.text})
-        else:
+        elif type(part) is not ReasoningPart:
             blocks.append(_media_block(part, op))
     return blocks
 
@@ -261,9 +268,19 @@ def _document(part: FilePart, op: str) -> dict[str, Any]:
     return block
 
 
-def _assistant_blocks(msg: Message, op: str) -> list[dict[str, Any]]:
+def _assistant_blocks(msg: Message, op: str, provider: str) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     for part in msg.content:
+        if type(part) is ReasoningPart:
+            if part.provider != provider:
+                continue  # another vendor's reasoning means nothing here
+            if part.redacted is not None:
+                blocks.append({"type": "redacted_thinking", "data": part.redacted})
+            elif part.signature is not None:
+                blocks.append(
+                    {"type": "thinking", "thinking": part.text, "signature": part.signature}
+                )
+            continue  # unsigned thinking is refused by the API
         if type(part) is not TextPart:
             raise _refuse(op, "an assistant message can carry text and tool calls only")
         if part.text:
@@ -315,7 +332,7 @@ def finish_of(raw: str | None) -> FinishReason:
     return _FINISH.get(raw or "end_turn", "stop")
 
 
-def parse_message(data: Any, op: str, where: str) -> ChatResponse:
+def parse_message(data: Any, op: str, where: str, provider: str) -> ChatResponse:
     """Our :class:`ChatResponse` from a (non-streamed) Messages API answer."""
     content = data.get("content") if isinstance(data, dict) else None
     if not isinstance(content, list):
@@ -327,13 +344,13 @@ def parse_message(data: Any, op: str, where: str) -> ChatResponse:
             "(without /v1)",
             retryable=False,
         )
-    texts: list[ContentPart] = []
-    reasoning: list[str] = []
+    thoughts: list[ContentPart] = []
+    texts: list[str] = []
     calls: list[ToolCall] = []
     for block in content:
         btype = block.get("type") if isinstance(block, dict) else None
         if btype == "text":
-            texts.append(TextPart(block.get("text") or ""))
+            texts.append(block.get("text") or "")
         elif btype == "tool_use":
             calls.append(
                 ToolCall(
@@ -343,23 +360,34 @@ def parse_message(data: Any, op: str, where: str) -> ChatResponse:
                 )
             )
         elif btype == "thinking":
-            reasoning.append(block.get("thinking") or "")
-        # redacted_thinking carries no readable text; server tool blocks are not modelled.
+            signature = block.get("signature")
+            thoughts.append(
+                ReasoningPart(
+                    block.get("thinking") or "",
+                    signature=signature if isinstance(signature, str) and signature else None,
+                    provider=provider,
+                )
+            )
+        elif btype == "redacted_thinking":
+            thoughts.append(ReasoningPart(redacted=block.get("data") or "", provider=provider))
+        # server tool blocks are not modelled
+    text = "".join(texts)
+    if text:
+        thoughts.append(TextPart(text))
     raw_finish = data.get("stop_reason")
     usage = data.get("usage")
     return ChatResponse(
-        Message.assistant(texts, tool_calls=calls),
+        Message.assistant(thoughts, tool_calls=calls),
         usage_of(usage) if isinstance(usage, dict) else Usage(),
         finish_of(raw_finish),
         data.get("model"),
         data.get("id"),
         raw_finish,
-        "".join(reasoning),
     )
 
 
 async def stream_events(
-    stream: AsyncIterable[Any], op: str, where: str
+    stream: AsyncIterable[Any], op: str, where: str, provider: str
 ) -> AsyncGenerator[StreamEvent, None]:
     """Our events from the SDK's stream of event dicts: deltas as they come, then one
     :class:`UsageEvent` and one :class:`FinishEvent`.
@@ -367,7 +395,8 @@ async def stream_events(
     Usage comes in ``message_start`` and is updated by ``message_delta`` (whose counts are
     cumulative), so the last value of each field wins. Tool calls are numbered in order of
     appearance; ``index`` in Anthropic's events is the content block, which text and thinking
-    blocks share.
+    blocks share. A thinking block ends with its ``signature_delta``, which ends the reasoning
+    part; a ``redacted_thinking`` block is one delta carrying its data.
     """
     model: str | None = None
     response_id: str | None = None
@@ -387,8 +416,10 @@ async def stream_events(
                 if ordinal is not None and delta["partial_json"]:
                     yield ToolCallDelta(ordinal, None, None, delta["partial_json"])
             elif dtype == "thinking_delta" and delta["thinking"]:
-                yield ReasoningDelta(delta["thinking"])
-            # signature_delta and citations_delta carry nothing we model
+                yield ReasoningDelta(delta["thinking"], provider=provider)
+            elif dtype == "signature_delta":
+                yield ReasoningDelta("", signature=delta["signature"], provider=provider)
+            # citations_delta carries nothing we model
         elif kind == "content_block_start":
             block = event["content_block"]
             btype = block.get("type")
@@ -400,8 +431,12 @@ async def stream_events(
                 )
             elif btype == "text" and block.get("text"):
                 yield TextDelta(block["text"])
-            elif btype == "thinking" and block.get("thinking"):
-                yield ReasoningDelta(block["thinking"])
+            elif btype == "thinking" and (block.get("thinking") or block.get("signature")):
+                yield ReasoningDelta(
+                    block.get("thinking") or "", block.get("signature") or None, provider=provider
+                )
+            elif btype == "redacted_thinking":
+                yield ReasoningDelta("", redacted=block.get("data") or "", provider=provider)
         elif kind == "message_delta":
             raw_finish = event.get("delta", {}).get("stop_reason") or raw_finish
             if more := event.get("usage"):

@@ -10,15 +10,17 @@ Mapping decisions, each forced by the Converse API:
   results travel as ``toolResult`` blocks of a *user* turn, and Converse rejects two turns of the
   same role in a row, so consecutive turns of one role are merged into one (tool results, then
   the user's next words, as Bedrock's own examples do).
-* Media is sent as bytes; a URL is accepted only as an ``s3://`` URI (``s3Location``), since
-  Bedrock fetches nothing from the web. Documents need a name of letters, digits, spaces,
-  hyphens, parentheses and brackets: other characters are replaced, a missing name becomes
-  ``Document N``.
+* Media is sent as bytes or an ``s3://`` URI; ``_bedrock_media`` maps it.
 * ``tool_choice="none"`` cannot be expressed: tools are left out -- unless the history holds tool
   calls, for which Converse requires ``toolConfig``; then the tools are sent without a choice.
 * ``seed`` and ``parallel_tool_calls`` have no Converse field and are not sent; ``extra`` goes
   to ``additionalModelRequestFields`` (model-specific options such as ``top_k`` or Anthropic's
   ``thinking``). Structured output uses Converse's native ``outputConfig`` (JSON schema).
+* Reasoning (``reasoningContent``) comes back as :class:`ReasoningPart` s: ``reasoningText``
+  with its ``signature``, or ``redactedContent`` (bytes, kept as base64 text in ``redacted``).
+  The parts this provider produced that carry a signature or redacted content are sent back in
+  place in the assistant turn, as Anthropic models on Bedrock require for a continued tool call
+  with extended thinking; unsigned reasoning and other providers' are left out.
 * Usage: Bedrock counts cache reads and writes apart from ``inputTokens`` (``totalTokens`` is the
   sum of all four). Our :class:`Usage` follows the OpenAI convention, cached tokens being part of
   the input, so ``input_tokens = inputTokens + cacheReadInputTokens + cacheWriteInputTokens`` and
@@ -27,24 +29,22 @@ Mapping decisions, each forced by the Converse API:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-import mimetypes
-import re
 from collections.abc import AsyncGenerator, AsyncIterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from beluga.core.errors import BelugaError, ErrorCode
+from beluga.llms.providers._bedrock_media import DocumentNames, media_block
 from beluga.schema import (
-    AudioPart,
     ChatResponse,
     ContentPart,
-    FilePart,
     FinishEvent,
     FinishReason,
-    ImagePart,
-    MediaPart,
     Message,
     ReasoningDelta,
+    ReasoningPart,
     StreamEvent,
     TextDelta,
     TextPart,
@@ -53,7 +53,6 @@ from beluga.schema import (
     ToolDefinition,
     Usage,
     UsageEvent,
-    VideoPart,
 )
 
 if TYPE_CHECKING:
@@ -73,38 +72,6 @@ _FINISH: dict[str, FinishReason] = {
     "malformed_tool_use": "error",
 }
 
-# Per block kind: the Converse format names, then aliases (media subtype=format); a subtype that
-# already is a format name (png, pdf, mp4, ...) needs no alias.
-_FORMAT_NAMES = {
-    "image": ("png jpeg gif webp", "jpg=jpeg"),
-    "document": (
-        "pdf csv doc docx xls xlsx html txt md",
-        "plain=txt markdown=md x-markdown=md msword=doc vnd.ms-excel=xls "
-        "vnd.openxmlformats-officedocument.wordprocessingml.document=docx "
-        "vnd.openxmlformats-officedocument.spreadsheetml.sheet=xlsx",
-    ),
-    "video": (
-        "mkv mov mp4 webm flv mpeg mpg wmv three_gp",
-        "quicktime=mov x-matroska=mkv x-flv=flv x-ms-wmv=wmv 3gpp=three_gp",
-    ),
-    "audio": (
-        "mp3 opus wav aac flac mp4 ogg mkv mka x-aac m4a mpeg mpga pcm webm",
-        "mpeg=mp3 x-wav=wav wave=wav vnd.wave=wav x-flac=flac x-m4a=m4a x-matroska=mka l16=pcm",
-    ),
-}
-_FORMATS = {
-    kind: (frozenset(names.split()), dict(a.split("=") for a in aliases.split()))
-    for kind, (names, aliases) in _FORMAT_NAMES.items()
-}
-_MEDIA_KIND: dict[type[ContentPart], str] = {
-    ImagePart: "image",
-    FilePart: "document",
-    VideoPart: "video",
-    AudioPart: "audio",
-}
-_BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9\s\-()\[\]]+")
-
-
 # --------------------------------------------------------------------------- request
 
 
@@ -114,11 +81,13 @@ def build_request(
     tools: Sequence[ToolDefinition],
     settings: ModelSettings,
     op: str,
+    provider: str,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``client.converse`` / ``client.converse_stream``."""
+    """Keyword arguments for ``client.converse`` / ``client.converse_stream``; ``provider``
+    names the reasoning parts to send back."""
     system: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
-    docs = _Counter()
+    docs = DocumentNames()
     has_tool_blocks = False
     for msg in messages:
         if msg.role == "system":
@@ -132,7 +101,7 @@ def build_request(
             if msg.text:
                 system.append({"text": msg.text})
             continue
-        role, blocks = _turn(msg, op, docs)
+        role, blocks = _turn(msg, op, docs, provider)
         has_tool_blocks = has_tool_blocks or msg.role == "tool" or bool(msg.tool_calls)
         if not blocks:
             continue  # e.g. an assistant turn that said nothing: Converse rejects empty turns
@@ -202,24 +171,9 @@ def _tool_choice(choice: str, tools: Sequence[ToolDefinition], op: str) -> dict[
     return {"tool": {"name": choice}}
 
 
-class _Counter:
-    """Numbers unnamed documents across the request (``Document 1``, ``Document 2``, ...)."""
-
-    __slots__ = ("n",)
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def name(self, given: str | None) -> str:
-        self.n += 1
-        if given:
-            clean = " ".join(_BAD_NAME_CHARS.sub("-", given).split())
-            if clean.strip("-"):
-                return clean
-        return f"Document {self.n}"
-
-
-def _turn(msg: Message, op: str, docs: _Counter) -> tuple[str, list[dict[str, Any]]]:
+def _turn(
+    msg: Message, op: str, docs: DocumentNames, provider: str
+) -> tuple[str, list[dict[str, Any]]]:
     if msg.role == "tool":
         result: dict[str, Any] = {
             "toolUseId": msg.tool_call_id,
@@ -228,54 +182,33 @@ def _turn(msg: Message, op: str, docs: _Counter) -> tuple[str, list[dict[str, An
         if msg.is_error:
             result["status"] = "error"
         return "user", [{"toolResult": result}]
-    blocks = _blocks(msg.content, op, docs)
+    blocks = _blocks(msg.content, op, docs, provider if msg.role == "assistant" else None)
     for call in msg.tool_calls:
         blocks.append({"toolUse": {"toolUseId": call.id, "name": call.name, "input": call.args()}})
     return msg.role, blocks
 
 
-def _blocks(parts: Sequence[ContentPart], op: str, docs: _Counter) -> list[dict[str, Any]]:
+def _blocks(
+    parts: Sequence[ContentPart], op: str, docs: DocumentNames, provider: str | None = None
+) -> list[dict[str, Any]]:
+    """Converse blocks for ``parts``; reasoning parts of ``provider`` only (None: none)."""
     out: list[dict[str, Any]] = []
     for part in parts:
         if isinstance(part, TextPart):
             if part.text:  # Converse rejects blank text blocks
                 out.append({"text": part.text})
             continue
-        kind = _MEDIA_KIND[type(part)]
-        source = _source(part, op)
-        block: dict[str, Any] = {"format": _format(kind, part, op), "source": source}
-        if kind == "document":
-            block["name"] = docs.name(part.name)
-        out.append({kind: block})
+        if isinstance(part, ReasoningPart):
+            if provider is not None and part.provider == provider:
+                if part.redacted is not None:
+                    redacted = _unb64(part.redacted, op)
+                    out.append({"reasoningContent": {"redactedContent": redacted}})
+                elif part.signature is not None:
+                    signed = {"text": part.text, "signature": part.signature}
+                    out.append({"reasoningContent": {"reasoningText": signed}})
+            continue
+        out.append(media_block(part, op, docs))
     return out
-
-
-def _format(kind: str, part: MediaPart, op: str) -> str:
-    media_type = part.media_type or (mimetypes.guess_type(part.url)[0] if part.url else None)
-    allowed, aliases = _FORMATS[kind]
-    subtype = (media_type or "").lower().split(";")[0].rsplit("/", 1)[-1].strip()
-    fmt = aliases.get(subtype, subtype)
-    if fmt not in allowed:
-        raise BelugaError(
-            op,
-            ErrorCode.INVALID_REQUEST,
-            f"Bedrock does not take {kind} of type {media_type or 'unknown'!r} "
-            f"({type(part).__name__}); use one of: {', '.join(sorted(allowed))}",
-        )
-    return fmt
-
-
-def _source(part: MediaPart, op: str) -> dict[str, Any]:
-    if part.url is None:
-        return {"bytes": part.as_bytes()}
-    if part.url.startswith("s3://"):
-        return {"s3Location": {"uri": part.url}}
-    raise BelugaError(
-        op,
-        ErrorCode.INVALID_REQUEST,
-        f"Bedrock cannot fetch {type(part).__name__} URLs; download it and pass "
-        "data=... (with media_type=), or give an s3:// URI",
-    )
 
 
 # --------------------------------------------------------------------------- response
@@ -303,7 +236,7 @@ def _arguments(value: Any) -> str:
 
 
 def parse_response(
-    data: Any, op: str, where: str, model: str, response_id: str | None
+    data: Any, op: str, where: str, model: str, response_id: str | None, provider: str
 ) -> ChatResponse:
     """Our :class:`ChatResponse` from the dict ``client.converse`` returned."""
     output = data.get("output") if isinstance(data, dict) else None
@@ -316,15 +249,14 @@ def parse_response(
             "malformed body); check base_url, then retry",
             retryable=True,
         )
-    parts: list[TextPart] = []
+    thoughts: list[ContentPart] = []
+    texts: list[str] = []
     calls: list[ToolCall] = []
-    reasoning: list[str] = []
     for block in message.get("content") or ():
         if not isinstance(block, dict):
             continue
         if isinstance(text := block.get("text"), str):
-            if text:
-                parts.append(TextPart(text))
+            texts.append(text)
         elif isinstance(use := block.get("toolUse"), dict):
             calls.append(
                 ToolCall(
@@ -334,26 +266,59 @@ def parse_response(
                 )
             )
         elif isinstance(thought := block.get("reasoningContent"), dict):
-            text = (thought.get("reasoningText") or {}).get("text")
-            if isinstance(text, str):
-                reasoning.append(text)
+            thoughts.append(_reasoning_part(thought, provider))
+    if text := "".join(texts):
+        thoughts.append(TextPart(text))
     raw_finish = data.get("stopReason")
     return ChatResponse(
-        Message.assistant(parts, tool_calls=calls),
+        Message.assistant(thoughts, tool_calls=calls),
         usage_of(data.get("usage")),
         finish_of(raw_finish),
         model,
         response_id,
         raw_finish,
-        "".join(reasoning),
     )
 
 
+def _reasoning_part(block: dict[str, Any], provider: str) -> ReasoningPart:
+    """Our part for a ``reasoningContent`` block (``reasoningText`` or ``redactedContent``)."""
+    redacted = block.get("redactedContent")
+    if isinstance(redacted, bytes | str):
+        return ReasoningPart(redacted=_b64(redacted), provider=provider)
+    signed = block.get("reasoningText") or {}
+    return ReasoningPart(
+        signed.get("text") or "", signature=signed.get("signature") or None, provider=provider
+    )
+
+
+def _unb64(text: str, op: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error as exc:
+        raise BelugaError(
+            op,
+            ErrorCode.INVALID_REQUEST,
+            f"redacted reasoning in the history is not base64 ({exc}); keep it as Bedrock "
+            "gave it, or drop that reasoning part",
+        ) from exc
+
+
+def _b64(data: bytes | str) -> str:
+    """Bytes as base64 text (botocore gives blobs as bytes; a raw dict may hold base64)."""
+    return data if isinstance(data, str) else base64.b64encode(data).decode("ascii")
+
+
 async def stream_events(
-    stream: AsyncIterable[Any], op: str, where: str, model: str, response_id: str | None
+    stream: AsyncIterable[Any],
+    op: str,
+    where: str,
+    model: str,
+    response_id: str | None,
+    provider: str,
 ) -> AsyncGenerator[StreamEvent, None]:
     """Our events from botocore's decoded ``converse_stream`` events. The one
-    :class:`FinishEvent` comes last, after the ``metadata`` event's usage."""
+    :class:`FinishEvent` comes last, after the ``metadata`` event's usage. A reasoning block's
+    ``signature`` delta ends its part; ``redactedContent`` is a part of its own."""
     raw_finish: str | None = None
     tools: dict[int, int] = {}  # contentBlockIndex -> tool ordinal
     async for event in stream:
@@ -367,8 +332,13 @@ async def stream_events(
                 block = delta_event.get("contentBlockIndex", 0)
                 index = tools.setdefault(block, len(tools))
                 yield ToolCallDelta(index, arguments=use.get("input") or "")
-            elif (thought := delta.get("reasoningContent")) and (text := thought.get("text")):
-                yield ReasoningDelta(text)
+            elif (thought := delta.get("reasoningContent")) is not None:
+                if text := thought.get("text"):
+                    yield ReasoningDelta(text, provider=provider)
+                if signature := thought.get("signature"):
+                    yield ReasoningDelta("", signature, provider=provider)
+                if (redacted := thought.get("redactedContent")) is not None:
+                    yield ReasoningDelta("", redacted=_b64(redacted), provider=provider)
         elif (start := event.get("contentBlockStart")) is not None:
             use = (start.get("start") or {}).get("toolUse")
             if isinstance(use, dict):

@@ -1,5 +1,6 @@
-"""Gemini ``generateContent`` wire format: our messages, tools and settings to the SDK's request
-(plain dicts, which ``google-genai`` validates and serialises), and its responses back to our types.
+"""Gemini ``generateContent`` requests: our messages, tools and settings to the SDK's request
+(plain dicts, which ``google-genai`` validates and serialises). Answers are read back to our
+types by ``_gemini_reply``.
 
 Kept apart from the connection (``gemini.py``) like the OpenAI adapter. Mapping choices:
 
@@ -10,98 +11,81 @@ Kept apart from the connection (``gemini.py``) like the OpenAI adapter. Mapping 
   ``{"error": text}`` when ``is_error``), the keys the API documents; its ``name`` comes from the
   message or else from the call it answers in the history.
 - A message without content is sent as one empty text part (the API rejects empty ``parts``).
-- Reasoning ("thought" parts) of earlier turns is not sent back: :class:`Message` has no field
-  for it.
 
-Thought signatures. Gemini 3 rejects a history whose function calls lack the opaque
-``thoughtSignature`` it attached to them (400 "missing thought_signature"). :class:`ToolCall` has
-no place for provider data, so signatures are kept in a bounded, process-wide table keyed by the
-call id (ids are unique: Gemini's own or ``new_id("call")``) and put back when the call is sent
-again. A call we never saw (another provider's, or one older than the table) gets the documented
-placeholder ``skip_thought_signature_validator`` on the first call of its turn, which is what
-Google advises for injected or migrated calls. Signatures on text parts are optional for the API
-and are dropped.
+Thoughts and thought signatures. Thought parts (``thought: true``) become
+:class:`ReasoningPart` s; a ``thoughtSignature`` on a function call becomes
+:attr:`ToolCall.signature`, one on any other part a reasoning part's ``signature`` (base64 text),
+merged into the thought before it when there is one. Everything lives in the messages, so a
+history stored and reloaded anywhere (another process, another user's server) goes back
+whole: Gemini 3 rejects a history whose function calls lack the signatures it gave them (400
+"missing thought_signature"). Sending back this provider's reasoning parts: their text as
+thought parts, their signature on the part that follows them (a text, media or call part without
+its own signature, else an empty text part), which is where Gemini put it. Other providers'
+reasoning is left out. A turn's first call that comes without a signature (another provider's
+call, or a history kept without them) gets the documented placeholder
+``skip_thought_signature_validator``, for models that validate signatures (every model but the
+1.x and 2.x ones, which ignore them, so that their own unsigned calls go back unchanged).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 import mimetypes
-import threading
-from collections import OrderedDict
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from beluga.core.errors import BelugaError, ErrorCode
-from beluga.core.ids import new_id
 from beluga.schema import (
-    ChatResponse,
     ContentPart,
-    FinishEvent,
-    FinishReason,
     Message,
-    ReasoningDelta,
-    StreamEvent,
-    TextDelta,
+    ReasoningPart,
     TextPart,
-    ToolCall,
-    ToolCallDelta,
     ToolDefinition,
-    Usage,
-    UsageEvent,
 )
 
 if TYPE_CHECKING:
-    from google.genai import types as gt
-
     from beluga.llms.base import ModelSettings
 
-__all__ = ["SKIP_SIGNATURE", "build_config", "build_contents", "parse_response", "stream_events"]
+__all__ = ["SKIP_SIGNATURE", "build_config", "build_contents", "validates_signatures"]
 
 SKIP_SIGNATURE = b"skip_thought_signature_validator"
-_MAX_SIGNATURES = 4096
-_signatures: OrderedDict[str, bytes] = OrderedDict()  # call id -> signature (b"": had none)
-_signatures_lock = threading.Lock()
-
-_CONTENT_FILTER = ("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "MODEL_ARMOR")
-_IMAGE_FILTER = ("IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION")
-# The model failed to produce a usable turn: an agent should retry rather than take it as final.
-_FAILED = ("MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS")
-_BROKEN = ("MISSING_THOUGHT_SIGNATURE", "MALFORMED_RESPONSE")
-_FINISH: dict[str, FinishReason] = {
-    "MAX_TOKENS": "length",
-    "CONTINUATION": "length",  # automatic continuation is off: the answer is cut here
-    **dict.fromkeys(_CONTENT_FILTER + _IMAGE_FILTER, "content_filter"),
-    **dict.fromkeys(_FAILED + _BROKEN, "error"),
-}
+# Models that ignore thought signatures (1.x, 2.x): no placeholder is needed for them.
+_UNSIGNED_MODELS = re.compile(r"^(?:models/)?gemini-[12]\.")
 
 
 # --------------------------------------------------------------------------- signatures
 
 
-def _remember(call_id: str, signature: bytes | None) -> None:
-    with _signatures_lock:
-        _signatures[call_id] = signature or b""
-        _signatures.move_to_end(call_id)
-        while len(_signatures) > _MAX_SIGNATURES:
-            _signatures.popitem(last=False)
+def _signature_bytes(text: str, op: str) -> bytes:
+    """A held signature back to bytes; either base64 alphabet, padded or not."""
+    text = text.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except binascii.Error as exc:
+        raise BelugaError(
+            op,
+            ErrorCode.INVALID_REQUEST,
+            f"a thought signature in the history is not base64 ({exc}); keep signatures as "
+            "Gemini gave them, or drop the reasoning part or the call's signature",
+        ) from exc
 
 
-def _recall(call_id: str) -> bytes | None:
-    """The signature Gemini gave the call (``b""`` if none), or None for a call we never saw."""
-    with _signatures_lock:
-        return _signatures.get(call_id)
+def validates_signatures(model: str) -> bool:
+    """Whether ``model`` rejects function calls without thought signatures (Gemini 3 on)."""
+    return _UNSIGNED_MODELS.match(model) is None
 
 
 # --------------------------------------------------------------------------- request
 
 
 def build_contents(
-    messages: Sequence[Message], op: str
+    messages: Sequence[Message], op: str, provider: str, *, placeholder: bool = True
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """``system_instruction`` and ``contents`` for ``messages``."""
+    """``system_instruction`` and ``contents`` for ``messages``; ``provider`` names the
+    reasoning to send back, ``placeholder`` whether an unsigned first call gets
+    :data:`SKIP_SIGNATURE` (see :func:`validates_signatures`)."""
     system: list[dict[str, Any]] = []
     contents: list[dict[str, Any]] = []
     names: dict[str, str] = {}  # call id -> tool name, for results that do not name their tool
@@ -125,28 +109,56 @@ def build_contents(
                 )
             system.append({"text": msg.text})
         elif role == "assistant":
-            parts = [_part(p, op) for p in msg.content]
-            first = True
-            for call in msg.tool_calls:
-                names[call.id] = call.name
-                parts.append(_function_call(call, first))
-                first = False
+            names.update((c.id, c.name) for c in msg.tool_calls)
+            parts = _model_parts(msg, op, provider, placeholder)
             contents.append({"role": "model", "parts": parts or [{"text": ""}]})
         else:
-            parts = [_part(p, op) for p in msg.content]
+            parts = [_part(p, op) for p in msg.content if type(p) is not ReasoningPart]
             contents.append({"role": "user", "parts": parts or [{"text": ""}]})
     return ({"parts": system} if system else None), contents
 
 
-def _function_call(call: ToolCall, first: bool) -> dict[str, Any]:
-    part: dict[str, Any] = {
-        "function_call": {"id": call.id, "name": call.name, "args": call.args()}
-    }
-    signature = _recall(call.id)
-    if signature:
+def _model_parts(msg: Message, op: str, provider: str, placeholder: bool) -> list[dict[str, Any]]:
+    """The parts of a model turn: thoughts, text and media in order, then the calls; each
+    reasoning signature goes on the part after its reasoning (see the module docstring)."""
+    parts: list[dict[str, Any]] = []
+    pending: bytes | None = None  # a signature waiting for the next part
+    for item in msg.content:
+        if type(item) is ReasoningPart:
+            if item.provider != provider:
+                continue  # another vendor's reasoning means nothing to Gemini
+            if item.text:
+                parts.append(_signed({"text": item.text, "thought": True}, pending))
+                pending = None
+            if item.signature:
+                if pending is not None:  # two signatures in a row: each keeps its own part
+                    parts.append({"text": "", "thought_signature": pending})
+                pending = _signature_bytes(item.signature, op)
+            continue
+        parts.append(_signed(_part(item, op), pending))
+        pending = None
+    for i, call in enumerate(msg.tool_calls):
+        signature = _signature_bytes(call.signature, op) if call.signature else None
+        if pending is not None:
+            if signature is None:
+                signature, pending = pending, None
+            else:
+                parts.append({"text": "", "thought_signature": pending})
+                pending = None
+        if signature is None and i == 0 and placeholder:
+            signature = SKIP_SIGNATURE  # Google's documented stand-in for a missing signature
+        part: dict[str, Any] = {
+            "function_call": {"id": call.id, "name": call.name, "args": call.args()}
+        }
+        parts.append(_signed(part, signature))
+    if pending is not None:
+        parts.append({"text": "", "thought_signature": pending})
+    return parts
+
+
+def _signed(part: dict[str, Any], signature: bytes | None) -> dict[str, Any]:
+    if signature is not None:
         part["thought_signature"] = signature
-    elif signature is None and first:
-        part["thought_signature"] = SKIP_SIGNATURE
     return part
 
 
@@ -175,6 +187,7 @@ def _function_response(msg: Message, names: dict[str, str], op: str) -> dict[str
 def _part(part: ContentPart, op: str) -> dict[str, Any]:
     if isinstance(part, TextPart):
         return {"text": part.text}
+    assert not isinstance(part, ReasoningPart)  # callers send reasoning their own way
     url = part.url
     if url is None:
         return {"inline_data": {"data": part.as_bytes(), "mime_type": part.media_type}}
@@ -253,142 +266,3 @@ def _tool_choice(choice: str, tools: Sequence[ToolDefinition], op: str) -> dict[
             f"or one of: {names}",
         )
     return {"mode": "ANY", "allowed_function_names": [choice]}
-
-
-# --------------------------------------------------------------------------- response
-
-
-def _usage_of(raw: gt.GenerateContentResponseUsageMetadata) -> Usage:
-    """Our usage from Gemini's: thoughts count as (reasoning) output; tool-use prompt tokens
-    (results of built-in tools) as input, since they are billed as such."""
-    thoughts = raw.thoughts_token_count or 0
-    return Usage(
-        (raw.prompt_token_count or 0) + (raw.tool_use_prompt_token_count or 0),
-        (raw.candidates_token_count or 0) + thoughts,
-        raw.cached_content_token_count or 0,
-        thoughts,
-        _audio(raw.prompt_tokens_details),
-        _audio(raw.candidates_tokens_details),
-    )
-
-
-def _audio(details: list[gt.ModalityTokenCount] | None) -> int:
-    if not details:
-        return 0
-    return sum(d.token_count or 0 for d in details if _value(d.modality) == "AUDIO")
-
-
-def _value(enum: Any) -> str | None:
-    return None if enum is None else str(getattr(enum, "value", enum))
-
-
-def _finish(raw: str | None, has_calls: bool) -> FinishReason:
-    reason = _FINISH.get(raw or "STOP", "stop")
-    return "tool_calls" if reason == "stop" and has_calls else reason
-
-
-def _tool_call(call: gt.FunctionCall, signature: bytes | None) -> ToolCall:
-    call_id = call.id or new_id("call")
-    _remember(call_id, signature)
-    args = call.args
-    return ToolCall(
-        call_id, call.name or "", json.dumps(args, ensure_ascii=False) if args else "{}"
-    )
-
-
-def _blocked(response: gt.GenerateContentResponse, op: str, where: str) -> BelugaError:
-    feedback = response.prompt_feedback
-    reason = _value(feedback.block_reason) if feedback is not None else None
-    if feedback is not None and reason is not None:
-        said = feedback.block_reason_message or "no details given"
-        return BelugaError(
-            op,
-            ErrorCode.CONTENT_FILTERED,
-            f"{where} blocked the prompt ({reason}: {said}); rephrase the request or adjust "
-            "safety_settings through settings.extra",
-            retryable=False,
-        )
-    return BelugaError(
-        op,
-        ErrorCode.PROVIDER_UNAVAILABLE,
-        f"{where} answered without any candidate; check that base_url points at the Gemini "
-        "API (generativelanguage.googleapis.com)",
-        retryable=False,
-    )
-
-
-def parse_response(response: gt.GenerateContentResponse, op: str, where: str) -> ChatResponse:
-    """Our :class:`ChatResponse` from a whole ``generateContent`` answer (first candidate)."""
-    candidates = response.candidates
-    if not candidates:
-        raise _blocked(response, op, where)
-    candidate = candidates[0]
-    text: list[str] = []
-    thoughts: list[str] = []
-    calls: list[ToolCall] = []
-    content = candidate.content
-    for part in (content.parts if content is not None else None) or ():
-        if part.function_call is not None:
-            calls.append(_tool_call(part.function_call, part.thought_signature))
-        elif part.text:
-            (thoughts if part.thought else text).append(part.text)
-    raw = _value(candidate.finish_reason)
-    usage = response.usage_metadata
-    return ChatResponse(
-        Message.assistant("".join(text) or None, tool_calls=calls),
-        _usage_of(usage) if usage is not None else Usage(),
-        _finish(raw, bool(calls)),
-        response.model_version,
-        response.response_id,
-        raw,
-        "".join(thoughts),
-    )
-
-
-async def stream_events(
-    chunks: AsyncIterable[gt.GenerateContentResponse], op: str, where: str
-) -> AsyncIterator[StreamEvent]:
-    """Our events from the SDK's stream of chunks.
-
-    Gemini sends each function call whole, so each becomes one :class:`ToolCallDelta`. Usage is
-    cumulative in every chunk: only the last is reported, once, before the :class:`FinishEvent`.
-    """
-    usage: gt.GenerateContentResponseUsageMetadata | None = None
-    raw: str | None = None
-    model: str | None = None
-    response_id: str | None = None
-    calls = 0
-    async for chunk in chunks:
-        if response_id is None:
-            response_id = chunk.response_id
-            model = chunk.model_version
-        if chunk.usage_metadata is not None:
-            usage = chunk.usage_metadata
-        candidates = chunk.candidates
-        if not candidates:
-            if chunk.prompt_feedback is not None and chunk.prompt_feedback.block_reason:
-                raise _blocked(chunk, op, where)
-            continue
-        candidate = candidates[0]
-        content = candidate.content
-        if content is not None and content.parts:
-            for part in content.parts:
-                if part.function_call is not None:
-                    call = _tool_call(part.function_call, part.thought_signature)
-                    yield ToolCallDelta(calls, call.id, call.name, call.arguments)
-                    calls += 1
-                elif part.text:
-                    yield ReasoningDelta(part.text) if part.thought else TextDelta(part.text)
-        if candidate.finish_reason is not None:
-            raw = _value(candidate.finish_reason)
-    if raw is None:
-        raise BelugaError(
-            op,
-            ErrorCode.PROVIDER_UNAVAILABLE,
-            f"the stream from {where} ended before the model finished (no finish reason); "
-            "retrying may help",
-            retryable=True,
-        )
-    if usage is not None:
-        yield UsageEvent(_usage_of(usage))
-    yield FinishEvent(_finish(raw, calls > 0), raw, model, response_id)

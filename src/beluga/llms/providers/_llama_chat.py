@@ -22,7 +22,6 @@ from beluga.schema import (
     Message,
     StreamEvent,
     TextDelta,
-    TextPart,
     ToolCallDelta,
     ToolDefinition,
 )
@@ -133,7 +132,7 @@ def render(
     folded: dict[int, list[str]] = {}
     for index, message in enumerate(messages):
         if not message.is_text_only:
-            kinds = sorted({p.kind for p in message.content if not isinstance(p, TextPart)})
+            kinds = sorted({p.kind for p in message.content if p.kind not in ("text", "reasoning")})
             raise BelugaError(
                 op,
                 ErrorCode.INVALID_REQUEST,

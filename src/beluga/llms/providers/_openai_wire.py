@@ -10,6 +10,11 @@ parts (Mistral's Magistral); usage only in the chunk that carries the finish rea
 under ``x_groq.usage`` (Groq streams); missing tool-call ids; a whole tool call per chunk, with or
 without an index. A refusal (``message.refusal``) becomes the text, with finish reason
 ``content_filter`` and raw reason ``"refusal"``.
+
+Reasoning (those fields and parts) comes back as one :class:`ReasoningPart` of the provider, but
+is never sent back: Chat Completions has no input field for it and servers differ on extensions
+(DeepSeek's reasoner documents a 400 for its own ``reasoning_content`` in a history), so
+reasoning parts in a history are left out.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from beluga.core.ids import new_id
 from beluga.schema import (
     AudioPart,
     ChatResponse,
+    ContentPart,
     FilePart,
     FinishEvent,
     FinishReason,
     ImagePart,
     Message,
     ReasoningDelta,
+    ReasoningPart,
     StreamEvent,
     TextDelta,
     TextPart,
@@ -175,6 +182,8 @@ def _user_content(msg: Message, op: str) -> str | list[dict[str, Any]]:
     for part in parts:
         if isinstance(part, TextPart):
             out.append({"type": "text", "text": part.text})
+        elif isinstance(part, ReasoningPart):
+            continue  # no input field for reasoning
         elif isinstance(part, ImagePart):
             image: dict[str, Any] = {"url": part.as_data_url()}
             if part.detail:
@@ -263,7 +272,7 @@ def _split_parts(parts: list[Any]) -> tuple[str, str]:
     return "".join(text), "".join(thinking)
 
 
-def parse_completion(data: Any, op: str, where: str) -> ChatResponse:
+def parse_completion(data: Any, op: str, where: str, provider: str) -> ChatResponse:
     """Our :class:`ChatResponse` from a (non-streamed) chat completion body."""
     choices = data.get("choices") if isinstance(data, dict) else None
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
@@ -296,14 +305,16 @@ def parse_completion(data: Any, op: str, where: str) -> ChatResponse:
     if isinstance(legacy, dict) and not calls:
         calls.append(_tool_call({"function": legacy}))
     usage = data.get("usage")
+    parts: list[ContentPart] = [ReasoningPart(reasoning, provider=provider)] if reasoning else []
+    if content:
+        parts.append(TextPart(content))
     return ChatResponse(
-        Message.assistant(content or None, tool_calls=calls),
+        Message.assistant(parts, tool_calls=calls),
         _usage_of(usage) if isinstance(usage, dict) else Usage(),
         finish,
         data.get("model"),
         data.get("id"),
         raw_finish,
-        reasoning,
     )
 
 
@@ -326,6 +337,7 @@ async def stream_events(
     stream: AsyncIterable[Any],
     op: str,
     where: str,
+    provider: str,
 ) -> AsyncGenerator[StreamEvent, None]:
     """Our events from the SDK's stream of chunk dicts; one :class:`UsageEvent` (the last usage
     reported, as some servers repeat a running total) then one :class:`FinishEvent`."""
@@ -355,12 +367,12 @@ async def stream_events(
                     elif isinstance(content, list):
                         text, thinking = _split_parts(content)
                         if thinking:
-                            yield ReasoningDelta(thinking)
+                            yield ReasoningDelta(thinking, provider=provider)
                         if text:
                             yield TextDelta(text)
                 reasoning = delta.get("reasoning_content") or delta.get("reasoning")
                 if reasoning and type(reasoning) is str:
-                    yield ReasoningDelta(reasoning)
+                    yield ReasoningDelta(reasoning, provider=provider)
                 calls = delta.get("tool_calls")
                 if calls:
                     for call in calls:

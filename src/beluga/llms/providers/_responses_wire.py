@@ -1,5 +1,5 @@
-"""OpenAI Responses API wire format (``POST /responses``): our messages, tools and settings to
-the request body, and the response (whole or as SSE events) back to our types.
+"""OpenAI Responses API requests (``POST /responses``): our messages, tools and settings to the
+request body.
 
 Kept apart from the connection (``openai_responses.py``) so that Azure and any other server that
 speaks the Responses API (OpenRouter, vLLM, Ollama) reuse one mapping.
@@ -18,52 +18,44 @@ Request choices, each for a reason:
 - A user message's ``name`` is not sent (Responses has no field for it). Audio and video input
   are rejected: Responses takes text, images and files.
 
-Responses arrive as plain JSON dicts (the SDK's ``cast_to=object``); every field is read with
-``.get`` since compatible servers omit or add fields freely. Reasoning is the text of reasoning
-summaries (``reasoning.summary`` must be asked for, e.g. through ``extra``) and of raw reasoning
-content (gpt-oss on OpenRouter or vLLM); separate parts are joined by a blank line, in ``generate``
-and ``stream`` alike. Text is every ``output_text`` joined, as the SDK's ``output_text`` does.
+Answers are read back to our types by ``_responses_reply``.
+
+Reasoning. Each ``reasoning`` item becomes :class:`ReasoningPart` s carrying its ``id``: one per
+summary part (``reasoning.summary`` must be asked for, e.g. through ``extra``) or raw reasoning
+content part (gpt-oss on OpenRouter or vLLM), or one empty part when it shows none; the last
+holds its ``encrypted_content`` as ``redacted``. Since ``store`` is false, reasoning can only go
+back encrypted, so ``include: ["reasoning.encrypted_content"]`` is asked for whenever the model
+reasons (o-series, gpt-5 and codex models but ``-chat`` ones, or ``reasoning`` given in
+``extra``; other models reject the option). This provider's parts go back as reasoning input
+items, one per id, before the turn's text and calls: with their encrypted content, or by id alone
+when ``extra`` turns ``store`` on. (An id-less item, from a compatible server, stays one part,
+summaries joined by a blank line, and is not sent back.)
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterable, Sequence
+import re
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from beluga.core.errors import BelugaError, ErrorCode
-from beluga.core.ids import new_id
-from beluga.llms.providers.openai import _error_from_body
 from beluga.schema import (
-    ChatResponse,
     ContentPart,
     FilePart,
-    FinishEvent,
-    FinishReason,
     ImagePart,
     Message,
-    ReasoningDelta,
-    StreamEvent,
-    TextDelta,
+    ReasoningPart,
     TextPart,
-    ToolCall,
-    ToolCallDelta,
     ToolDefinition,
-    Usage,
-    UsageEvent,
 )
 
 if TYPE_CHECKING:
     from beluga.llms.base import ModelSettings
 
-__all__ = ["build_request", "parse_response", "stream_events"]
+__all__ = ["build_request"]
 
-_INCOMPLETE: dict[str, FinishReason] = {
-    "max_output_tokens": "length",
-    "content_filter": "content_filter",
-}
-_SEPARATOR = "\n\n"  # between reasoning parts
-# Error codes of a failed response that mean "fix the request", not "retry".
-_BAD_INPUT = ("invalid_", "image_", "empty_image", "unsupported_", "failed_to_download")
+_ENCRYPTED = "reasoning.encrypted_content"
+_REASONING_MODEL = re.compile(r"^(?:o\d|gpt-5|codex)")  # OpenAI's reasoning models
 
 
 # --------------------------------------------------------------------------- request
@@ -77,10 +69,11 @@ def build_request(
     op: str,
     *,
     stream: bool,
+    provider: str,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The JSON body for ``POST /responses``, and ``settings.extra`` to merge over it (last, so
     that it can add any Responses option -- ``reasoning``, ``include``, ``text.verbosity`` --
-    or override one set here)."""
+    or override one set here). ``provider`` names the reasoning parts to send back."""
     if settings.seed is not None or settings.stop is not None:
         which = "seed" if settings.seed is not None else "stop"
         raise BelugaError(
@@ -94,7 +87,8 @@ def build_request(
     if messages and messages[0].role == "system":
         body["instructions"] = _plain_text(messages[0], op)
         start = 1
-    body["input"] = _input(messages, start, op)
+    stored = settings.extra.get("store") is True
+    body["input"] = _input(messages, start, op, provider, stored)
     if tools:
         body["tools"] = [_tool(t) for t in tools]
         if settings.tool_choice is not None:
@@ -118,8 +112,16 @@ def build_request(
             }
         }
     body["store"] = False
+    if not stored and _reasons(model, settings):
+        body["include"] = [_ENCRYPTED]  # encrypted reasoning: the only way to send it back
     body["stream"] = stream
     return body, (dict(settings.extra) if settings.extra else None)
+
+
+def _reasons(model: str, settings: ModelSettings) -> bool:
+    if "reasoning" in settings.extra:
+        return True
+    return _REASONING_MODEL.match(model) is not None and "-chat" not in model
 
 
 def _tool(tool: ToolDefinition) -> dict[str, Any]:
@@ -148,7 +150,9 @@ def _tool_choice(choice: str, tools: Sequence[ToolDefinition], op: str) -> Any:
     return {"type": "function", "name": choice}
 
 
-def _input(messages: Sequence[Message], start: int, op: str) -> list[dict[str, Any]]:
+def _input(
+    messages: Sequence[Message], start: int, op: str, provider: str, stored: bool
+) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     append = items.append
     for i in range(start, len(messages)):
@@ -157,6 +161,7 @@ def _input(messages: Sequence[Message], start: int, op: str) -> list[dict[str, A
         if role == "user":
             append({"role": "user", "content": _content(msg.content, op)})
         elif role == "assistant":
+            items.extend(_reasoning_items(msg, provider, stored))
             text = _plain_text(msg, op)
             if text or not msg.tool_calls:
                 append({"role": "assistant", "content": text})
@@ -175,6 +180,25 @@ def _input(messages: Sequence[Message], start: int, op: str) -> list[dict[str, A
         else:
             append({"role": "system", "content": _plain_text(msg, op)})
     return items
+
+
+def _reasoning_items(msg: Message, provider: str, stored: bool) -> Iterator[dict[str, Any]]:
+    """Reasoning input items for this provider's parts of ``msg``, one per id, that can go
+    back: encrypted, or stored on the server (``stored``)."""
+    item: dict[str, Any] | None = None
+    for part in msg.content:
+        if type(part) is not ReasoningPart or part.provider != provider or part.id is None:
+            continue
+        if item is None or item["id"] != part.id:
+            if item is not None and ("encrypted_content" in item or stored):
+                yield item
+            item = {"type": "reasoning", "id": part.id, "summary": []}
+        if part.text:
+            item["summary"].append({"type": "summary_text", "text": part.text})
+        if part.redacted is not None:
+            item["encrypted_content"] = part.redacted
+    if item is not None and ("encrypted_content" in item or stored):
+        yield item
 
 
 def _plain_text(msg: Message, op: str) -> str:
@@ -197,6 +221,8 @@ def _content(parts: tuple[ContentPart, ...], op: str) -> str | list[dict[str, An
     for part in parts:
         if isinstance(part, TextPart):
             out.append({"type": "input_text", "text": part.text})
+        elif isinstance(part, ReasoningPart):
+            continue  # reasoning goes back as items of assistant turns only
         elif isinstance(part, ImagePart):
             out.append(
                 {
@@ -225,198 +251,3 @@ def _content(parts: tuple[ContentPart, ...], op: str) -> str | list[dict[str, An
                 "images or files (the Chat Completions adapter takes wav/mp3 audio)",
             )
     return out
-
-
-# --------------------------------------------------------------------------- response
-
-
-def _usage_of(raw: Any) -> Usage:
-    if not isinstance(raw, dict):
-        return Usage()
-    given = raw.get("input_tokens_details") or {}
-    made = raw.get("output_tokens_details") or {}
-    return Usage(
-        raw.get("input_tokens") or 0,
-        raw.get("output_tokens") or 0,
-        given.get("cached_tokens") or 0,
-        made.get("reasoning_tokens") or 0,
-    )
-
-
-def _finish_of(
-    status: Any, details: Any, has_calls: bool, refused: bool
-) -> tuple[FinishReason, str | None]:
-    """Our finish reason and the provider's own word: the status, or why it is incomplete."""
-    if status == "incomplete":
-        reason = details.get("reason") if isinstance(details, dict) else None
-        return _INCOMPLETE.get(reason or "", "length"), reason or "incomplete"
-    if refused:
-        return "content_filter", "refusal"
-    return ("tool_calls" if has_calls else "stop"), status if isinstance(status, str) else None
-
-
-def _failure(body: Any, op: str, where: str, context: str) -> BelugaError:
-    """The error of a failed response (``status: failed``, ``response.failed``, ``error``)."""
-    error = dict(body) if isinstance(body, dict) else {"message": str(body or "no details")}
-    code = str(error.get("code") or "")
-    if "content_policy" in code or code == "content_filter":
-        error["code"] = "content_filter"
-    elif code.startswith(_BAD_INPUT) or code == "vector_store_not_found":
-        error.setdefault("type", "invalid_request_error")
-    return _error_from_body(error, op, where, context)
-
-
-def parse_response(data: Any, op: str, where: str) -> ChatResponse:
-    """Our :class:`ChatResponse` from a (non-streamed) response object."""
-    output = data.get("output") if isinstance(data, dict) else None
-    if not isinstance(output, list):
-        if isinstance(data, dict) and isinstance(data.get("error"), dict):
-            raise _failure(data["error"], op, where, "an error in a 200 response")
-        shape = "a JSON object without output" if isinstance(data, dict) else "plain text"
-        raise BelugaError(
-            op,
-            ErrorCode.PROVIDER_UNAVAILABLE,
-            f"{where} answered with {shape} instead of a Responses API response; check that "
-            "base_url points at an endpoint that serves /responses",
-            retryable=False,
-        )
-    assert isinstance(data, dict)
-    status = data.get("status")
-    if status == "failed":
-        raise _failure(data.get("error"), op, where, "a failed response")
-    if status in ("queued", "in_progress"):
-        raise BelugaError(
-            op,
-            ErrorCode.INVALID_REQUEST,
-            f"{where} answered with a response still {status}: background mode is not "
-            "supported by this adapter; remove 'background' from the settings' extra",
-        )
-    text: list[str] = []
-    reasoning: list[str] = []
-    calls: list[ToolCall] = []
-    refused = False
-    for item in output:
-        kind = item.get("type") if isinstance(item, dict) else None
-        if kind == "message":
-            for part in item.get("content") or ():
-                if not isinstance(part, dict):
-                    continue
-                if part.get("type") == "output_text":
-                    text.append(part.get("text") or "")
-                elif part.get("type") == "refusal":
-                    refused = True
-                    text.append(part.get("refusal") or "")
-        elif kind == "function_call":
-            calls.append(
-                ToolCall(
-                    item.get("call_id") or item.get("id") or new_id("call"),
-                    item.get("name") or "",
-                    item.get("arguments") or "{}",
-                )
-            )
-        elif kind == "reasoning":
-            for part in (*(item.get("summary") or ()), *(item.get("content") or ())):
-                if isinstance(part, dict) and isinstance(part.get("text"), str):
-                    reasoning.append(part["text"])
-    finish, raw = _finish_of(status, data.get("incomplete_details"), bool(calls), refused)
-    return ChatResponse(
-        Message.assistant("".join(text) or None, tool_calls=calls),
-        _usage_of(data.get("usage")),
-        finish,
-        data.get("model"),
-        data.get("id"),
-        raw,
-        _SEPARATOR.join(reasoning),
-    )
-
-
-async def stream_events(
-    stream: AsyncIterable[Any],
-    op: str,
-    where: str,
-) -> AsyncGenerator[StreamEvent, None]:
-    """Our events from the SDK's stream of SSE data dicts: deltas as they come, then one
-    :class:`UsageEvent` and one :class:`FinishEvent` from ``response.completed`` (or
-    ``response.incomplete``). ``response.failed`` and ``error`` events raise."""
-    calls: dict[Any, list[Any]] = {}  # output_index (or item id) -> [our index, arguments seen]
-    last_reasoning: Any = None
-    refused = False
-    final: dict[str, Any] | None = None
-    async for event in stream:
-        if type(event) is not dict:
-            continue
-        kind = event.get("type")
-        if kind == "response.output_text.delta":
-            delta = event.get("delta")
-            if delta:
-                yield TextDelta(delta)
-        elif kind == "response.function_call_arguments.delta":
-            delta = event.get("delta")
-            call = calls.get(event.get("output_index", event.get("item_id")))
-            if delta and call is not None:
-                call[1] = True
-                yield ToolCallDelta(call[0], None, None, delta)
-        elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
-            delta = event.get("delta")
-            if delta:
-                get = event.get
-                key = (kind, get("output_index"), get("summary_index"), get("content_index"))
-                if last_reasoning is not None and key != last_reasoning:
-                    delta = _SEPARATOR + delta
-                last_reasoning = key
-                yield ReasoningDelta(delta)
-        elif kind == "response.output_item.added" or kind == "response.output_item.done":
-            item = event.get("item")
-            if isinstance(item, dict) and item.get("type") == "function_call":
-                position = event.get("output_index", item.get("id"))
-                tool_delta = _call_item(calls, position, item, kind)
-                if tool_delta is not None:
-                    yield tool_delta
-        elif kind == "response.refusal.delta":
-            delta = event.get("delta")
-            if delta:
-                refused = True
-                yield TextDelta(delta)
-        elif kind == "response.completed" or kind == "response.incomplete":
-            response = event.get("response")
-            final = response if isinstance(response, dict) else {}
-        elif kind == "response.failed":
-            response = event.get("response")
-            detail = response.get("error") if isinstance(response, dict) else None
-            raise _failure(detail, op, where, "a failed response mid-stream")
-        elif kind == "error":
-            raise _failure(event, op, where, "an error mid-stream")
-    if final is None:
-        raise BelugaError(
-            op,
-            ErrorCode.PROVIDER_UNAVAILABLE,
-            f"the stream from {where} ended before the model finished (no response.completed "
-            "event); retrying may help",
-            retryable=True,
-        )
-    if final.get("usage") is not None:
-        yield UsageEvent(_usage_of(final.get("usage")))
-    finish, raw = _finish_of(
-        final.get("status"), final.get("incomplete_details"), bool(calls), refused
-    )
-    yield FinishEvent(finish, raw, final.get("model"), final.get("id"))
-
-
-def _call_item(
-    calls: dict[Any, list[Any]], position: Any, item: dict[str, Any], kind: str
-) -> ToolCallDelta | None:
-    """A function call announced (``output_item.added``) or finished (``output_item.done``).
-
-    Servers that skip the argument deltas still deliver the arguments with ``done``."""
-    call = calls.get(position)
-    if call is None:
-        call = calls[position] = [len(calls), False]
-        arguments = item.get("arguments") or ""
-        call[1] = bool(arguments)
-        return ToolCallDelta(
-            call[0], item.get("call_id") or new_id("call"), item.get("name") or "", arguments
-        )
-    if kind == "response.output_item.done" and not call[1] and item.get("arguments"):
-        call[1] = True
-        return ToolCallDelta(call[0], None, None, item["arguments"])
-    return None

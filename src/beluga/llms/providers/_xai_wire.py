@@ -8,6 +8,10 @@ Mapping notes, checked against the recordings:
 
 - An assistant turn is sent as the SDK sends a replayed response: exactly one text part (empty when
   the turn only called tools) and its calls as client-side tool calls with status ``COMPLETED``.
+- Reasoning: a message's ``reasoning_content`` and ``encrypted_content`` (returned when
+  ``use_encrypted_content`` is set, e.g. through ``extra``) come back as one
+  :class:`ReasoningPart` (text and ``redacted``), and this provider's parts go back in the same two
+  fields of the assistant turn, as the SDK replays a response; other providers' are left out.
 - Tool schemas and structured-output schemas travel as JSON text (``json.dumps`` of the dict).
   ``OutputSchema.name`` and ``strict`` have no field in xAI's ``ResponseFormat`` and are dropped.
 - A tool result's ``is_error`` has no field in xAI's API: the result's text tells the model.
@@ -45,6 +49,7 @@ from beluga.schema import (
     ImagePart,
     Message,
     ReasoningDelta,
+    ReasoningPart,
     StreamEvent,
     TextDelta,
     TextPart,
@@ -109,11 +114,13 @@ def build_request(
     tools: Sequence[ToolDefinition],
     settings: ModelSettings,
     op: str,
+    provider: str,
 ) -> Any:
-    """The ``GetCompletionsRequest`` for one call."""
+    """The ``GetCompletionsRequest`` for one call; ``provider`` names the reasoning to send
+    back."""
     chat = pb.chat
     request = chat.GetCompletionsRequest(
-        model=model, messages=[_message(pb, m, op) for m in messages]
+        model=model, messages=[_message(pb, m, op, provider) for m in messages]
     )
     if tools:
         request.tools.extend(_tool(chat, t) for t in tools)
@@ -175,9 +182,15 @@ def _tool_choice(chat: Any, choice: str, tools: Sequence[ToolDefinition], op: st
     return chat.ToolChoice(function_name=choice)
 
 
-def _message(pb: Protos, msg: Message, op: str) -> Any:
+def _message(pb: Protos, msg: Message, op: str, provider: str) -> Any:
     chat = pb.chat
     if msg.role == "assistant":
+        texts: list[str] = []
+        encrypted = ""
+        for part in msg.content:
+            if type(part) is ReasoningPart and part.provider == provider:
+                texts.append(part.text)
+                encrypted = part.redacted or encrypted
         calls = [
             chat.ToolCall(
                 id=c.id,
@@ -187,10 +200,15 @@ def _message(pb: Protos, msg: Message, op: str) -> Any:
             )
             for c in msg.tool_calls
         ]
-        return chat.Message(
+        message = chat.Message(
             role=chat.ROLE_ASSISTANT, content=[chat.Content(text=msg.text)], tool_calls=calls
         )
-    content = [_part(pb, p, op) for p in msg.content]
+        if texts and (thought := "".join(texts)):  # an optional field: set only when given
+            message.reasoning_content = thought
+        if encrypted:
+            message.encrypted_content = encrypted
+        return message
+    content = [_part(pb, p, op) for p in msg.content if type(p) is not ReasoningPart]
     if msg.role == "tool":
         return chat.Message(role=chat.ROLE_TOOL, content=content, tool_call_id=msg.tool_call_id)
     role = chat.ROLE_USER if msg.role == "user" else chat.ROLE_SYSTEM
@@ -250,7 +268,7 @@ def _client_calls(chat: Any, calls: Any) -> list[Any]:
     return [c for c in calls if c.type in client]
 
 
-def parse_response(pb: Protos, response: Any, op: str, where: str) -> ChatResponse:
+def parse_response(pb: Protos, response: Any, op: str, where: str, provider: str) -> ChatResponse:
     """Our :class:`ChatResponse` from a ``GetChatCompletionResponse``: the last assistant output
     (server-side tools add outputs of their own before it)."""
     chat = pb.chat
@@ -271,19 +289,24 @@ def parse_response(pb: Protos, response: Any, op: str, where: str) -> ChatRespon
         for c in _client_calls(chat, message.tool_calls)
     ]
     reason, raw = _finish(pb, output.finish_reason)
+    parts: list[ContentPart] = []
+    thought, encrypted = message.reasoning_content, message.encrypted_content or None
+    if thought or encrypted:
+        parts.append(ReasoningPart(thought, redacted=encrypted, provider=provider))
+    if message.content:
+        parts.append(TextPart(message.content))
     return ChatResponse(
-        Message.assistant(message.content or None, tool_calls=calls),
+        Message.assistant(parts, tool_calls=calls),
         _usage(response.usage),
         reason,
         response.model or None,
         response.id or None,
         raw,
-        message.reasoning_content,
     )
 
 
 async def stream_events(
-    pb: Protos, chunks: AsyncIterable[Any], op: str, where: str
+    pb: Protos, chunks: AsyncIterable[Any], op: str, where: str, provider: str
 ) -> AsyncGenerator[StreamEvent, None]:
     """Our events from a stream of ``GetChatCompletionChunk``: deltas as they come, then one
     :class:`UsageEvent` (the last running total) and one :class:`FinishEvent`.
@@ -313,7 +336,9 @@ async def stream_events(
             if delta.role == tool_role:  # a server-side tool's output
                 continue
             if delta.reasoning_content:
-                yield ReasoningDelta(delta.reasoning_content)
+                yield ReasoningDelta(delta.reasoning_content, provider=provider)
+            if delta.encrypted_content:  # ends the reasoning part
+                yield ReasoningDelta("", redacted=delta.encrypted_content, provider=provider)
             if delta.content:
                 yield TextDelta(delta.content)
             if delta.tool_calls:

@@ -153,6 +153,7 @@ class AnthropicChatModel(BaseChatModel):
             op,
             stream=False,
             max_tokens_default=self.max_tokens_default,
+            provider=self.provider,
         )
         try:
             data = await self._client.post(_PATH, cast_to=object, body=body)
@@ -160,7 +161,7 @@ class AnthropicChatModel(BaseChatModel):
             raise self._map_error(exc, op) from exc
         if isinstance(data, dict) and data.get("type") == "error":
             raise _error_in_body(data, op, self._where, "an error in a 200 response")
-        return parse_message(data, op, self._where)
+        return parse_message(data, op, self._where, self.provider)
 
     async def _stream(
         self,
@@ -177,6 +178,7 @@ class AnthropicChatModel(BaseChatModel):
             op,
             stream=True,
             max_tokens_default=self.max_tokens_default,
+            provider=self.provider,
         )
         try:
             stream = await self._client.post(
@@ -184,7 +186,7 @@ class AnthropicChatModel(BaseChatModel):
             )
         except self._errors as exc:
             raise self._map_error(exc, op) from exc
-        events = stream_events(stream, op, self._where)
+        events = stream_events(stream, op, self._where, self.provider)
         try:
             async for event in events:
                 yield event

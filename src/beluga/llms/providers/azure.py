@@ -129,6 +129,7 @@ class AzureOpenAIChatModel(BaseChatModel):
         wire: type[OpenAIClientModel] = OpenAIChatModel if api == "chat" else OpenAIResponsesModel
         self._inner = wire(model, client=client, default_headers=default_headers)
         self._inner._hints = _HINTS
+        self._inner.provider = self.provider  # its reasoning parts are Azure's
         self._inner._owns_client = True  # built here, so closed with this model
 
     async def _generate(

@@ -233,13 +233,13 @@ class BedrockChatModel(BaseChatModel):
         settings: ModelSettings,
     ) -> ChatResponse:
         op = "llms.bedrock.generate"
-        request = build_request(self._model, messages, tools, settings, op)
+        request = build_request(self._model, messages, tools, settings, op, self.provider)
         client = await self._get_client(op)
         try:
             data = await client.converse(**request)
         except self._sdk.errors as exc:
             raise _map_error(exc, op, self._where, self._sdk) from exc
-        return parse_response(data, op, self._where, self._model, _request_id(data))
+        return parse_response(data, op, self._where, self._model, _request_id(data), self.provider)
 
     async def _stream(
         self,
@@ -248,14 +248,14 @@ class BedrockChatModel(BaseChatModel):
         settings: ModelSettings,
     ) -> AsyncIterator[StreamEvent]:
         op = "llms.bedrock.stream"
-        request = build_request(self._model, messages, tools, settings, op)
+        request = build_request(self._model, messages, tools, settings, op, self.provider)
         client = await self._get_client(op)
         try:
             response = await client.converse_stream(**request)
         except self._sdk.errors as exc:
             raise _map_error(exc, op, self._where, self._sdk) from exc
-        stream = response["stream"]
-        events = stream_events(stream, op, self._where, self._model, _request_id(response))
+        stream, rid = response["stream"], _request_id(response)
+        events = stream_events(stream, op, self._where, self._model, rid, self.provider)
         try:
             async for event in events:
                 yield event

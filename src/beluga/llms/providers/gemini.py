@@ -39,12 +39,8 @@ from beluga.core.registry import require
 from beluga.core.streams import aclose
 from beluga.llms.base import BaseChatModel, ModelSettings
 from beluga.llms.providers._errors import error_for_status
-from beluga.llms.providers._gemini_wire import (
-    build_config,
-    build_contents,
-    parse_response,
-    stream_events,
-)
+from beluga.llms.providers._gemini_reply import parse_response, stream_events
+from beluga.llms.providers._gemini_wire import build_config, build_contents, validates_signatures
 from beluga.schema import ChatResponse, Message, StreamEvent, ToolDefinition
 
 if TYPE_CHECKING:
@@ -141,7 +137,8 @@ class GeminiChatModel(BaseChatModel):
         settings: ModelSettings,
         op: str,
     ) -> tuple[Any, Any]:
-        system, contents = build_contents(messages, op)
+        placeholder = validates_signatures(self._model)
+        system, contents = build_contents(messages, op, self.provider, placeholder=placeholder)
         config = build_config(tools, settings, op)
         if system is not None:
             config["system_instruction"] = system
@@ -174,7 +171,7 @@ class GeminiChatModel(BaseChatModel):
             )
         except Exception as exc:
             raise self._map_error(exc, op) from exc
-        return parse_response(response, op, self._where)
+        return parse_response(response, op, self._where, self.provider)
 
     async def _stream(
         self,
@@ -191,7 +188,7 @@ class GeminiChatModel(BaseChatModel):
         except Exception as exc:
             raise self._map_error(exc, op) from exc
         guarded = self._guarded(chunks, op)
-        events = stream_events(guarded, op, self._where)
+        events = stream_events(guarded, op, self._where, self.provider)
         try:
             async for event in events:
                 yield event

@@ -21,7 +21,9 @@ a ``data:`` URL is unpacked); tool-call arguments travel as JSON objects; a tool
 and a tool's name offers only that tool; Ollama cannot force a call, so ``"required"`` is refused;
 ``parallel_tool_calls`` has no equivalent. ``settings.extra`` goes into the body as is (``think``,
 ``keep_alive``, ``logprobs``), except ``extra["options"]``, merged into ``options``. A response
-with tool calls finishes ``tool_calls`` (Ollama says ``stop``).
+with tool calls finishes ``tool_calls`` (Ollama says ``stop``). ``thinking`` comes back as a
+:class:`ReasoningPart`; reasoning parts of a history are not sent back (local models carry no
+signed reasoning to continue from).
 
 Errors: statuses through the shared ``_errors`` table, a 404 for a missing model saying to run
 ``ollama pull``; error lines mid-stream (classified by their ``status`` when present), cut
@@ -51,11 +53,13 @@ from beluga.llms.base import BaseChatModel, ModelSettings
 from beluga.llms.providers._errors import error_for_status, retry_after_from, status_code
 from beluga.schema import (
     ChatResponse,
+    ContentPart,
     FinishEvent,
     FinishReason,
     ImagePart,
     Message,
     ReasoningDelta,
+    ReasoningPart,
     StreamEvent,
     TextDelta,
     TextPart,
@@ -154,7 +158,7 @@ class OllamaChatModel(BaseChatModel):
                 "base_url is the Ollama server root (e.g. http://localhost:11434)",
                 retryable=False,
             )
-        return _parse(data)
+        return _parse(data, self.provider)
 
     async def _stream(
         self,
@@ -171,7 +175,7 @@ class OllamaChatModel(BaseChatModel):
                 if response.is_error:
                     await response.aread()
                     raise _status_error(response, op, where, self._model)
-                events = _events(response.aiter_lines(), op, where)
+                events = _events(response.aiter_lines(), op, where, self.provider)
                 try:
                     async for event in events:
                         yield event
@@ -281,7 +285,7 @@ def _messages(messages: Sequence[Message], op: str) -> list[dict[str, Any]]:
 def _images(msg: Message, op: str) -> list[str]:
     images: list[str] = []
     for part in msg.content:
-        if isinstance(part, TextPart):
+        if isinstance(part, TextPart | ReasoningPart):
             continue
         if not isinstance(part, ImagePart):
             text = f"Ollama's /api/chat takes text and images, not {type(part).__name__}"
@@ -322,27 +326,30 @@ def _finish(raw: Any, has_calls: bool) -> FinishReason:
     return "length" if raw == "length" else "stop"
 
 
-def _parse(data: dict[str, Any]) -> ChatResponse:
+def _parse(data: dict[str, Any], provider: str) -> ChatResponse:
     """Our :class:`ChatResponse` from a non-streamed ``/api/chat`` answer."""
     message = data["message"]
     content = message.get("content")
     thinking = message.get("thinking")
     calls = [_tool_call(c) for c in message.get("tool_calls") or ()]
     raw = data.get("done_reason")
-    text = content if isinstance(content, str) and content else None
+    parts: list[ContentPart] = []
+    if isinstance(thinking, str) and thinking:
+        parts.append(ReasoningPart(thinking, provider=provider))
+    if isinstance(content, str) and content:
+        parts.append(TextPart(content))
     return ChatResponse(
-        Message.assistant(text, tool_calls=calls),
+        Message.assistant(parts, tool_calls=calls),
         _usage(data),
         _finish(raw, bool(calls)),
         data.get("model"),
         None,
         raw,
-        thinking if isinstance(thinking, str) else "",
     )
 
 
 async def _events(
-    lines: AsyncIterator[str], op: str, where: str
+    lines: AsyncIterator[str], op: str, where: str, provider: str
 ) -> AsyncGenerator[StreamEvent, None]:
     """Our events from the NDJSON lines of a streamed answer; the line with ``done: true``
     gives one :class:`UsageEvent` and the one :class:`FinishEvent`."""
@@ -363,7 +370,7 @@ async def _events(
         if message:
             thinking = message.get("thinking")
             if thinking:
-                yield ReasoningDelta(thinking)
+                yield ReasoningDelta(thinking, provider=provider)
             content = message.get("content")
             if content:
                 yield TextDelta(content)

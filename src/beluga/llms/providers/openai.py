@@ -143,10 +143,11 @@ class OpenAIClientModel(BaseChatModel):
         body: dict[str, Any],
         extra: Any,
         op: str,
-        parse: Callable[[AsyncStream[object], str, str], AsyncGenerator[StreamEvent, None]],
+        parse: Callable[[AsyncStream[object], str, str, str], AsyncGenerator[StreamEvent, None]],
     ) -> AsyncIterator[StreamEvent]:
-        """POST ``body`` for a stream and yield ``parse`` of its decoded SSE ``data`` dicts;
-        the HTTP stream is closed however the consumer stops."""
+        """POST ``body`` for a stream and yield ``parse`` of its decoded SSE ``data`` dicts
+        (given the stream, ``op``, where it comes from and the provider name); the HTTP stream
+        is closed however the consumer stops."""
         try:
             stream = await self._client.post(
                 path,
@@ -158,7 +159,7 @@ class OpenAIClientModel(BaseChatModel):
             )
         except self._errors as exc:
             raise self._error(exc, op) from exc
-        events = parse(stream, op, self._where)
+        events = parse(stream, op, self._where, self.provider)
         try:
             async for event in events:
                 yield event
@@ -203,7 +204,7 @@ class OpenAIChatModel(OpenAIClientModel):
             and isinstance(data.get("error"), dict)
         ):
             raise _error_from_body(data["error"], op, self._where, "an error in a 200 response")
-        return parse_completion(data, op, self._where)
+        return parse_completion(data, op, self._where, self.provider)
 
     async def _stream(
         self,

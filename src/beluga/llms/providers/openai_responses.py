@@ -2,9 +2,10 @@
 
 The connection -- client, auth, base URL, secrets, SDK error mapping -- is
 :class:`~beluga.llms.providers.openai.OpenAIClientModel`'s, shared with the Chat Completions
-adapter; this module adds the Responses wire format (``_responses_wire``). As there, bodies go
-through ``client.post(..., cast_to=object)``: the SDK's typed event models would cost tens of
-microseconds per streamed event, more than everything else on the path.
+adapter; this module adds the Responses wire format (``_responses_wire`` for requests,
+``_responses_reply`` for answers). As there, bodies go through ``client.post(...,
+cast_to=object)``: the SDK's typed event models would cost tens of microseconds per streamed
+event, more than everything else on the path.
 
 The adapter is stateless: each call sends the whole conversation with ``store: false``. Server-side
 state (``previous_response_id``, conversations, background mode, compaction) and built-in tools
@@ -25,7 +26,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 from beluga.llms.base import ModelSettings
-from beluga.llms.providers._responses_wire import build_request, parse_response, stream_events
+from beluga.llms.providers._responses_reply import parse_response, stream_events
+from beluga.llms.providers._responses_wire import build_request
 from beluga.llms.providers.openai import OpenAIClientModel
 from beluga.schema import ChatResponse, Message, StreamEvent, ToolDefinition
 
@@ -74,9 +76,11 @@ class OpenAIResponsesModel(OpenAIClientModel):
         settings: ModelSettings,
     ) -> ChatResponse:
         op = "llms.openai.responses.generate"
-        body, extra = build_request(self._model, messages, tools, settings, op, stream=False)
+        body, extra = build_request(
+            self._model, messages, tools, settings, op, stream=False, provider=self.provider
+        )
         data = await self._post("/responses", body, extra, op)
-        return parse_response(data, op, self._where)
+        return parse_response(data, op, self._where, self.provider)
 
     async def _stream(
         self,
@@ -85,6 +89,8 @@ class OpenAIResponsesModel(OpenAIClientModel):
         settings: ModelSettings,
     ) -> AsyncIterator[StreamEvent]:
         op = "llms.openai.responses.stream"
-        body, extra = build_request(self._model, messages, tools, settings, op, stream=True)
+        body, extra = build_request(
+            self._model, messages, tools, settings, op, stream=True, provider=self.provider
+        )
         async for event in self._stream_from("/responses", body, extra, op, stream_events):
             yield event

@@ -197,7 +197,7 @@ class XAIChatModel(BaseChatModel):
         settings: ModelSettings,
     ) -> ChatResponse:
         op = "llms.xai.generate"
-        request = build_request(self._pb, self._model, messages, tools, settings, op)
+        request = build_request(self._pb, self._model, messages, tools, settings, op, self.provider)
         stub = self._connect()
         try:
             response = await stub.GetCompletion(
@@ -206,7 +206,7 @@ class XAIChatModel(BaseChatModel):
         except self._grpc.RpcError as exc:
             error = self._map_error(exc, op)
             raise error from error.cause
-        return parse_response(self._pb, response, op, self._where)
+        return parse_response(self._pb, response, op, self._where, self.provider)
 
     async def _stream(
         self,
@@ -215,11 +215,11 @@ class XAIChatModel(BaseChatModel):
         settings: ModelSettings,
     ) -> AsyncIterator[StreamEvent]:
         op = "llms.xai.stream"
-        request = build_request(self._pb, self._model, messages, tools, settings, op)
+        request = build_request(self._pb, self._model, messages, tools, settings, op, self.provider)
         call = self._connect().GetCompletionChunk(
             request, timeout=self._timeout, metadata=self._metadata()
         )
-        events = stream_events(self._pb, call, op, self._where)
+        events = stream_events(self._pb, call, op, self._where, self.provider)
         started = False
         try:
             async for event in events:
