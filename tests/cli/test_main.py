@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from beluga import __version__
 from beluga.cli import app
-from beluga.cli.main import EXIT_CONFIG, EXIT_FAILED
+from beluga.cli._errors import EXIT_CONFIG, EXIT_FAILED
 
 runner = CliRunner()
 KEY = "sk-test-PLANTED0123456789abcdef"

@@ -1,21 +1,13 @@
-"""The ``beluga`` command.
-
-Exit codes: 0 success; 1 the operation failed (provider error, timeout, ...); 2 bad command-line
-usage; 3 invalid configuration or a missing extra; 130 interrupted. A user error prints one
-readable line with the fix, never a traceback (``BELUGA_DEBUG=1`` shows it).
-"""
+"""The ``beluga`` command (exit codes: see ``beluga.cli._errors``)."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import json
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -23,8 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from beluga import __version__
+from beluga.cli._errors import EXIT_FAILED, err, friendly
 from beluga.cli.metrics import metrics_app
-from beluga.core.errors import BelugaError, ErrorCode
 
 if TYPE_CHECKING:
     from beluga.config import BelugaConfig
@@ -33,11 +25,7 @@ if TYPE_CHECKING:
 
 # Commands import the framework inside their bodies: `beluga --help` stays fast.
 
-__all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_INTERRUPTED", "app", "main"]
-
-EXIT_FAILED = 1
-EXIT_CONFIG = 3
-EXIT_INTERRUPTED = 130
+__all__ = ["app", "main"]
 
 app = typer.Typer(
     name="beluga",
@@ -52,8 +40,6 @@ app.add_typer(_providers_app, name="providers")
 app.add_typer(_config_app, name="config")
 app.add_typer(metrics_app, name="metrics")
 
-_err = Console(stderr=True, highlight=False)
-F = TypeVar("F", bound=Callable[..., Any])
 
 _ConfigOption = Annotated[
     Path | None,
@@ -64,27 +50,6 @@ _ConfigOption = Annotated[
         show_default=False,
     ),
 ]
-
-
-def _friendly(func: F) -> F:
-    """Turn framework errors into one line on stderr and a meaningful exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except BelugaError as exc:
-            if os.environ.get("BELUGA_DEBUG"):
-                raise
-            _err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
-            raise typer.Exit(
-                EXIT_CONFIG if exc.code is ErrorCode.INVALID_CONFIG else EXIT_FAILED
-            ) from None
-        except KeyboardInterrupt:
-            _err.print("interrupted")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _version(value: bool) -> None:
@@ -117,7 +82,7 @@ def _load(path: Path | None) -> BelugaConfig:
 
 
 @app.command("chat")
-@_friendly
+@friendly
 def _chat(
     question: Annotated[str, typer.Argument(help="What to ask.")],
     model: Annotated[
@@ -164,7 +129,7 @@ async def _stream_answer(
                 out.write(event.text)
                 out.flush()
             elif isinstance(event, FinishEvent) and event.reason == "length":
-                _err.print("\n[yellow](answer cut at the token limit)[/]")
+                err.print("\n[yellow](answer cut at the token limit)[/]")
         out.write("\n")
     finally:
         await model.aclose()
@@ -173,7 +138,7 @@ async def _stream_answer(
 
 
 @_providers_app.command("list")
-@_friendly
+@friendly
 def _providers_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
@@ -195,7 +160,7 @@ def _providers_list(
 
 
 @_providers_app.command("check")
-@_friendly
+@friendly
 def _providers_check(
     config: _ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
@@ -237,7 +202,7 @@ def _providers_check(
 
 
 @_config_app.command("check")
-@_friendly
+@friendly
 def _config_check(
     file: Annotated[
         Path | None,

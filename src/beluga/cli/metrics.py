@@ -9,20 +9,19 @@ this sub-app costs ``beluga --help`` nothing.
 from __future__ import annotations
 
 import csv
-import functools
 import json
 import os
 import sys
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from beluga.cli._errors import err, friendly
 from beluga.core.errors import BelugaError, ErrorCode
 
 if TYPE_CHECKING:
@@ -34,8 +33,6 @@ metrics_app = typer.Typer(
     no_args_is_help=True,
     help="Provider call metrics: latency, time to first token, tokens, cost, errors.",
 )
-_err = Console(stderr=True, highlight=False)
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class SummaryFormat(StrEnum):
@@ -57,7 +54,7 @@ def _time_option(name: str, value: str | None) -> float | None:
     try:
         return parse_time(value)
     except BelugaError as exc:
-        _err.print(f"[bold red]error:[/] {name}: {escape(exc.message)}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {name}: {escape(exc.message)}", soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -94,28 +91,6 @@ _UntilOption = Annotated[
 ]
 
 
-def _friendly(func: F) -> F:
-    """Framework errors become one line on stderr and the exit codes of ``beluga``."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from beluga.cli.main import EXIT_CONFIG, EXIT_FAILED, EXIT_INTERRUPTED
-
-        try:
-            return func(*args, **kwargs)
-        except BelugaError as exc:
-            if os.environ.get("BELUGA_DEBUG"):
-                raise
-            _err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
-            code = EXIT_CONFIG if exc.code is ErrorCode.INVALID_CONFIG else EXIT_FAILED
-            raise typer.Exit(code) from None
-        except KeyboardInterrupt:
-            _err.print("interrupted")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
 def _filter(
     provider: str | None, role: str | None, since: str | None, until: str | None
 ) -> MetricsFilter:
@@ -130,7 +105,7 @@ def _filter(
 
 
 @metrics_app.command("summary")
-@_friendly
+@friendly
 def _summary(
     provider: _ProviderOption = None,
     role: _RoleOption = None,
@@ -156,7 +131,7 @@ def _summary(
     if fmt is SummaryFormat.JSON:
         typer.echo(json.dumps([r.as_dict() for r in rows], indent=2))
     elif not rows:
-        _err.print("no calls recorded for this selection")
+        err.print("no calls recorded for this selection")
     else:
         Console(highlight=False).print(_table(rows))
 
@@ -211,7 +186,7 @@ def _dollars(cost: float | None) -> str:
 
 
 @metrics_app.command("export")
-@_friendly
+@friendly
 def _export(
     fmt: Annotated[
         ExportFormat,
@@ -245,7 +220,7 @@ def _export(
                 ErrorCode.INTERNAL,
                 f"cannot write {output}: {exc.strerror or exc}",
             ) from exc
-        _err.print(f"wrote {count:,} calls to {escape(str(output))}")
+        err.print(f"wrote {count:,} calls to {escape(str(output))}")
     except BrokenPipeError:  # `beluga metrics export | head`: the reader has enough
         _quiet_stdout()
     finally:
