@@ -103,6 +103,7 @@ class Router:
     @classmethod
     def from_config(cls, config: BelugaConfig) -> Router:
         """Create each referenced provider once and resolve every role's chain."""
+        check_roles(config)  # every reference, cycle and setting, before anything is opened
         llm, source = config.llm, config.source
         models = {ref: from_config(config, ref) for ref in sorted(_references(config))}
         global_settings = settings_from(llm.settings, where="llm.settings", source=source)
