@@ -118,7 +118,8 @@ async def test_stream_closed_early_still_ends_its_span(telemetry: Telemetry) -> 
     async for _ in stream:
         break
     await stream.aclose()  # type: ignore[attr-defined]
-    assert len(telemetry.finished_spans()) == 1
+    (span,) = telemetry.finished_spans()
+    assert span.status.status_code.name != "ERROR"  # a consumer stopping early is no failure
 
 
 def test_operation_is_generic_for_every_area(telemetry: Telemetry) -> None:

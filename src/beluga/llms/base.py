@@ -167,6 +167,8 @@ class BaseChatModel(ABC):
                 elif kind is FinishEvent:
                     finish = event  # type: ignore[assignment]
                 yield event
+        except GeneratorExit:  # the consumer stopped reading: not a failure
+            raise
         except BaseException as exc:
             op.fail(exc)
             raise

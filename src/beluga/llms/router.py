@@ -242,6 +242,8 @@ class Router:
         try:
             async for event in stream_with_restarts(open_stream, give_up):
                 yield event
+        except GeneratorExit:  # the consumer stopped reading: not a failure
+            raise
         except BaseException as exc:
             op.fail(exc)
             raise
