@@ -43,8 +43,12 @@ typecheck: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
+# The tests use real PostgreSQL (pgvector) and Redis on loopback: start them first (idempotent,
+# ~0.1 s when already up) and hand their URLs to pytest.
 pytest: $(STAMP)
-	@$(BIN)/pytest -q; rc=$$?; \
+	@urls=$$(bash scripts/services.sh start) || { echo "could not start the test services" >&2; exit 1; }; \
+	for line in $$urls; do case $$line in BELUGA_PG_DSN=*|BELUGA_REDIS_URL=*) export "$$line";; esac; done; \
+	rc=0; $(BIN)/pytest -q || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no test: that is a failure" >&2; fi; \
 	exit $$rc
 

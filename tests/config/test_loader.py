@@ -130,7 +130,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
 
 
 def test_python_keywords_equal_yaml(tmp_path: Path) -> None:
-    from beluga.config import LLMConfig, ProviderConfig
+    from beluga.llms.config import LLMConfig, ProviderConfig
 
     by_kw = BelugaConfig(
         llm=LLMConfig(default="gpt", providers={"gpt": ProviderConfig(type="openai", model="m")})

@@ -71,13 +71,12 @@ def _root(
 
 
 def _load(path: Path | None) -> BelugaConfig:
-    from beluga.config import load_config
+    from beluga.config import ObservabilityConfig, load_config
     from beluga.observability import configure_logging
 
     config = load_config(path)
-    configure_logging(
-        config.observability.log_level, json_format=config.observability.log_format == "json"
-    )
+    obs = ObservabilityConfig.of(config)
+    configure_logging(obs.log_level, json_format=obs.log_format == "json")
     return config
 
 
@@ -169,10 +168,12 @@ def _providers_check(
     llm.routing.check_timeout. Exits 1 if any provider fails."""
     from beluga.core.errors import BelugaError as _Error
     from beluga.llms import from_config
+    from beluga.llms.config import LLMConfig
     from beluga.llms.router import ProviderCheck, check_providers
 
     cfg = _load(config)
-    names = sorted(cfg.llm.providers) or [cfg.llm.default]
+    llm = LLMConfig.of(cfg)
+    names = sorted(llm.providers) or [llm.default]
     models, report = {}, []
     for name in names:
         try:
@@ -182,7 +183,7 @@ def _providers_check(
 
     async def run() -> list[ProviderCheck]:
         try:
-            return await check_providers(models, timeout=cfg.llm.routing.check_timeout)
+            return await check_providers(models, timeout=llm.routing.check_timeout)
         finally:
             for model in models.values():
                 await model.aclose()
@@ -212,13 +213,16 @@ def _config_check(
     """Validate a beluga.yaml: syntax, keys, environment variables and provider options."""
     from beluga.config import load_config
     from beluga.llms import validate_config
+    from beluga.llms.config import LLMConfig
     from beluga.llms.router import check_roles
 
     cfg = load_config(file)
     names = validate_config(cfg)
     chains = check_roles(cfg)
     listed = ", ".join(names) or "none (offline defaults)"
-    typer.echo(f"{cfg.source}: OK — default model {cfg.llm.default!r}; providers: {listed}")
+    typer.echo(
+        f"{cfg.source}: OK — default model {LLMConfig.of(cfg).default!r}; providers: {listed}"
+    )
     for role, chain in chains.items():
         if role != "(default)":
             typer.echo(f"  role {role}: {' -> '.join(chain)}")

@@ -1,28 +1,29 @@
-"""``beluga.yaml`` plus environment, validated; every option also a Python keyword."""
+"""``beluga.yaml`` plus environment, validated; every option also a Python keyword.
 
-from beluga.config.loader import ConfigError, find_config, load_config, parse_config
+Each area owns its section (``beluga.llms.config.LLMConfig`` for ``llm:``) and registers it in
+:data:`sections`; :class:`BelugaConfig` composes them.
+"""
+
+from beluga.config.errors import ConfigError
+from beluga.config.loader import find_config, load_config, parse_config
 from beluga.config.models import (
     BelugaConfig,
-    LLMConfig,
-    MetricsConfig,
+    ConfigModel,
     ObservabilityConfig,
-    PriceConfig,
-    ProviderConfig,
-    RoleConfig,
-    RoutingConfig,
+    Section,
+    is_secret_key,
+    sections,
 )
 
 __all__ = [
     "BelugaConfig",
     "ConfigError",
-    "LLMConfig",
-    "MetricsConfig",
+    "ConfigModel",
     "ObservabilityConfig",
-    "PriceConfig",
-    "ProviderConfig",
-    "RoleConfig",
-    "RoutingConfig",
+    "Section",
     "find_config",
+    "is_secret_key",
     "load_config",
     "parse_config",
+    "sections",
 ]

@@ -7,7 +7,6 @@ person reading it is usually deploying, not developing.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -15,27 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from beluga.config.models import BelugaConfig, is_secret_key
-from beluga.core.errors import BelugaError, ErrorCode
+from beluga.config.errors import ConfigError, from_validation
+from beluga.config.models import BelugaConfig, is_secret_key, sections
 from beluga.core.redaction import register_secret
 
 __all__ = ["ConfigError", "find_config", "load_config", "parse_config"]
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _ENV_PREFIX = "BELUGA_"
-
-
-class ConfigError(BelugaError):
-    """A configuration problem, located by file and key path."""
-
-    def __init__(self, source: str, key_path: str, problem: str, fix: str) -> None:
-        self.source = source
-        self.key_path = key_path
-        self.fix = fix
-        where = f"{source}: {key_path}" if key_path else source
-        super().__init__("config.load", ErrorCode.INVALID_CONFIG, f"{where}: {problem}. Fix: {fix}")
 
 
 def find_config(path: str | Path | None = None) -> Path | None:
@@ -101,13 +89,10 @@ def parse_config(
     expanded = _expand(dict(data), env, source, ())
     _apply_env_overrides(expanded, env, source)
     try:
-        config = BelugaConfig.model_validate(expanded)
+        config = BelugaConfig.model_validate(expanded, context={"source": source})
     except ValidationError as exc:
-        raise _from_validation(exc, source) from None
+        raise from_validation(exc, source, BelugaConfig) from None
     config._source = source
-    for provider in config.llm.providers.values():
-        if provider.api_key is not None:
-            register_secret(provider.api_key.get_secret_value())
     return config
 
 
@@ -143,7 +128,6 @@ def _lookup(
 
 
 def _apply_env_overrides(data: dict[str, Any], env: Mapping[str, str], source: str) -> None:
-    sections = set(BelugaConfig.model_fields)
     for key, raw in env.items():
         if not key.startswith(_ENV_PREFIX) or "__" not in key:
             continue
@@ -165,46 +149,3 @@ def _apply_env_overrides(data: dict[str, Any], env: Mapping[str, str], source: s
         if is_secret_key(parts[-1]) and isinstance(value, str):
             register_secret(value)
         node[parts[-1]] = value
-
-
-def _from_validation(exc: ValidationError, source: str) -> ConfigError:
-    err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"]]
-    key_path = ".".join(loc)
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
-        allowed = sorted(model.model_fields) if model else []
-        guess = difflib.get_close_matches(loc[-1], allowed, n=1)
-        fix = f"did you mean {guess[0]!r}?" if guess else f"allowed keys here: {', '.join(allowed)}"
-        return ConfigError(source, key_path, "unknown key", f"remove it or rename it; {fix}")
-    if kind == "missing":
-        return ConfigError(source, key_path, "required key is missing", "add it")
-    if kind.startswith("literal_error"):
-        ctx = err.get("ctx", {})
-        return ConfigError(
-            source,
-            key_path,
-            f"invalid value {err.get('input')!r}",
-            f"use one of {ctx.get('expected', '')}",
-        )
-    count = len(exc.errors())
-    more = f" ({count - 1} more problem(s) after this one)" if count > 1 else ""
-    return ConfigError(
-        source,
-        key_path,
-        f"{err['msg']}{more}",
-        "give a value of the expected type (see the example beluga.yaml)",
-    )
-
-
-def _model_at(loc: list[str]) -> type[BaseModel] | None:
-    model: type[BaseModel] = BelugaConfig
-    for part in loc:
-        field = model.model_fields.get(part)
-        annotation = getattr(field, "annotation", None) if field else None
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            model = annotation
-        else:
-            return None
-    return model

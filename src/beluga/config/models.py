@@ -1,37 +1,40 @@
-"""The shape of ``beluga.yaml``. Every key is also a Python keyword of these models.
+"""The shape of ``beluga.yaml``: a version and one section per area.
 
-Provider entries allow extra keys: each provider validates its own options when it is created
-(see ``beluga.llms.validate_config``), so a plugin's options need no change here.
+Each area owns its section model next to its code (``beluga.llms.config.LLMConfig`` is ``llm:``)
+and registers it in :data:`sections`, built-ins and plugins alike through the entry-point group
+``beluga.config``; :class:`BelugaConfig` composes whatever is registered, so a new area adds its
+section without editing this module. Every key is also a Python keyword of these models.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Field,
-    PositiveFloat,
     PrivateAttr,
-    SecretStr,
+    ValidationError,
+    ValidationInfo,
     model_validator,
 )
 
+from beluga.config.errors import ConfigError, from_validation, unknown_key
+from beluga.core.registry import Registry
+
 __all__ = [
     "BelugaConfig",
-    "LLMConfig",
-    "MetricsConfig",
+    "ConfigModel",
     "ObservabilityConfig",
-    "PriceConfig",
-    "ProviderConfig",
-    "RoleConfig",
-    "RoutingConfig",
+    "Section",
     "is_secret_key",
+    "sections",
 ]
 
-
 _SECRET_WORDS = ("api_key", "secret", "token", "password", "credential")
+
+S = TypeVar("S", bound="Section")
 
 
 def is_secret_key(key: str) -> bool:
@@ -40,108 +43,102 @@ def is_secret_key(key: str) -> bool:
     return any(word in lowered for word in _SECRET_WORDS)
 
 
-class _Strict(BaseModel):
+class ConfigModel(BaseModel):
+    """Base of configuration models: unknown keys are errors, values are immutable."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ProviderConfig(BaseModel):
-    """One configured model provider. ``type`` is its registry name (defaults to the key)."""
+class Section(ConfigModel):
+    """A top-level section of ``beluga.yaml``; ``key`` is its name there."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    key: ClassVar[str]
 
-    type: str | None = None
-    model: str | None = None
-    api_key: SecretStr | None = None
-    base_url: str | None = None
-    timeout: PositiveFloat | None = None
-    settings: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
     @classmethod
-    def _hide_secret_options(cls, data: Any) -> Any:
-        """Provider-specific secrets (``aws_secret_access_key``...) get the same protection as
-        ``api_key``: masked in every repr, dump and error."""
-        if isinstance(data, dict):
-            return {
-                k: SecretStr(v)
-                if k not in cls.model_fields and is_secret_key(k) and isinstance(v, str)
-                else v
-                for k, v in data.items()
-            }
-        return data
-
-    def options(self) -> dict[str, Any]:
-        """Provider-specific keys (everything not declared above), secrets revealed."""
-        return {
-            k: v.get_secret_value() if isinstance(v, SecretStr) else v
-            for k, v in (self.model_extra or {}).items()
-        }
+    def of(cls, config: BelugaConfig) -> Self:
+        """This section of ``config`` (its defaults when the file does not have it)."""
+        return config.section(cls)
 
 
-class RoleConfig(_Strict):
-    """A user-defined role (planner, coder, ...): who answers, who takes over, with which
-    settings. References name a provider entry, another role, or a registry id."""
-
-    provider: str
-    fallbacks: list[str] = Field(default_factory=list)
-    settings: dict[str, Any] = Field(default_factory=dict)
+sections: Registry[type[Section]] = Registry("configuration section", "beluga.config")
+"""Section models by key. Areas register through the ``beluga.config`` entry-point group."""
 
 
-class RoutingConfig(_Strict):
-    """How the router treats failures and start-up checks."""
+class ObservabilityConfig(Section):
+    key: ClassVar[str] = "observability"
 
-    cooldown: PositiveFloat = 30.0
-    """Seconds a provider that failed with a retryable error is skipped."""
-    check_timeout: PositiveFloat = 10.0
-    """Seconds each provider gets to prove its credentials at start-up."""
-
-
-class PriceConfig(_Strict):
-    """USD per million tokens; overrides the built-in price table for one model."""
-
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
-    cached_input: float | None = Field(default=None, ge=0)
-
-
-class MetricsConfig(_Strict):
-    """Where every call's provider metrics go (``beluga metrics summary`` reads them)."""
-
-    enabled: bool = True
-    store: str | None = None
-    """``sqlite:///path.db`` (default ``$BELUGA_METRICS_STORE`` or ``~/.beluga/metrics.db``),
-    ``postgresql://...`` or ``jsonl:///path.jsonl``."""
-
-
-class LLMConfig(_Strict):
-    """Chat models. ``default`` names an entry of ``providers``, a role, or a registry id such
-    as ``local`` or ``openai:gpt-4o-mini``; it answers when no role is named and ends every
-    role's fallback chain."""
-
-    default: str = "local"
-    settings: dict[str, Any] = Field(default_factory=dict)
-    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
-    roles: dict[str, RoleConfig] = Field(default_factory=dict)
-    routing: RoutingConfig = Field(default_factory=RoutingConfig)
-    prices: dict[str, PriceConfig] = Field(default_factory=dict)
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
-
-
-class ObservabilityConfig(_Strict):
     service_name: str = "beluga"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
     log_format: Literal["text", "json"] = "text"
 
 
-class BelugaConfig(_Strict):
-    """The whole configuration. ``BelugaConfig()`` is the offline default stack."""
+sections.register(ObservabilityConfig.key, ObservabilityConfig)
+
+
+class BelugaConfig(BaseModel):
+    """The whole configuration. ``BelugaConfig()`` is the offline default stack.
+
+    Sections are keyword arguments (``BelugaConfig(llm=LLMConfig(...))``) and attributes
+    (``config.llm``); typed code reads them with ``LLMConfig.of(config)``.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     version: Literal[1] = 1
-    llm: LLMConfig = Field(default_factory=LLMConfig)
-    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     _source: str = PrivateAttr(default="<python>")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _compose(cls, data: Any, info: ValidationInfo) -> Any:
+        """Validate each section with its registered model; absent ones take their defaults."""
+        if not isinstance(data, Mapping):
+            return data
+        source = (info.context or {}).get("source", "<python>")
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "version":
+                out[key] = value
+                continue
+            if key not in sections:
+                raise unknown_key(source, str(key), str(key), ["version", *sections.names()])
+            model = sections.get(key)
+            if model.key != key:
+                raise ConfigError(
+                    source,
+                    str(key),
+                    f"{model.__name__} is registered as {key!r} but its key is {model.key!r}",
+                    "register the section under its own key",
+                )
+            out[key] = _section(model, value, source)
+        for name in sections.names():
+            if name not in out:
+                out[name] = sections.get(name)()
+        return out
+
+    def section(self, model: type[S]) -> S:
+        """The section ``model`` of this configuration."""
+        value = (self.__pydantic_extra__ or {}).get(model.key)
+        if isinstance(value, model):
+            return value
+        raise ConfigError(
+            self._source,
+            model.key,
+            f"section {model.key!r} is not a {model.__name__}",
+            f"register {model.__name__} under the 'beluga.config' entry-point group",
+        )
 
     @property
     def source(self) -> str:
         """Where this configuration came from (a file path, or ``<python>``)."""
         return self._source
+
+
+def _section(model: type[Section], value: Any, source: str) -> Section:
+    if isinstance(value, model):
+        return value
+    if value is None:
+        return model()
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise from_validation(exc, source, model, (model.key,)) from None

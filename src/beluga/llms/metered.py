@@ -17,6 +17,7 @@ from beluga.core.errors import BelugaError
 from beluga.core.middleware import Middleware
 from beluga.core.streams import aclose
 from beluga.llms.base import ChatModel, ModelSettings
+from beluga.llms.config import LLMConfig
 from beluga.llms.metrics import CallRecord, MetricsRecorder, open_store, short_error
 from beluga.llms.middleware import ModelWrapper
 from beluga.llms.pricing import Price, PriceTable
@@ -137,12 +138,15 @@ def metered(
 
 def recorder_from(config: BelugaConfig) -> MetricsRecorder | None:
     """The recorder ``llm.metrics`` asks for, or None when metrics are off."""
-    metrics = config.llm.metrics
+    metrics = LLMConfig.of(config).metrics
     return MetricsRecorder(open_store(metrics.store)) if metrics.enabled else None
 
 
 def prices_from(config: BelugaConfig) -> PriceTable:
     """The built-in price table with ``llm.prices`` overrides."""
     return PriceTable(
-        {model: Price(p.input, p.output, p.cached_input) for model, p in config.llm.prices.items()}
+        {
+            model: Price(p.input, p.output, p.cached_input)
+            for model, p in LLMConfig.of(config).prices.items()
+        }
     )

@@ -10,10 +10,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import Any
 
-from beluga.config import BelugaConfig, ConfigError, ProviderConfig
+from beluga.config import BelugaConfig, ConfigError
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.registry import Registry
 from beluga.llms.base import ChatModel, ModelSettings
+from beluga.llms.config import LLMConfig, ProviderConfig
 from beluga.schema import OutputSchema
 
 __all__ = ["ModelFactory", "create", "from_config", "registry", "settings_from", "validate_config"]
@@ -117,8 +118,9 @@ def settings_from(
 
 def from_config(config: BelugaConfig, name: str | None = None) -> ChatModel:
     """The model named ``name`` (default: ``llm.default``) with its configured options."""
-    spec = name or config.llm.default
-    provider = config.llm.providers.get(spec)
+    llm = LLMConfig.of(config)
+    spec = name or llm.default
+    provider = llm.providers.get(spec)
     source = config.source
     if provider is None:
         options: dict[str, Any] = {}
@@ -126,13 +128,13 @@ def from_config(config: BelugaConfig, name: str | None = None) -> ChatModel:
         type_name, _, model = spec.partition(":")
         if model:
             options["model"] = model
-        settings = settings_from(config.llm.settings, where="llm.settings", source=source)
+        settings = settings_from(llm.settings, where="llm.settings", source=source)
     else:
         key = f"llm.providers.{spec}"
         type_name = provider.type or spec
         options = _options(provider)
         settings = settings_from(
-            {**config.llm.settings, **provider.settings}, where=f"{key}.settings", source=source
+            {**llm.settings, **provider.settings}, where=f"{key}.settings", source=source
         )
     factory = _factory(type_name, key, source)
     _check_options(factory, type_name, options, key, source)
@@ -153,18 +155,16 @@ def validate_config(config: BelugaConfig) -> list[str]:
 
     Raises :class:`ConfigError` naming the first bad key.
     """
-    source = config.source
-    for entry, provider in config.llm.providers.items():
+    source, llm = config.source, LLMConfig.of(config)
+    for entry, provider in llm.providers.items():
         key = f"llm.providers.{entry}"
         factory = _factory(provider.type or entry, f"{key}.type", source)
         _check_options(factory, provider.type or entry, _options(provider), key, source)
-        settings_from(
-            {**config.llm.settings, **provider.settings}, where=f"{key}.settings", source=source
-        )
-    default = config.llm.default
-    if default not in config.llm.providers:
+        settings_from({**llm.settings, **provider.settings}, where=f"{key}.settings", source=source)
+    default = llm.default
+    if default not in llm.providers:
         _factory(default.partition(":")[0], "llm.default", source)
-    return sorted(config.llm.providers)
+    return sorted(llm.providers)
 
 
 def _options(provider: ProviderConfig) -> dict[str, Any]:

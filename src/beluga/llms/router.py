@@ -22,6 +22,7 @@ from typing import cast
 from beluga.config import BelugaConfig, ConfigError
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.llms.base import ChatModel, ModelSettings
+from beluga.llms.config import LLMConfig
 from beluga.llms.metered import metered, prices_from, recorder_from
 from beluga.llms.metrics import MetricsRecorder
 from beluga.llms.middleware import stream_with_restarts
@@ -104,7 +105,7 @@ class Router:
     def from_config(cls, config: BelugaConfig) -> Router:
         """Create each referenced provider once and resolve every role's chain."""
         check_roles(config)  # every reference, cycle and setting, before anything is opened
-        llm, source = config.llm, config.source
+        llm, source = LLMConfig.of(config), config.source
         models = {ref: from_config(config, ref) for ref in sorted(_references(config))}
         global_settings = settings_from(llm.settings, where="llm.settings", source=source)
         settings = {
@@ -374,7 +375,7 @@ async def _check(name: str, model: ChatModel, timeout: float) -> ProviderCheck:
 
 def _references(config: BelugaConfig) -> set[str]:
     """Every provider name the default and the roles refer to; a dangling one is an error."""
-    llm, source = config.llm, config.source
+    llm, source = LLMConfig.of(config), config.source
 
     def check(ref: str, key: str) -> str:
         if ref in llm.providers or ref in llm.roles or ref.partition(":")[0] in registry:
@@ -404,7 +405,7 @@ def _roles(config: BelugaConfig) -> dict[str, Role]:
             tuple(role.fallbacks),
             settings_from(role.settings, where=f"llm.roles.{name}.settings", source=config.source),
         )
-        for name, role in config.llm.roles.items()
+        for name, role in LLMConfig.of(config).roles.items()
     }
 
 
@@ -412,9 +413,10 @@ def check_roles(config: BelugaConfig) -> dict[str, list[str]]:
     """Resolve every role's chain by name only (nothing is created): dangling names, cycles
     and bad settings raise :class:`ConfigError`. Returns each role's chain of provider names."""
     placeholders = cast(dict[str, ChatModel], dict.fromkeys(_references(config)))
-    resolver = _Resolver(placeholders, _roles(config), {}, config.llm.default, config.source)
-    chains = {name: resolver.role_chain(name) for name in config.llm.roles}
-    chains["(default)"] = resolver.chain(config.llm.default, "llm.default")
+    llm = LLMConfig.of(config)
+    resolver = _Resolver(placeholders, _roles(config), {}, llm.default, config.source)
+    chains = {name: resolver.role_chain(name) for name in llm.roles}
+    chains["(default)"] = resolver.chain(llm.default, "llm.default")
     return {name: [r.name for r in chain] for name, chain in chains.items()}
 
 

@@ -1,0 +1,115 @@
+"""The ``llm:`` section of ``beluga.yaml``: providers, roles, routing, prices and metrics.
+
+Provider entries allow extra keys: each provider validates its own options when it is created
+(see ``beluga.llms.validate_config``), so a plugin's options need no change here. The section is
+registered under the ``beluga.config`` entry-point group (see ``pyproject.toml``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    SecretStr,
+    model_validator,
+)
+
+from beluga.config import ConfigModel, Section, is_secret_key
+
+__all__ = [
+    "LLMConfig",
+    "MetricsConfig",
+    "PriceConfig",
+    "ProviderConfig",
+    "RoleConfig",
+    "RoutingConfig",
+]
+
+
+class ProviderConfig(BaseModel):
+    """One configured model provider. ``type`` is its registry name (defaults to the key)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str | None = None
+    model: str | None = None
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    timeout: PositiveFloat | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hide_secret_options(cls, data: Any) -> Any:
+        """Provider-specific secrets (``aws_secret_access_key``...) get the same protection as
+        ``api_key``: masked in every repr, dump and error."""
+        if isinstance(data, dict):
+            return {
+                k: SecretStr(v)
+                if k not in cls.model_fields and is_secret_key(k) and isinstance(v, str)
+                else v
+                for k, v in data.items()
+            }
+        return data
+
+    def options(self) -> dict[str, Any]:
+        """Provider-specific keys (everything not declared above), secrets revealed."""
+        return {
+            k: v.get_secret_value() if isinstance(v, SecretStr) else v
+            for k, v in (self.model_extra or {}).items()
+        }
+
+
+class RoleConfig(ConfigModel):
+    """A user-defined role (planner, coder, ...): who answers, who takes over, with which
+    settings. References name a provider entry, another role, or a registry id."""
+
+    provider: str
+    fallbacks: list[str] = Field(default_factory=list)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class RoutingConfig(ConfigModel):
+    """How the router treats failures and start-up checks."""
+
+    cooldown: PositiveFloat = 30.0
+    """Seconds a provider that failed with a retryable error is skipped."""
+    check_timeout: PositiveFloat = 10.0
+    """Seconds each provider gets to prove its credentials at start-up."""
+
+
+class PriceConfig(ConfigModel):
+    """USD per million tokens; overrides the built-in price table for one model."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
+
+
+class MetricsConfig(ConfigModel):
+    """Where every call's provider metrics go (``beluga metrics summary`` reads them)."""
+
+    enabled: bool = True
+    store: str | None = None
+    """``sqlite:///path.db`` (default ``$BELUGA_METRICS_STORE`` or ``~/.beluga/metrics.db``),
+    ``postgresql://...`` or ``jsonl:///path.jsonl``."""
+
+
+class LLMConfig(Section):
+    """Chat models. ``default`` names an entry of ``providers``, a role, or a registry id such
+    as ``local`` or ``openai:gpt-4o-mini``; it answers when no role is named and ends every
+    role's fallback chain."""
+
+    key: ClassVar[str] = "llm"
+
+    default: str = "local"
+    settings: dict[str, Any] = Field(default_factory=dict)
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    roles: dict[str, RoleConfig] = Field(default_factory=dict)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    prices: dict[str, PriceConfig] = Field(default_factory=dict)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
