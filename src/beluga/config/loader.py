@@ -20,7 +20,7 @@ from beluga.config.errors import ConfigError, from_validation
 from beluga.config.models import BelugaConfig, is_secret_key, sections
 from beluga.core.redaction import register_secret
 
-__all__ = ["ConfigError", "find_config", "load_config", "parse_config"]
+__all__ = ["find_config", "load_config", "parse_config"]
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _ENV_PREFIX = "BELUGA_"
