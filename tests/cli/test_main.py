@@ -168,3 +168,43 @@ def test_the_example_config_in_the_repository_is_valid() -> None:
     result = runner.invoke(app, ["config", "check", str(example)])
     assert result.exit_code == 0, result.output
     assert "role clarifier: local" in result.stdout
+
+
+def test_config_check_accepts_a_role_as_default(tmp_path: Path) -> None:
+    path = tmp_path / "beluga.yaml"
+    path.write_text(
+        "llm:\n  default: helper\n  providers:\n    t: {type: test}\n"
+        "  roles:\n    helper: {provider: t}\n"
+    )
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "role helper: t" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("settings", "key"),
+    [
+        ("{tempreature: 0.5}", "llm.settings.tempreature"),
+        ("{temperature: hot}", "llm.settings.temperature"),
+        ("{stop: 5}", "llm.settings.stop"),
+        ("{output: 5}", "llm.settings.output"),
+        ("{max_tokens: many}", "llm.settings.max_tokens"),
+    ],
+)
+def test_config_check_validates_every_setting(tmp_path: Path, settings: str, key: str) -> None:
+    path = tmp_path / "beluga.yaml"
+    path.write_text(f"llm:\n  default: test\n  settings: {settings}\n")
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == EXIT_CONFIG, result.output
+    assert key in result.output
+    assert "Traceback" not in result.output
+
+
+def test_config_check_validates_role_settings(tmp_path: Path) -> None:
+    path = tmp_path / "beluga.yaml"
+    path.write_text(
+        "llm:\n  default: test\n  roles:\n    r: {provider: test, settings: {temperature: hot}}\n"
+    )
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == EXIT_CONFIG, result.output
+    assert "llm.roles.r.settings.temperature" in result.output

@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from beluga.config import ConfigError, load_config
 from beluga.core import BelugaError, ErrorCode
-from beluga.llms import ModelSettings
+from beluga.llms import ChatModel, ModelSettings
+from beluga.llms._faults import is_context_window_error
 from beluga.llms.middleware import StreamInterruptedError
 from beluga.llms.router import Role, Router
-from beluga.schema import ResponseBuilder, StreamEvent, TextDelta
+from beluga.schema import ChatResponse, Message, ResponseBuilder, StreamEvent, TextDelta
 from tests.conftest import Telemetry
 from tests.llms._servers import anthropic_message, completion, error, gemini_content, stream
 from tests.support.cassettes import ReplayServer, Reply
@@ -47,7 +49,8 @@ def write_config(
     path = tmp_path / "beluga.yaml"
     path.write_text(
         f"llm:\n  default: {default}\n  settings: {{max_tokens: 100, temperature: 0.1}}\n"
-        f"  routing: {{cooldown: 30}}\n{extra}  providers:\n{providers}  roles:\n{roles}"
+        f"  routing: {{cooldown: 30, allowed_failures: 1}}\n"
+        f"{extra}  providers:\n{providers}  roles:\n{roles}"
     )
     return path
 
@@ -331,3 +334,113 @@ async def test_routing_is_traced_with_provider_calls_as_children(
     text = repr([dict(s.attributes or {}) for s in spans.values()]) + repr(decisions)
     assert "sk-test" not in text
     await router.aclose()
+
+
+async def test_stream_cut_after_output_cools_the_provider_down(
+    tmp_path: Path, servers: dict[str, ReplayServer]
+) -> None:
+    router = Router.from_config(load_config(write_config(tmp_path, servers, ROLES), env={}))
+    whole = stream(["Once", " upon", " a", " time"])
+    servers["alpha"].enqueue(
+        stream(["Once", " upon", " a", " time"], cut_after=len(whole.wire_body()) - 120)
+    )
+    servers["beta"].enqueue(completion("beta answers"))
+    with pytest.raises(StreamInterruptedError):
+        async for _ in router.stream("story", role="planner"):
+            pass
+    assert (await router.generate("again", role="planner")).text == "beta answers"
+    assert len(servers["alpha"].requests) == 1
+    await router.aclose()
+
+
+class _Double:
+    """A model double: answers with its name, or raises the queued errors first."""
+
+    def __init__(self, name: str, *errors: BelugaError) -> None:
+        self.model_name, self.errors, self.calls = name, list(errors), 0
+
+    async def generate(self, prompt: object, **_: object) -> ChatResponse:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return ChatResponse(message=Message.assistant(self.model_name))
+
+    def stream(self, prompt: object, **_: object) -> AsyncIterator[StreamEvent]:
+        raise AssertionError("not used")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _router(models: dict[str, _Double], **options: Any) -> Router:
+    return Router(
+        cast(dict[str, ChatModel], models),
+        roles={"r": Role("a", ["b"])},
+        default="b",
+        **options,
+    )
+
+
+def _rate_limited(retry_after: float | None = None) -> BelugaError:
+    return BelugaError(
+        "t", ErrorCode.RATE_LIMITED, "slow down", retryable=True, retry_after=retry_after
+    )
+
+
+async def test_one_rate_limit_below_the_threshold_does_not_cool_down() -> None:
+    a, b = _Double("a", _rate_limited(), _rate_limited()), _Double("b")
+    router = _router({"a": a, "b": b}, allowed_failures=2)
+    assert (await router.generate("x", role="r")).text == "b"  # fell back at once
+    assert router.candidates("r")[0].name == "a"  # but one failure does not cool a down
+    assert (await router.generate("x", role="r")).text == "b"
+    assert [r.name for r in router.candidates("r")] == ["b"]  # the second one does
+
+
+async def test_retry_after_is_honoured_at_once() -> None:
+    a, b = _Double("a", _rate_limited(retry_after=60)), _Double("b")
+    router = _router({"a": a, "b": b}, allowed_failures=5)
+    await router.generate("x", role="r")
+    assert [r.name for r in router.candidates("r")] == ["b"]
+
+
+async def test_context_window_error_falls_back_without_cooldown() -> None:
+    too_long = BelugaError(
+        "t", ErrorCode.INVALID_REQUEST, "prompt is too long: 250000 tokens > 200000 maximum"
+    )
+    a, b = _Double("a", too_long), _Double("b")
+    router = _router({"a": a, "b": b}, allowed_failures=1)
+    assert (await router.generate("x", role="r")).text == "b"
+    assert router.candidates("r")[0].name == "a"  # the provider is healthy
+
+
+async def test_timeout_falls_back_even_when_not_marked_retryable() -> None:
+    late = BelugaError("t", ErrorCode.TIMEOUT, "no answer within the deadline")
+    a, b = _Double("a", late), _Double("b")
+    assert (await _router({"a": a, "b": b}).generate("x", role="r")).text == "b"
+
+
+async def test_other_invalid_requests_do_not_fall_back() -> None:
+    bad = BelugaError("t", ErrorCode.INVALID_REQUEST, "unknown parameter 'foo'")
+    a, b = _Double("a", bad), _Double("b")
+    with pytest.raises(BelugaError):
+        await _router({"a": a, "b": b}).generate("x", role="r")
+    assert b.calls == 0
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "This model's maximum context length is 128000 tokens. (context_length_exceeded)",
+        "prompt is too long: 227255 tokens > 200000 maximum",
+        "The input token count (2551556) exceeds the maximum number of tokens allowed (1048576).",
+        "ValidationException: Input is too long for requested model.",
+        "This model's maximum prompt length is 131072 but the request contains 140000 tokens.",
+    ],
+    ids=["openai", "anthropic", "gemini", "bedrock", "xai"],
+)
+def test_context_window_errors_of_each_vendor(message: str) -> None:
+    assert is_context_window_error(BelugaError("t", ErrorCode.INVALID_REQUEST, message))
+    assert is_context_window_error(
+        BelugaError("t", ErrorCode.INVALID_REQUEST, "x", cause=RuntimeError(message))
+    )
+    assert not is_context_window_error(BelugaError("t", ErrorCode.INVALID_REQUEST, "bad tool"))

@@ -56,6 +56,17 @@ class ProviderConfig(BaseModel):
             }
         return data
 
+    def factory_options(self) -> dict[str, Any]:
+        """Every keyword of the provider's factory, secrets revealed; unset values left out."""
+        options: dict[str, Any] = {
+            "model": self.model,
+            "api_key": self.api_key.get_secret_value() if self.api_key else None,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            **self.options(),
+        }
+        return {k: v for k, v in options.items() if v is not None}
+
     def options(self) -> dict[str, Any]:
         """Provider-specific keys (everything not declared above), secrets revealed."""
         return {
@@ -80,6 +91,9 @@ class RoutingConfig(ConfigModel):
     """Seconds a provider that failed with a retryable error is skipped."""
     check_timeout: PositiveFloat = 10.0
     """Seconds each provider gets to prove its credentials at start-up."""
+    allowed_failures: int = Field(default=3, ge=1)
+    """Retryable failures within ``cooldown`` seconds before a provider cools down (one failed
+    call still falls back at once; a server's ``retry-after`` is honoured at once)."""
 
 
 class PriceConfig(ConfigModel):

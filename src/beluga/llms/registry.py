@@ -111,9 +111,56 @@ def settings_from(
     if isinstance(data.get("stop"), list | str):
         stop = data["stop"]
         data["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
+    for name, value in data.items():  # each field alone, so an error names its key
+        _check_setting(name, value, f"{where}.{name}", source)
     if isinstance(data.get("output"), dict):
         data["output"] = OutputSchema.of(data["output"])
     return ModelSettings(**data)
+
+
+_SETTING_TYPES: dict[str, tuple[type, ...]] = {
+    "temperature": (int, float),
+    "top_p": (int, float),
+    "max_tokens": (int,),
+    "seed": (int,),
+    "stop": (tuple,),
+    "output": (dict, OutputSchema),
+    "extra": (dict,),
+}
+
+
+def _check_setting(name: str, value: Any, key: str, source: str) -> None:
+    """One setting as ``ModelSettings`` will take it, or a ConfigError at ``key``."""
+    expected = _SETTING_TYPES.get(name)
+    wrong_type = expected is not None and (
+        not isinstance(value, expected) or isinstance(value, bool)
+    )
+    if value is not None and wrong_type and expected is not None:
+        kinds = " or ".join(t.__name__ for t in expected)
+        raise ConfigError(
+            source, key, f"expected {kinds}, got {type(value).__name__} {value!r}", _HINTS[name]
+        )
+    if name == "stop" and isinstance(value, tuple) and not all(isinstance(s, str) for s in value):
+        raise ConfigError(source, key, "every stop sequence must be a string", _HINTS[name])
+    field_value: Any = (
+        OutputSchema.of(value) if name == "output" and isinstance(value, dict) else value
+    )
+    try:
+        ModelSettings(**{name: field_value})
+    except (BelugaError, TypeError, ValueError) as exc:
+        message = exc.message if isinstance(exc, BelugaError) else str(exc)
+        raise ConfigError(source, key, message, _HINTS.get(name, "see ModelSettings")) from exc
+
+
+_HINTS = {
+    "temperature": "use a number such as 0.2",
+    "top_p": "use a number between 0 and 1",
+    "max_tokens": "use a positive whole number",
+    "seed": "use a whole number",
+    "stop": "use a string or a list of strings",
+    "output": "use a JSON schema mapping",
+    "extra": "use a mapping of provider options",
+}
 
 
 def from_config(config: BelugaConfig, name: str | None = None) -> ChatModel:
@@ -132,7 +179,7 @@ def from_config(config: BelugaConfig, name: str | None = None) -> ChatModel:
     else:
         key = f"llm.providers.{spec}"
         type_name = provider.type or spec
-        options = _options(provider)
+        options = provider.factory_options()
         settings = settings_from(
             {**llm.settings, **provider.settings}, where=f"{key}.settings", source=source
         )
@@ -156,13 +203,14 @@ def validate_config(config: BelugaConfig) -> list[str]:
     Raises :class:`ConfigError` naming the first bad key.
     """
     source, llm = config.source, LLMConfig.of(config)
+    settings_from(llm.settings, where="llm.settings", source=source)
     for entry, provider in llm.providers.items():
         key = f"llm.providers.{entry}"
         factory = _factory(provider.type or entry, f"{key}.type", source)
-        _check_options(factory, provider.type or entry, _options(provider), key, source)
+        _check_options(factory, provider.type or entry, provider.factory_options(), key, source)
         settings_from({**llm.settings, **provider.settings}, where=f"{key}.settings", source=source)
     default = llm.default
-    if default not in llm.providers:
+    if default not in llm.providers and default not in llm.roles:
         _factory(default.partition(":")[0], "llm.default", source)
     return sorted(llm.providers)
 

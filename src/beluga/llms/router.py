@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
 from beluga.config import BelugaConfig, ConfigError
 from beluga.core.errors import BelugaError, ErrorCode
+from beluga.llms._faults import falls_back, is_context_window_error
 from beluga.llms.base import ChatModel, ModelSettings
 from beluga.llms.config import LLMConfig
 from beluga.llms.metered import metered, prices_from, recorder_from
 from beluga.llms.metrics import MetricsRecorder
-from beluga.llms.middleware import stream_with_restarts
+from beluga.llms.middleware import StreamInterruptedError, stream_with_restarts
 from beluga.llms.pricing import PriceTable
 from beluga.llms.registry import from_config, registry, settings_from
 from beluga.observability.genai import Operation, start_operation
@@ -82,6 +84,7 @@ class Router:
         roles: Mapping[str, Role] | None = None,
         default: str,
         cooldown: float = 30.0,
+        allowed_failures: int = 3,
         provider_settings: Mapping[str, ModelSettings] | None = None,
         recorder: MetricsRecorder | None = None,
         prices: PriceTable | None = None,
@@ -90,6 +93,8 @@ class Router:
     ) -> None:
         self.providers = dict(providers)
         self.cooldown = cooldown
+        self.allowed_failures = max(1, allowed_failures)
+        self._failures: dict[str, deque[float]] = {}
         self.check_timeout = check_timeout
         self.recorder = recorder
         self._cooling: dict[str, float] = {}
@@ -123,6 +128,7 @@ class Router:
             roles=_roles(config),
             default=llm.default,
             cooldown=llm.routing.cooldown,
+            allowed_failures=llm.routing.allowed_failures,
             provider_settings=settings,
             recorder=recorder_from(config),
             prices=prices_from(config),
@@ -159,8 +165,22 @@ class Router:
         return ready or tuple(sorted(chain, key=lambda r: self._cooling.get(r.name, 0.0)))
 
     def cool_down(self, name: str, error: BelugaError) -> None:
-        wait = max(self.cooldown, error.retry_after or 0.0)
-        self._cooling[name] = time.monotonic() + wait
+        """Count a failure of ``name``: it cools down for ``cooldown`` seconds once it failed
+        ``allowed_failures`` times within that window; a server's ``retry_after`` applies at
+        once. Context-window errors say nothing about the provider's health: never counted."""
+        if is_context_window_error(error):
+            return
+        now = time.monotonic()
+        recent = self._failures.setdefault(name, deque())
+        recent.append(now)
+        while recent and recent[0] <= now - self.cooldown:
+            recent.popleft()
+        wait = error.retry_after or 0.0
+        if len(recent) >= self.allowed_failures:
+            wait = max(self.cooldown, wait)
+            recent.clear()
+        if wait > 0:
+            self._cooling[name] = max(self._cooling.get(name, 0.0), now + wait)
         self._expire()
 
     def _expire(self) -> None:
@@ -194,7 +214,7 @@ class Router:
                             prompt, tools=tools, settings=route.settings.merged(settings)
                         )
                 except BelugaError as exc:
-                    if not exc.retryable:
+                    if not falls_back(exc):
                         raise
                     self.cool_down(route.name, exc)
                     error = exc
@@ -226,14 +246,15 @@ class Router:
     ) -> AsyncIterator[StreamEvent]:
         op = _route_span(role)
         errors: list[BelugaError] = []
+        current = [routes[0]]
 
         def open_stream(attempt: int) -> AsyncIterator[StreamEvent]:
-            route = routes[attempt - 1]
+            route = current[0] = routes[attempt - 1]
             self._decide(op, role, route, attempt - 1, errors[-1] if errors else None)
             return route.model.stream(prompt, tools=tools, settings=route.settings.merged(settings))
 
         async def give_up(attempt: int, error: BelugaError) -> None:
-            if not error.retryable:
+            if not falls_back(error):
                 raise error
             self.cool_down(routes[attempt - 1].name, error)
             errors.append(error)
@@ -244,6 +265,11 @@ class Router:
             async for event in stream_with_restarts(open_stream, give_up):
                 yield event
         except GeneratorExit:  # the consumer stopped reading: not a failure
+            raise
+        except StreamInterruptedError as exc:  # cut after output: the provider is unhealthy
+            if isinstance(exc.cause, BelugaError) and falls_back(exc.cause):
+                self.cool_down(current[0].name, exc.cause)
+            op.fail(exc)
             raise
         except BaseException as exc:
             op.fail(exc)
