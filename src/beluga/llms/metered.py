@@ -18,7 +18,14 @@ from beluga.core.middleware import Middleware
 from beluga.core.streams import aclose
 from beluga.llms.base import ChatModel, ModelSettings
 from beluga.llms.config import LLMConfig
-from beluga.llms.metrics import CallRecord, MetricsRecorder, open_store, short_error
+from beluga.llms.metrics import (
+    CallRecord,
+    MetricsRecorder,
+    check_store_url,
+    default_store_url,
+    open_store,
+    short_error,
+)
 from beluga.llms.middleware import ModelWrapper
 from beluga.llms.pricing import Price, PriceTable
 from beluga.schema import (
@@ -36,13 +43,27 @@ __all__ = ["metered", "prices_from", "recorder_from"]
 _Tools = Sequence[ToolDefinition] | None
 
 
+def _provider_of(model: ChatModel) -> str:
+    """The wrapped provider's name, seen through wrappers that do not forward ``provider``."""
+    seen: object = model
+    for _ in range(32):  # a wrapper chain, never a cycle
+        provider = getattr(seen, "provider", None)
+        if isinstance(provider, str) and provider:
+            return provider
+        inner = getattr(seen, "inner", None)
+        if inner is None:
+            break
+        seen = inner
+    return type(seen).__name__
+
+
 class _Metered(ModelWrapper):
     def __init__(
         self, inner: ChatModel, recorder: MetricsRecorder, prices: PriceTable, role: str | None
     ) -> None:
         super().__init__(inner)
         self.recorder, self.prices, self.role = recorder, prices, role
-        self.provider = str(getattr(inner, "provider", type(inner).__name__))
+        self.provider = _provider_of(inner)
 
     def _record(
         self,
@@ -137,9 +158,17 @@ def metered(
 
 
 def recorder_from(config: BelugaConfig) -> MetricsRecorder | None:
-    """The recorder ``llm.metrics`` asks for, or None when metrics are off."""
+    """The recorder ``llm.metrics`` asks for, or None when metrics are off.
+
+    Opens nothing: the store is opened (and created) by the recorder's thread after the first
+    call, so a store that is locked, corrupt or down costs a warning, never the answer. An
+    invalid store URL raises :class:`BelugaError` (``invalid_config``) here.
+    """
     metrics = LLMConfig.of(config).metrics
-    return MetricsRecorder(open_store(metrics.store)) if metrics.enabled else None
+    if not metrics.enabled:
+        return None
+    url = check_store_url(metrics.store or default_store_url())
+    return MetricsRecorder(lambda: open_store(url))
 
 
 def prices_from(config: BelugaConfig) -> PriceTable:

@@ -219,7 +219,7 @@ def test_open_store_picks_the_store_by_url(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("BELUGA_METRICS_STORE", f"jsonl://{tmp_path}/env.jsonl")
     store = open_store()
     assert isinstance(store, JsonlStore) and store.path == tmp_path / "env.jsonl"
-    with pytest.raises(BelugaError, match="unknown metrics store scheme 'mysql'") as exc:
+    with pytest.raises(BelugaError, match="unknown scheme 'mysql'") as exc:
         open_store("mysql://root:hunter22@db/x")
     assert exc.value.code is ErrorCode.INVALID_CONFIG and "hunter22" not in str(exc.value)
 

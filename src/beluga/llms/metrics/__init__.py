@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from beluga.core.errors import BelugaError as _BelugaError
 from beluga.core.errors import ErrorCode as _ErrorCode
@@ -43,6 +44,7 @@ __all__ = [
     "PostgresStore",
     "SqliteStore",
     "SummaryRow",
+    "check_store_url",
     "default_sqlite_path",
     "default_store_url",
     "migrate_jsonl_to_sqlite",
@@ -52,6 +54,61 @@ __all__ = [
 ]
 
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
+_SCHEMES = ("sqlite", "jsonl", "postgresql", "postgres")
+_FORMS = "sqlite:///path/metrics.db, postgresql://user@host:5432/db or jsonl:///path/metrics.jsonl"
+
+
+def _masked(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for messages)."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.rpartition("@")[2]
+        user = parts.username or ""
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    except ValueError:
+        head, at, tail = url.rpartition("@")
+        return f"{head.partition('://')[0]}://***@{tail}" if at else url
+
+
+def _bad_url(url: str, problem: str) -> _BelugaError:
+    return _BelugaError(
+        "llms.metrics.store",
+        _ErrorCode.INVALID_CONFIG,
+        f"invalid metrics store URL {_masked(url)!r}: {problem}; use {_FORMS} "
+        "(llm.metrics.store, $BELUGA_METRICS_STORE or --store)",
+    )
+
+
+def check_store_url(url: str | os.PathLike[str]) -> str:
+    """Validate a metrics store URL without opening anything; returns it as text.
+
+    Raises :class:`~beluga.core.errors.BelugaError` (``invalid_config``) naming the URL (its
+    password masked) and the forms that work: an unknown scheme, a PostgreSQL port that is not a
+    number from 1 to 65535, a JSON lines URL with no path. Called by :func:`open_store` and
+    ``recorder_from``, so a bad URL fails at start-up while a store that is down does not.
+    """
+    text = str(url)
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        if not text.strip():
+            raise _bad_url(text, "it is empty")
+        return text
+    scheme = scheme.lower()
+    if scheme not in _SCHEMES:
+        raise _bad_url(text, f"unknown scheme {scheme!r}")
+    if scheme == "jsonl" and not rest:
+        raise _bad_url(text, "it names no file")
+    if scheme.startswith("postgres"):
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError:
+            raise _bad_url(text, "the port must be a number from 1 to 65535") from None
+        if port == 0:
+            raise _bad_url(text, "the port must be a number from 1 to 65535")
+    return text
 
 
 def default_store_url() -> str:
@@ -67,7 +124,7 @@ def open_store(url: str | os.PathLike[str] | None = None, *, create: bool = True
     SQLite, or JSON lines if it ends in ``.jsonl``/``.ndjson``. ``create=False`` fails on a
     missing file instead of creating an empty store.
     """
-    text = str(url) if url is not None else default_store_url()
+    text = check_store_url(url if url is not None else default_store_url())
     scheme, sep, rest = text.partition("://")
     if not sep:
         path = Path(text)
@@ -79,11 +136,4 @@ def open_store(url: str | os.PathLike[str] | None = None, *, create: bool = True
         return SqliteStore(rest or None, create=create)
     if scheme == "jsonl":
         return JsonlStore(rest, create=create)
-    if scheme in ("postgresql", "postgres"):
-        return PostgresStore(text)
-    raise _BelugaError(
-        "llms.metrics.open_store",
-        _ErrorCode.INVALID_CONFIG,
-        f"unknown metrics store scheme {scheme!r}: use sqlite:///path/metrics.db, "
-        "postgresql://user@host/db or jsonl:///path/metrics.jsonl",
-    )
+    return PostgresStore(text)

@@ -1,22 +1,32 @@
 """What the hot path calls: :meth:`MetricsRecorder.record` appends to a buffer and returns.
 
-``record()`` is one ``deque.append`` (atomic under the GIL, so no lock) and a length check —
-about a quarter of a microsecond. A daemon thread owned by the recorder does all the I/O: it
+``record()`` is one ``deque.append`` (atomic under the GIL, so no lock) and two length checks
+— about a quarter of a microsecond. Nothing exists until the first record: the store is opened,
+the thread started and the exit hooks installed then, once (so building a recorder from a
+config creates no file and no thread). At most ``max_pending`` records wait: ``record()`` drops
+the newest beyond that (counted in :attr:`MetricsRecorder.dropped`, so ``written + dropped +
+pending`` is what was recorded; concurrent callers can overshoot by one record each).
+
+A daemon thread owned by the recorder does all the I/O: it
 wakes every ``interval`` seconds, or as soon as ``batch_size`` records wait, and writes them to
 the store in batches of ``batch_size``. A thread rather than an asyncio task because callers
 live in any event loop, in several loops, or in none (scripts, the CLI), and a slow store must
 never stall a loop.
 
-Failure handling: the caller never sees an error from the store. A write that fails for a
+Failure handling: the caller never sees an error from the store. A store given as an opener
+(see :func:`beluga.llms.metrics.open_store`) is opened in the thread; if it cannot be opened
+(locked, unwritable, corrupt, server down) that is one redacted warning, and opening is retried
+like a failed write. A write that fails for a
 reason that can pass (store down, busy or full: a retryable :class:`BelugaError` or an
 ``OSError``) is logged (redacted, once a minute while it lasts) and its records are kept and
-retried with exponential backoff (1 s up to 30 s); at most ``max_pending`` records are kept,
-beyond that the oldest are dropped and counted in :attr:`MetricsRecorder.dropped`. A batch
+retried with exponential backoff (1 s up to 30 s). A batch
 refused for good (a record the store cannot take, such as a NaN latency) is written record by
 record, so only the bad records are dropped (and counted, and logged).
 
-Shutdown: :meth:`close` (also on ``with``/``async with`` exit and at interpreter exit) stops the
-thread and writes everything still buffered, ignoring any backoff. :meth:`flush` writes
+Shutdown: :meth:`close` (also on ``with``/``async with`` exit and at interpreter exit, and on
+SIGTERM when the process left SIGTERM at its default: the recorder then turns it into a normal
+exit, so exit hooks run) stops the thread and writes everything still buffered, ignoring any
+backoff. :meth:`flush` writes
 everything recorded so far, in the calling thread.
 """
 
@@ -24,10 +34,13 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import signal
+import sys
 import threading
 import time
 from collections import deque
-from types import TracebackType
+from collections.abc import Callable
+from types import FrameType, TracebackType
 from typing import Self
 
 from beluga.core.errors import BelugaError
@@ -39,6 +52,8 @@ _BACKOFF_MIN = 1.0
 _BACKOFF_MAX = 30.0
 _LOG_EVERY = 60.0
 
+StoreOpener = Callable[[], MetricsStore]
+
 
 def _transient(exc: Exception) -> bool:
     """Whether trying the same write later can succeed (the store is down, busy or full)."""
@@ -47,16 +62,40 @@ def _transient(exc: Exception) -> bool:
     return isinstance(exc, OSError)  # ConnectionError, TimeoutError, ... from custom stores
 
 
+_sigterm_lock = threading.Lock()
+_sigterm_done = False
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM as a normal exit (status 143), so atexit hooks, and the recorder's flush, run."""
+    sys.exit(128 + signum)
+
+
+def _install_sigterm() -> None:
+    """Once per process, on the main thread, and only if nobody chose what SIGTERM does."""
+    global _sigterm_done
+    with _sigterm_lock:
+        if _sigterm_done or threading.current_thread() is not threading.main_thread():
+            return
+        _sigterm_done = True
+        try:
+            if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+                signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        except (ValueError, OSError):  # no signals here (embedded interpreter)
+            pass
+
+
 class MetricsRecorder:
     """Buffers :class:`CallRecord` objects and writes them to ``store`` off the hot path.
 
-    ``batch_size`` records or ``interval`` seconds, whichever comes first, trigger a write.
-    ``close_store`` closes the store with the recorder.
+    ``store`` is a store or a function that opens one (called in the recorder's thread, after
+    the first record). ``batch_size`` records or ``interval`` seconds, whichever comes first,
+    trigger a write. ``close_store`` closes the store with the recorder.
     """
 
     def __init__(
         self,
-        store: MetricsStore,
+        store: MetricsStore | StoreOpener,
         *,
         batch_size: int = 1000,
         interval: float = 1.0,
@@ -65,47 +104,63 @@ class MetricsRecorder:
     ) -> None:
         if batch_size < 1 or interval <= 0 or max_pending < batch_size:
             raise ValueError("need batch_size >= 1, interval > 0 and max_pending >= batch_size")
-        self.store = store
+        if isinstance(store, MetricsStore):
+            self.store: MetricsStore | None = store
+            self._opener: StoreOpener | None = None
+        else:
+            self.store, self._opener = None, store
         self.batch_size = batch_size
         self.interval = interval
         self.max_pending = max_pending
         self._close_store = close_store
         self._buffer: deque[CallRecord] = deque()
         self._retry: list[CallRecord] = []
+        self._held = 0  # records taken from the buffer and not written yet
         self._wake = threading.Event()
         self._io = threading.Lock()  # one writer at a time: the thread, flush() or close()
+        self._start_lock = threading.Lock()
         self._stopping = False
         self._closed = False
         self._failures = 0
         self._retry_at = 0.0
         self._last_log = -_LOG_EVERY
+        self._dropped_logged = 0
         self.written = 0
         self.dropped = 0
-        self._thread = threading.Thread(
-            target=self._run, name="beluga-metrics-recorder", daemon=True
-        )
-        self._thread.start()
-        atexit.register(self.close)
+        self._thread: threading.Thread | None = None
 
     # -- hot path ---------------------------------------------------------------------------------
 
     def record(self, record: CallRecord) -> None:
-        """Queue ``record`` for writing. No I/O, no lock; never raises. After :meth:`close`
-        records are dropped (and counted in :attr:`dropped`)."""
-        if self._closed:
+        """Queue ``record`` for writing. No I/O, no lock; never raises. Beyond ``max_pending``
+        waiting records, and after :meth:`close`, records are dropped (and counted)."""
+        buffer = self._buffer
+        if self._closed or len(buffer) + self._held >= self.max_pending:
             self.dropped += 1
             return
-        buffer = self._buffer
         buffer.append(record)
-        if len(buffer) >= self.batch_size and not self._wake.is_set():
+        if self._thread is None:
+            self._start()
+        elif len(buffer) >= self.batch_size and not self._wake.is_set():
             self._wake.set()
+
+    def _start(self) -> None:
+        """Start the thread and the exit hooks, once (the first record gets here)."""
+        with self._start_lock:
+            if self._thread is not None or self._closed:
+                return
+            thread = threading.Thread(target=self._run, name="beluga-metrics-recorder", daemon=True)
+            atexit.register(self.close)
+            _install_sigterm()
+            thread.start()
+            self._thread = thread
 
     # -- background -------------------------------------------------------------------------------
 
     @property
     def pending(self) -> int:
         """Records recorded but not written yet (buffered or waiting for a retry)."""
-        return len(self._buffer) + len(self._retry)
+        return len(self._buffer) + self._held
 
     def _run(self) -> None:
         while not self._stopping:
@@ -117,62 +172,73 @@ class MetricsRecorder:
             if self._stopping:
                 break
             with self._io:
-                if self._failures and time.monotonic() < self._retry_at:
-                    self._take()  # keep the buffer bounded while the store is down
-                else:
+                if not (self._failures and time.monotonic() < self._retry_at):
                     self._write()
+                self._log_dropped()
 
-    def _take(self) -> list[CallRecord]:
-        """Move everything buffered behind the records waiting for a retry (bounded)."""
-        pending, self._retry = self._retry, []
-        buffer = self._buffer
-        while True:
-            try:
-                pending.append(buffer.popleft())
-            except IndexError:
-                break
-        excess = len(pending) - self.max_pending
-        if excess > 0:
-            del pending[:excess]
-            self.dropped += excess
-            _logger().error(
-                "metrics store unavailable: dropped the %d oldest call records "
-                "(more than max_pending=%d waiting)",
-                excess,
+    def _log_dropped(self) -> None:
+        new = self.dropped - self._dropped_logged
+        if new > 0 and time.monotonic() - self._last_log >= _LOG_EVERY:
+            self._last_log = time.monotonic()
+            self._dropped_logged = self.dropped
+            _logger().warning(
+                "dropped %d call records: more than max_pending=%d were waiting for the "
+                "metrics store",
+                new,
                 self.max_pending,
             )
-        self._retry = pending
-        return pending
+
+    def _next_batch(self) -> list[CallRecord]:
+        """The records to write next: those a failed write left, else up to ``batch_size``
+        from the buffer (counted in :attr:`pending` all along)."""
+        if self._retry:
+            return self._retry
+        buffer = self._buffer
+        size = min(self.batch_size, len(buffer))
+        self._held = size
+        batch = [buffer.popleft() for _ in range(size)]
+        self._retry = batch
+        return batch
+
+    def _open(self) -> MetricsStore | None:
+        """The store, opened on first use; None (and a failure counted) if it cannot be."""
+        if self.store is None and self._opener is not None:
+            try:
+                self.store = self._opener()
+            except Exception as exc:
+                self._failed(exc)
+        return self.store
 
     def _write(self) -> bool:
         """Write everything pending in batches; on failure keep the rest for a retry."""
-        pending = self._take()
-        self._retry = []
-        size = self.batch_size
-        for start in range(0, len(pending), size):
-            batch = pending[start : start + size]
+        while self._buffer or self._retry:
+            store = self._open()
+            if store is None:
+                return False
+            batch = self._next_batch()
             try:
-                self.store.write(batch)
+                store.write(batch)
             except Exception as exc:
                 if _transient(exc):
-                    self._retry = pending[start:]
                     self._failed(exc)
                     return False
-                self._isolate(batch, exc)
-                continue
-            self.written += len(batch)
+                self._isolate(store, batch, exc)
+            else:
+                self.written += len(batch)
+            self._retry = []
+            self._held = 0
         if self._failures:
-            _logger().warning("metrics store recovered after %d failed writes", self._failures)
+            _logger().warning("metrics store recovered after %d failed attempts", self._failures)
             self._failures = 0
         return True
 
-    def _isolate(self, batch: list[CallRecord], exc: Exception) -> None:
+    def _isolate(self, store: MetricsStore, batch: list[CallRecord], exc: Exception) -> None:
         """A batch the store refused for good (a constraint, a bad value): write its records
         one by one so that one bad record cannot hold back, or lose, the others."""
         bad = 0
         for record in batch:
             try:
-                self.store.write([record])
+                store.write([record])
             except Exception:
                 bad += 1
             else:
@@ -187,6 +253,7 @@ class MetricsRecorder:
             )
 
     def _failed(self, exc: Exception) -> None:
+        """Back off, and say so once a minute (redacted by the package logger)."""
         self._failures += 1
         delay = min(_BACKOFF_MAX, _BACKOFF_MIN * 2 ** (self._failures - 1))
         now = time.monotonic()
@@ -194,13 +261,17 @@ class MetricsRecorder:
         if now - self._last_log >= _LOG_EVERY:
             self._last_log = now
             _logger().warning(
-                "cannot write call metrics to %s (%s: %s); keeping %d records, retrying in %.0fs",
-                type(self.store).__name__,
+                "cannot write call metrics to %s (%s: %s); keeping %d records, retrying in "
+                "%.0fs; calls go on without metrics",
+                self._store_name(),
                 type(exc).__name__,
                 exc,
-                len(self._retry),
+                self.pending,
                 delay,
             )
+
+    def _store_name(self) -> str:
+        return type(self.store).__name__ if self.store is not None else "the metrics store"
 
     # -- control ----------------------------------------------------------------------------------
 
@@ -214,23 +285,29 @@ class MetricsRecorder:
 
     def close(self) -> None:
         """Stop the thread, write what is left (one attempt) and close the store. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
+        with self._start_lock:
+            if self._closed:
+                return
+            self._closed = True
         atexit.unregister(self.close)
         self._stopping = True
         self._wake.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
         with self._io:
+            warned = self._failures > 0 and time.monotonic() - self._last_log < _LOG_EVERY
             if not self._write():
-                _logger().error(
-                    "metrics store unavailable at shutdown: %d call records were not written",
-                    len(self._retry),
-                )
-                self.dropped += len(self._retry)
-                self._retry = []
-        if self._close_store:
+                lost = self.pending
+                self.dropped += lost
+                self._buffer.clear()
+                self._retry, self._held = [], 0
+                if not warned:  # one line per outage: the warning already said it
+                    _logger().warning(
+                        "metrics store unavailable at shutdown: %d call records were not written",
+                        lost,
+                    )
+        if self._close_store and self.store is not None:
             try:
                 self.store.close()
             except Exception as exc:
