@@ -46,7 +46,7 @@ from typing import Self
 from beluga.core.errors import BelugaError
 from beluga.llms.metrics.base import CallRecord, MetricsStore, _logger
 
-__all__ = ["MetricsRecorder"]
+__all__ = ["MetricsRecorder", "StoreOpener"]
 
 _BACKOFF_MIN = 1.0
 _BACKOFF_MAX = 30.0
