@@ -14,7 +14,7 @@ from beluga.config import BelugaConfig, ConfigError
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.registry import Registry
 from beluga.llms.base import ChatModel, ModelSettings
-from beluga.llms.config import LLMConfig, ProviderConfig
+from beluga.llms.config import LLMConfig
 from beluga.schema import OutputSchema
 
 __all__ = ["ModelFactory", "create", "from_config", "registry", "settings_from", "validate_config"]
@@ -213,17 +213,6 @@ def validate_config(config: BelugaConfig) -> list[str]:
     if default not in llm.providers and default not in llm.roles:
         _factory(default.partition(":")[0], "llm.default", source)
     return sorted(llm.providers)
-
-
-def _options(provider: ProviderConfig) -> dict[str, Any]:
-    options: dict[str, Any] = {
-        "model": provider.model,
-        "api_key": provider.api_key.get_secret_value() if provider.api_key else None,
-        "base_url": provider.base_url,
-        "timeout": provider.timeout,
-        **provider.options(),
-    }
-    return {k: v for k, v in options.items() if v is not None}
 
 
 def _factory(type_name: str, key: str, source: str) -> ModelFactory:
