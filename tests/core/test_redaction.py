@@ -52,3 +52,24 @@ def test_registered_secret_never_survives(noise: str) -> None:
     secret = "Zq9-secret-value-77"
     register_secret(secret)
     assert secret not in redact(noise + secret + noise)
+
+
+def test_url_userinfo_is_masked_in_any_text() -> None:
+    out = redact("POST http://alice:pa55word-xyz@proxy.local/v1 failed")
+    assert "pa55word-xyz" not in out and "proxy.local" in out
+
+
+def test_display_url_drops_userinfo_and_query() -> None:
+    from beluga.core.redaction import display_url
+
+    url = "https://bob:s3cr3t-pass@api.example.com:8443/v1?key=abcdef123456#frag"
+    assert display_url(url) == "https://api.example.com:8443/v1"
+    assert display_url("http://[::1]:99999/") == MASK
+
+
+def test_register_url_masks_password_and_query_values_everywhere() -> None:
+    from beluga.core.redaction import register_url
+
+    register_url("postgresql://u:pgpass-777@db/x?sslpassword=qwerty-999")
+    assert "pgpass-777" not in redact("auth failed for pgpass-777")
+    assert "qwerty-999" not in redact("value qwerty-999")

@@ -3,7 +3,7 @@
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.ids import new_id
 from beluga.core.middleware import Middleware, apply, compose
-from beluga.core.redaction import MASK, redact, register_secret
+from beluga.core.redaction import MASK, display_url, redact, register_secret, register_url
 from beluga.core.registry import Registry, RegistryEntry, import_path, require
 from beluga.core.sentinel import NOT_GIVEN, NotGiven
 from beluga.core.streams import aclose, merge, tee, with_timeout
@@ -20,11 +20,13 @@ __all__ = [
     "aclose",
     "apply",
     "compose",
+    "display_url",
     "import_path",
     "merge",
     "new_id",
     "redact",
     "register_secret",
+    "register_url",
     "require",
     "tee",
     "with_timeout",

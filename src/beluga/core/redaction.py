@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import threading
+from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["MASK", "redact", "register_secret"]
+__all__ = ["MASK", "display_url", "redact", "register_secret", "register_url"]
 
 MASK = "[REDACTED]"
 _MIN_SECRET_LEN = 6
@@ -26,6 +27,7 @@ _PATTERNS = re.compile(
     | gsk_[A-Za-z0-9]{16,}                                # Groq
     | AIza[0-9A-Za-z_\-]{30,}                             # Google API keys
     | (?:AKIA|ASIA)[0-9A-Z]{16}                           # AWS access key ids
+    | (?<=://)[^\s/@:"']+:[^\s/@"']+(?=@)                  # user:password@ in any URL
     | (?i:bearer)\s+[A-Za-z0-9._~+/\-]{12,}=*
     | (?i:(?:api[_-]?key|x-api-key|token|secret|password|authorization)["']?\s*[:=]\s*["']?)
       (?:(?i:bearer|basic)\s+)?[^\s"',;&]{6,}
@@ -41,6 +43,36 @@ def register_secret(value: str | None) -> None:
         return
     with _lock:
         _secrets = _secrets | {value}
+
+
+def register_url(url: str | None) -> None:
+    """Register the password and query values of ``url`` as secrets (a base URL or DSN)."""
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+        register_secret(parts.password)
+    except ValueError:
+        head = url.partition("://")[2].rpartition("@")[0]
+        register_secret(head.partition(":")[2])
+        return
+    for pair in parts.query.split("&"):
+        register_secret(pair.partition("=")[2])
+
+
+def display_url(url: str) -> str:
+    """``url`` safe to show: no user info, query or fragment (any may carry credentials)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return MASK
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None:
+        host = f"{host}:{port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def redact(text: str) -> str:
