@@ -18,13 +18,18 @@ __all__ = ["ConfigError", "from_validation", "unknown_key"]
 
 
 class ConfigError(BelugaError):
-    """A configuration problem, located by file and key path."""
+    """A configuration problem, located by file and key path.
+
+    The message reads ``beluga.yaml (llm.providers.gpt.api_key): problem. Fix: fix``: the key
+    path is in parentheses because ``api_key: <words>`` is what a leaked credential looks like,
+    and the redactor would mask the first word of the problem.
+    """
 
     def __init__(self, source: str, key_path: str, problem: str, fix: str) -> None:
         self.source = source
         self.key_path = key_path
         self.fix = fix
-        where = f"{source}: {key_path}" if key_path else source
+        where = f"{source} ({key_path})" if key_path else source
         super().__init__("config.load", ErrorCode.INVALID_CONFIG, f"{where}: {problem}. Fix: {fix}")
 
 

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from beluga.config._yaml import MAX_BYTES, load_yaml, read_config_file
 from beluga.config.errors import ConfigError, from_validation
 from beluga.config.models import BelugaConfig, is_secret_key, sections
 from beluga.core.redaction import register_secret
@@ -37,38 +37,22 @@ def find_config(path: str | Path | None = None) -> Path | None:
 
 
 def load_config(
-    path: str | Path | None = None, *, env: Mapping[str, str] | None = None
+    path: str | Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    max_bytes: int = MAX_BYTES,
 ) -> BelugaConfig:
-    """Read and validate the configuration; no file means the offline defaults."""
+    """Read and validate the configuration; no file means the offline defaults.
+
+    The file must be a regular UTF-8 file of at most ``max_bytes`` (1 MiB by default); aliases,
+    nesting and expansion are bounded before anything is expanded (see ``beluga.config._yaml``).
+    """
     env = os.environ if env is None else env
     file = find_config(path)
     if file is None:
         return parse_config({}, source="<defaults>", env=env)
     source = str(file)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            source,
-            "",
-            "file not found",
-            "check the path, or unset BELUGA_CONFIG to use the defaults",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            source, "", f"cannot read it ({exc.strerror})", "check the file's permissions"
-        ) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
-        raise ConfigError(
-            source,
-            "",
-            f"invalid YAML at {where}: {getattr(exc, 'problem', exc)}",
-            "fix the YAML syntax there (indentation, quotes, colons)",
-        ) from exc
+    data = load_yaml(read_config_file(file, max_bytes=max_bytes), source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -128,24 +112,30 @@ def _lookup(
 
 
 def _apply_env_overrides(data: dict[str, Any], env: Mapping[str, str], source: str) -> None:
+    """``BELUGA_LLM__PROVIDERS__GPT__TIMEOUT=2.5`` sets ``llm.providers.gpt.timeout``.
+
+    Values are YAML (``2.5`` is a number, ``[a, b]`` a list), read within the same bounds as the
+    file; a secret key's value is taken as written, since a key is text whatever it looks like.
+    """
     for key, raw in env.items():
         if not key.startswith(_ENV_PREFIX) or "__" not in key:
             continue
         parts = [p.lower() for p in key[len(_ENV_PREFIX) :].split("__")]
         if parts[0] not in sections:
             continue
+        where = f"{source} + ${key}"
         node = data
         for part in parts[:-1]:
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
                 raise ConfigError(
-                    f"{source} + ${key}",
-                    ".".join(parts),
-                    f"{part} is not a mapping",
-                    f"unset {key}",
+                    where, ".".join(parts), f"{part} is not a mapping", f"unset {key}"
                 )
             node = child
-        value = yaml.safe_load(raw) if raw else raw
+        if is_secret_key(parts[-1]) or not raw:
+            value: Any = raw
+        else:
+            value = load_yaml(raw, where, key_path=".".join(parts), what=f"${key}")
         if is_secret_key(parts[-1]) and isinstance(value, str):
             register_secret(value)
         node[parts[-1]] = value

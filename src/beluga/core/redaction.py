@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = ["MASK", "display_url", "redact", "register_secret", "register_url"]
 
 MASK = "[REDACTED]"
 _MIN_SECRET_LEN = 6
+_MAX_SECRETS = 4096
+"""Registered values kept; the least recently registered is forgotten first, so a process that
+sees a new key per request does not grow (or slow :func:`redact`) forever."""
 
-_secrets: frozenset[str] = frozenset()
+_registered: OrderedDict[str, None] = OrderedDict()
+_secrets: tuple[str, ...] = ()
+"""Snapshot of ``_registered`` that :func:`redact` reads without the lock, longest first so a
+secret that contains another is masked whole."""
 _lock = threading.Lock()
 
 _PATTERNS = re.compile(
@@ -37,12 +44,19 @@ _PATTERNS = re.compile(
 
 
 def register_secret(value: str | None) -> None:
-    """Remember ``value`` so that it is masked wherever it would appear."""
+    """Remember ``value`` so that it is masked wherever it would appear (the most recent
+    ``_MAX_SECRETS`` values are kept)."""
     global _secrets
     if not value or len(value) < _MIN_SECRET_LEN:
         return
     with _lock:
-        _secrets = _secrets | {value}
+        if value in _registered:
+            _registered.move_to_end(value)
+            return
+        _registered[value] = None
+        while len(_registered) > _MAX_SECRETS:
+            _registered.popitem(last=False)
+        _secrets = tuple(sorted(_registered, key=len, reverse=True))
 
 
 def register_url(url: str | None) -> None:
