@@ -2,7 +2,9 @@
 
 0 success; 1 the operation failed (provider error, timeout, ...); 2 bad command-line usage
 (Typer's own); 3 invalid configuration or a missing extra; 130 interrupted. A user error prints
-one readable line with the fix, never a traceback (``BELUGA_DEBUG=1`` shows it).
+one readable line with the fix, never a traceback. ``BELUGA_DEBUG=1`` shows the traceback of an
+operation that failed, but a configuration error stays one line (with the operation and the
+kinds of its causes added): its traceback would quote the file, and a line of it may hold a key.
 """
 
 from __future__ import annotations
@@ -36,13 +38,28 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except BelugaError as exc:
-            if os.environ.get("BELUGA_DEBUG"):
+            is_config = exc.code is ErrorCode.INVALID_CONFIG
+            debug = bool(os.environ.get("BELUGA_DEBUG"))
+            if debug and not is_config:
                 raise
-            err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
-            code = EXIT_CONFIG if exc.code is ErrorCode.INVALID_CONFIG else EXIT_FAILED
-            raise typer.Exit(code) from None
+            line = f"{exc.message}{_debug_context(exc) if debug else ''}"
+            err.print(f"[bold red]error:[/] {escape(line)}", soft_wrap=True)
+            raise typer.Exit(EXIT_CONFIG if is_config else EXIT_FAILED) from None
         except KeyboardInterrupt:
             err.print("interrupted")
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _debug_context(exc: BelugaError) -> str:
+    """`` (debug: op config.load; caused by ScannerError)``: what failed, never what it read."""
+    causes: list[str] = []
+    seen: set[int] = set()
+    cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    while cause is not None and id(cause) not in seen and len(causes) < 5:
+        seen.add(id(cause))
+        causes.append(type(cause).__name__)
+        cause = cause.__cause__ or (None if cause.__suppress_context__ else cause.__context__)
+    chain = f"; caused by {' <- '.join(causes)}" if causes else ""
+    return f" (debug: op {exc.op}{chain})"

@@ -25,7 +25,7 @@ from beluga.cli._errors import err, friendly
 from beluga.core.errors import BelugaError, ErrorCode
 
 if TYPE_CHECKING:
-    from beluga.llms.metrics import MetricsFilter, SummaryRow
+    from beluga.llms.metrics import MetricsFilter, MetricsStore, SummaryRow
 
 __all__ = ["ExportFormat", "SummaryFormat", "metrics_app"]
 
@@ -64,9 +64,19 @@ _StoreOption = Annotated[
         "--store",
         help=(
             "Metrics store: sqlite:///path/metrics.db, postgresql://user@host/db or "
-            "jsonl:///path/metrics.jsonl (default: $BELUGA_METRICS_STORE, else "
-            "$BELUGA_METRICS_DB or ~/.beluga/metrics.db)."
+            "jsonl:///path/metrics.jsonl (default: llm.metrics.store of the config, else "
+            "$BELUGA_METRICS_STORE, else $BELUGA_METRICS_DB or ~/.beluga/metrics.db)."
         ),
+        show_default=False,
+    ),
+]
+_ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="beluga.yaml whose llm.metrics.store to read (default: $BELUGA_CONFIG or "
+        "./beluga.yaml); --store wins over it.",
         show_default=False,
     ),
 ]
@@ -89,6 +99,19 @@ _UntilOption = Annotated[
     str | None,
     typer.Option("--until", help="Calls before this time (same forms).", show_default=False),
 ]
+
+
+def _open(store: str | None, config: Path | None) -> MetricsStore:
+    """The store to read: ``--store``, else the configuration's ``llm.metrics.store``, else the
+    default. An explicit ``--store`` does not even read the configuration."""
+    from beluga.llms.metrics import open_store
+
+    if store is None:
+        from beluga.config import load_config
+        from beluga.llms.config import LLMConfig
+
+        store = LLMConfig.of(load_config(config)).metrics.store
+    return open_store(store, create=False)
 
 
 def _filter(
@@ -115,15 +138,14 @@ def _summary(
         SummaryFormat, typer.Option("--format", "-f", help="table for people, json for scripts.")
     ] = SummaryFormat.TABLE,
     store: _StoreOption = None,
+    config: _ConfigOption = None,
 ) -> None:
     """Calls, success rate, latency and TTFT percentiles, tokens and cost per provider and role.
 
     Percentiles are over successful calls, within 1 % of the exact values.
     """
-    from beluga.llms.metrics import open_store
-
     where = _filter(provider, role, since, until)
-    metrics = open_store(store, create=False)
+    metrics = _open(store, config)
     try:
         rows = metrics.summary(where)
     finally:
@@ -201,12 +223,11 @@ def _export(
     since: _SinceOption = None,
     until: _UntilOption = None,
     store: _StoreOption = None,
+    config: _ConfigOption = None,
 ) -> None:
     """Every recorded call (oldest first), as CSV or JSON lines."""
-    from beluga.llms.metrics import open_store
-
     where = _filter(provider, role, since, until)
-    metrics = open_store(store, create=False)
+    metrics = _open(store, config)
     try:
         if output is None:
             _write(metrics.export(where), sys.stdout, fmt)

@@ -57,11 +57,12 @@ def from_validation(
         )
     count = len(exc.errors())
     more = f" ({count - 1} more problem(s) after this one)" if count > 1 else ""
+    fix = err.get("ctx", {}).get("fix")  # a validator that knows the fix says it
     return ConfigError(
         source,
         key_path,
         f"{err['msg']}{more}",
-        "give a value of the expected type (see the example beluga.yaml)",
+        str(fix) if fix else "give a value of the expected type (see the example beluga.yaml)",
     )
 
 

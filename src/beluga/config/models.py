@@ -9,19 +9,25 @@ section without editing this module. Every key is also a Python keyword of these
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
     ValidationError,
     ValidationInfo,
+    model_serializer,
     model_validator,
 )
 
+from beluga.config._masking import is_secret_key, register_credentials, shown
 from beluga.config.errors import ConfigError, from_validation, unknown_key
 from beluga.core.registry import Registry
+
+if TYPE_CHECKING:
+    from pydantic._internal._repr import ReprArgs
 
 __all__ = [
     "BelugaConfig",
@@ -32,21 +38,41 @@ __all__ = [
     "sections",
 ]
 
-_SECRET_WORDS = ("api_key", "secret", "token", "password", "credential")
-
 S = TypeVar("S", bound="Section")
 
 
-def is_secret_key(key: str) -> bool:
-    """Whether a configuration key holds a credential, judged by its name."""
-    lowered = key.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
-
-
 class ConfigModel(BaseModel):
-    """Base of configuration models: unknown keys are errors, values are immutable."""
+    """Base of configuration models: unknown keys are errors, values are immutable, and
+    credentials (see ``beluga.config._masking``) are registered with the redactor on validation
+    and masked in ``repr``, ``str``, ``model_dump`` and ``model_dump_json``.
+
+    Dumps are for display and comparison; code that needs a real value reads the attribute (or
+    an explicit accessor such as ``ProviderConfig.factory_options()``).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="after")
+    def _register_credentials(self) -> Self:
+        for name, value in self._values():
+            register_credentials(name, value)
+        return self
+
+    @model_serializer(mode="wrap")
+    def _mask_credentials(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if not isinstance(data, dict):
+            return data
+        return {k: shown(str(k), v) for k, v in data.items()}
+
+    def __repr_args__(self) -> ReprArgs:
+        for name, value in super().__repr_args__():
+            yield name, value if name is None else shown(name, value)
+
+    def _values(self) -> list[tuple[str, Any]]:
+        """Every field and extra key with its value."""
+        declared = [(name, getattr(self, name)) for name in type(self).model_fields]
+        return declared + list((self.__pydantic_extra__ or {}).items())
 
 
 class Section(ConfigModel):
@@ -75,7 +101,7 @@ class ObservabilityConfig(Section):
 sections.register(ObservabilityConfig.key, ObservabilityConfig)
 
 
-class BelugaConfig(BaseModel):
+class BelugaConfig(ConfigModel):
     """The whole configuration. ``BelugaConfig()`` is the offline default stack.
 
     Sections are keyword arguments (``BelugaConfig(llm=LLMConfig(...))``) and attributes

@@ -10,15 +10,17 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     PositiveFloat,
     SecretStr,
+    field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from beluga.config import ConfigModel, Section, is_secret_key
+from beluga.core.errors import BelugaError
 
 __all__ = [
     "LLMConfig",
@@ -30,8 +32,12 @@ __all__ = [
 ]
 
 
-class ProviderConfig(BaseModel):
-    """One configured model provider. ``type`` is its registry name (defaults to the key)."""
+class ProviderConfig(ConfigModel):
+    """One configured model provider. ``type`` is its registry name (defaults to the key).
+
+    Reprs and dumps mask its credentials: the key, secret options, a password or query in
+    ``base_url`` and every header value; :meth:`factory_options` gives the real values.
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -110,7 +116,22 @@ class MetricsConfig(ConfigModel):
     enabled: bool = True
     store: str | None = None
     """``sqlite:///path.db`` (default ``$BELUGA_METRICS_STORE`` or ``~/.beluga/metrics.db``),
-    ``postgresql://...`` or ``jsonl:///path.jsonl``."""
+    ``postgresql://...`` or ``jsonl:///path.jsonl``. Its password is masked in reprs and dumps."""
+
+    @field_validator("store")
+    @classmethod
+    def _valid_store(cls, value: str | None) -> str | None:
+        """A malformed URL is a configuration error at load time (and in ``config check``)."""
+        if value is None:
+            return None
+        from beluga.llms.metrics import check_store_url  # imported only when a store is set
+
+        try:
+            return check_store_url(value)
+        except BelugaError as exc:
+            raise PydanticCustomError(
+                "store_url", "{problem}", {"problem": exc.message, "fix": "correct the URL"}
+            ) from None
 
 
 class LLMConfig(Section):
