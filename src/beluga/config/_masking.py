@@ -21,7 +21,15 @@ from beluga.core.redaction import MASK, display_url, redact, register_secret, re
 
 __all__ = ["is_secret_key", "register_credentials", "shown"]
 
-_SECRET_WORDS = ("api_key", "apikey", "secret", "password", "passphrase", "credential", "private_key")
+_SECRET_WORDS = (
+    "api_key",
+    "apikey",
+    "secret",
+    "password",
+    "passphrase",
+    "credential",
+    "private_key",
+)
 _PARTS = re.compile(r"[^a-z0-9]+")
 
 
@@ -49,7 +57,7 @@ def shown(key: str, value: Any) -> Any:
         return MASK if is_secret_key(key) else _shown_text(value)
     if isinstance(value, Mapping):
         if _is_headers(key):
-            return {k: MASK for k in value}
+            return dict.fromkeys(value, MASK)
         return {k: shown(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(shown(key, v) for v in value)
