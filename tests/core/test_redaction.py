@@ -73,3 +73,33 @@ def test_register_url_masks_password_and_query_values_everywhere() -> None:
     register_url("postgresql://u:pgpass-777@db/x?sslpassword=qwerty-999")
     assert "pgpass-777" not in redact("auth failed for pgpass-777")
     assert "qwerty-999" not in redact("value qwerty-999")
+
+
+def test_the_registered_set_is_bounded_oldest_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import OrderedDict
+
+    from beluga.core import redaction
+
+    monkeypatch.setattr(redaction, "_registered", OrderedDict())
+    monkeypatch.setattr(redaction, "_secrets", ())
+    monkeypatch.setattr(redaction, "_MAX_SECRETS", 3)
+    for value in ("first-secret-1", "second-secret-2", "third-secret-3"):
+        register_secret(value)
+    register_secret("first-secret-1")  # used again: now the most recent
+    register_secret("fourth-secret-4")
+    assert len(redaction._registered) == 3
+    assert redact("second-secret-2") == "second-secret-2"  # the least recent was forgotten
+    for kept in ("first-secret-1", "third-secret-3", "fourth-secret-4"):
+        assert redact(kept) == MASK
+
+
+def test_a_secret_containing_another_is_masked_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import OrderedDict
+
+    from beluga.core import redaction
+
+    monkeypatch.setattr(redaction, "_registered", OrderedDict())
+    monkeypatch.setattr(redaction, "_secrets", ())
+    register_secret("abcdef")
+    register_secret("abcdefghijkl")
+    assert redact("x abcdefghijkl y") == f"x {MASK} y"
