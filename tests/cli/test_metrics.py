@@ -157,6 +157,53 @@ def test_store_comes_from_the_environment(store_url: str, monkeypatch: pytest.Mo
     assert sum(r["calls"] for r in json.loads(result.stdout)) == len(RECORDS)
 
 
+def _config(tmp_path: Path, store: str) -> Path:
+    path = tmp_path / "beluga.yaml"
+    path.write_text(f"llm:\n  metrics: {{store: '{store}'}}\n")
+    return path
+
+
+@pytest.mark.parametrize("flag", ["--config", "-c"])
+def test_summary_and_export_read_the_configured_store(
+    store_url: str, tmp_path: Path, flag: str
+) -> None:
+    path = _config(tmp_path, store_url)
+    summary = runner.invoke(metrics_app, ["summary", flag, str(path), "-f", "json"])
+    assert summary.exit_code == 0, summary.output
+    assert sum(r["calls"] for r in json.loads(summary.stdout)) == len(RECORDS)
+    export = runner.invoke(metrics_app, ["export", flag, str(path), "-f", "json"])
+    assert export.exit_code == 0, export.output
+    assert len(export.stdout.splitlines()) == len(RECORDS)
+
+
+def test_the_config_found_by_default_is_read(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BELUGA_CONFIG", str(_config(tmp_path, store_url)))
+    monkeypatch.setenv("BELUGA_METRICS_STORE", f"sqlite://{tmp_path}/other.db")  # config wins
+    result = runner.invoke(metrics_app, ["summary", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert sum(r["calls"] for r in json.loads(result.stdout)) == len(RECORDS)
+
+
+def test_an_explicit_store_wins_over_the_config(store_url: str, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("llm: [not, a, mapping\n")  # not even read when --store is given
+    result = runner.invoke(
+        metrics_app, ["summary", "--store", store_url, "-c", str(broken), "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert sum(r["calls"] for r in json.loads(result.stdout)) == len(RECORDS)
+
+
+def test_a_broken_config_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    path = _config(tmp_path, "postgresql://u:pw-PLANTED-1@h:99999/db")
+    result = runner.invoke(metrics_app, ["summary", "-c", str(path)])
+    assert result.exit_code == 3
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "llm.metrics.store" in result.stderr and "PLANTED" not in result.output
+
+
 def test_errors_are_one_line_with_meaningful_exit_codes(tmp_path: Path) -> None:
     missing = runner.invoke(metrics_app, ["summary", "--store", f"sqlite://{tmp_path}/none.db"])
     assert missing.exit_code == 1

@@ -159,4 +159,5 @@ def test_config_check_prints_no_credential(tmp_path: Path) -> None:
     path.write_text(text)
     result = CliRunner().invoke(app, ["config", "check", str(path)], env={"KEY": SECRETS["api_key"]})
     assert result.exit_code == 0, result.output
+    assert "metrics: postgresql://db.local:5432/metrics" in result.stdout
     assert_clean(result.output)

@@ -226,6 +226,26 @@ def _config_check(
     for role, chain in chains.items():
         if role != "(default)":
             typer.echo(f"  role {role}: {' -> '.join(chain)}")
+    typer.echo(f"  metrics: {_metrics_store(cfg)}")
+
+
+def _metrics_store(cfg: BelugaConfig) -> str:
+    """Where ``llm.metrics`` records, safe to print (no password, no query)."""
+    from urllib.parse import urlsplit
+
+    from beluga.core.redaction import display_url
+    from beluga.llms.config import LLMConfig
+    from beluga.llms.metrics import default_store_url
+
+    metrics = LLMConfig.of(cfg).metrics
+    if not metrics.enabled:
+        return "off"
+    store = metrics.store or default_store_url()
+    try:
+        remote = bool(urlsplit(store).netloc)
+    except ValueError:
+        remote = True
+    return display_url(store) if remote else store  # a local path holds no credential
 
 
 def main() -> None:
