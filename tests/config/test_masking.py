@@ -82,7 +82,8 @@ def test_code_still_reads_the_real_values(config: BelugaConfig) -> None:
     assert options["api_key"] == SECRETS["api_key"]
     assert options["default_headers"] == {"X-Custom-Auth": SECRETS["header"]}
     assert options["aws_session_token"] == SECRETS["session_token"]
-    assert config.llm.metrics.store is not None and SECRETS["dsn_password"] in config.llm.metrics.store
+    store = config.llm.metrics.store
+    assert store is not None and SECRETS["dsn_password"] in store
 
 
 def test_loading_registers_every_credential_with_the_redactor(config: BelugaConfig) -> None:
@@ -155,9 +156,10 @@ def test_config_check_prints_no_credential(tmp_path: Path) -> None:
     from beluga.cli import app
 
     path = tmp_path / "beluga.yaml"
-    text = YAML.format(**SECRETS).replace(f"      aws_session_token: {SECRETS['session_token']}\n", "")
-    path.write_text(text)
-    result = CliRunner().invoke(app, ["config", "check", str(path)], env={"KEY": SECRETS["api_key"]})
+    token_line = f"      aws_session_token: {SECRETS['session_token']}\n"
+    path.write_text(YAML.format(**SECRETS).replace(token_line, ""))
+    env = {"KEY": SECRETS["api_key"]}
+    result = CliRunner().invoke(app, ["config", "check", str(path)], env=env)
     assert result.exit_code == 0, result.output
     assert "metrics: postgresql://db.local:5432/metrics" in result.stdout
     assert_clean(result.output)
