@@ -4,6 +4,7 @@ Each area owns its section (``beluga.llms.config.LLMConfig`` for ``llm:``) and r
 :data:`sections`; :class:`BelugaConfig` composes them.
 """
 
+from beluga.config._masking import is_secret_key
 from beluga.config.errors import ConfigError
 from beluga.config.loader import find_config, load_config, parse_config
 from beluga.config.models import (
@@ -11,7 +12,6 @@ from beluga.config.models import (
     ConfigModel,
     ObservabilityConfig,
     Section,
-    is_secret_key,
     sections,
 )
 

@@ -15,9 +15,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from beluga.config._masking import is_secret_key
 from beluga.config._yaml import MAX_BYTES, load_yaml, read_config_file
 from beluga.config.errors import ConfigError, from_validation
-from beluga.config.models import BelugaConfig, is_secret_key, sections
+from beluga.config.models import BelugaConfig, sections
 from beluga.core.redaction import register_secret
 
 __all__ = ["find_config", "load_config", "parse_config"]

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from beluga.config._masking import is_secret_key, register_credentials, shown
+from beluga.config._masking import register_credentials, shown
 from beluga.config.errors import ConfigError, from_validation, unknown_key
 from beluga.core.registry import Registry
 
@@ -34,7 +34,6 @@ __all__ = [
     "ConfigModel",
     "ObservabilityConfig",
     "Section",
-    "is_secret_key",
     "sections",
 ]
 
