@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 from beluga.llms.base import ModelSettings
+from beluga.llms.providers._preflight import check_sendable
 from beluga.llms.providers._responses_reply import parse_response, stream_events
 from beluga.llms.providers._responses_wire import build_request
 from beluga.llms.providers.openai import OpenAIClientModel
@@ -76,6 +77,7 @@ class OpenAIResponsesModel(OpenAIClientModel):
         settings: ModelSettings,
     ) -> ChatResponse:
         op = "llms.openai.responses.generate"
+        check_sendable(messages, tools, settings, op)
         body, extra = build_request(
             self._model, messages, tools, settings, op, stream=False, provider=self.provider
         )
@@ -89,6 +91,7 @@ class OpenAIResponsesModel(OpenAIClientModel):
         settings: ModelSettings,
     ) -> AsyncIterator[StreamEvent]:
         op = "llms.openai.responses.stream"
+        check_sendable(messages, tools, settings, op)
         body, extra = build_request(
             self._model, messages, tools, settings, op, stream=True, provider=self.provider
         )

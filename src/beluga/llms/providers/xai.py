@@ -59,7 +59,9 @@ from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.redaction import redact, register_secret
 from beluga.core.registry import require
 from beluga.llms.base import BaseChatModel, ModelSettings
+from beluga.llms.providers._connection import guard_sdk_logs, reject_userinfo
 from beluga.llms.providers._errors import retry_after_from, status_code
+from beluga.llms.providers._preflight import check_sendable
 from beluga.llms.providers._xai_wire import (
     build_request,
     load_protos,
@@ -123,6 +125,9 @@ class XAIChatModel(BaseChatModel):
         settings: ModelSettings | None = None,
     ) -> None:
         super().__init__(model, settings=settings)
+        self.timeout: float | None = timeout
+        reject_userinfo(base_url, "llms.xai.init", "the gRPC API authenticates with api_key")
+        guard_sdk_logs()
         self._pb = load_protos()
         self._grpc: Any = require("grpc", extra="xai")
         key = api_key or os.environ.get("XAI_API_KEY")
@@ -140,8 +145,8 @@ class XAIChatModel(BaseChatModel):
                 f"timeout must be a positive number of seconds, got {timeout!r}",
             )
         self._key = SecretStr(key)
-        self.base_url = base_url
         self._target, self._secure = _target(base_url)
+        self.base_url = base_url and self._target
         self._loopback = _loopback(self._target.rpartition(":")[0].strip("[]"))
         self._where = f"xAI ({self._target})"
         self._timeout = timeout or _DEFAULT_TIMEOUT
@@ -197,6 +202,7 @@ class XAIChatModel(BaseChatModel):
         settings: ModelSettings,
     ) -> ChatResponse:
         op = "llms.xai.generate"
+        check_sendable(messages, tools, settings, op)
         request = build_request(self._pb, self._model, messages, tools, settings, op, self.provider)
         stub = self._connect()
         try:
@@ -215,6 +221,7 @@ class XAIChatModel(BaseChatModel):
         settings: ModelSettings,
     ) -> AsyncIterator[StreamEvent]:
         op = "llms.xai.stream"
+        check_sendable(messages, tools, settings, op)
         request = build_request(self._pb, self._model, messages, tools, settings, op, self.provider)
         call = self._connect().GetCompletionChunk(
             request, timeout=self._timeout, metadata=self._metadata()
