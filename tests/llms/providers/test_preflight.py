@@ -29,7 +29,7 @@ from beluga.llms.providers.openai import OpenAIChatModel
 from beluga.llms.providers.openai_responses import OpenAIResponsesModel
 from beluga.llms.router import Role, Router
 from beluga.schema import Message, ToolCall, ToolDefinition
-from tests.llms._servers import completion
+from tests.llms._servers import anthropic_message, completion, gemini_content
 from tests.support.cassettes import ReplayServer
 
 KEY = "sk-preflight-key-0123456789"
@@ -177,3 +177,45 @@ def test_where_the_error_arose_decides_whether_a_retry_can_help() -> None:
         error = _map(bug, streaming=True)
         assert (error.code, error.retryable) == (ErrorCode.INTERNAL, False), bug
     assert own_failure("op", TypeError("x"), "y SDK").code is ErrorCode.INTERNAL
+
+
+def _broken_parser(*_: Any, **__: Any) -> Any:
+    raise KeyError("choices")
+
+
+async def _broken_events(*_: Any, **__: Any) -> Any:
+    raise KeyError("delta")
+    yield  # pragma: no cover - makes this an async generator
+
+
+_REPLIES = {
+    "openai": (completion("hi"), "beluga.llms.providers.openai", "parse_completion"),
+    "anthropic": (anthropic_message("hi"), "beluga.llms.providers.anthropic", "parse_message"),
+    "gemini": (gemini_content("hi"), "beluga.llms.providers.gemini", "parse_response"),
+}
+
+
+@pytest.mark.parametrize("name", list(_REPLIES))
+async def test_a_bug_in_reading_the_answer_is_internal_and_not_retryable(
+    name: str, server: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: a raw KeyError, which a router counts as the provider failing.
+    reply, module, parser = _REPLIES[name]
+    monkeypatch.setattr(f"{module}.{parser}", _broken_parser)
+    server.enqueue(reply)
+    async with ADAPTERS[name](server.url) as model:
+        with pytest.raises(BelugaError) as info:
+            await model.generate("hi")
+    assert (info.value.code, info.value.retryable) == (ErrorCode.INTERNAL, False)
+    assert "KeyError" in info.value.message and "bug" in info.value.message
+
+
+async def test_a_bug_in_reading_a_stream_is_internal_and_not_retryable(
+    server: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("beluga.llms.providers.gemini.stream_events", _broken_events)
+    server.enqueue(gemini_content("hi"))
+    async with ADAPTERS["gemini"](server.url) as model:
+        with pytest.raises(BelugaError) as info:
+            await _call(model, "stream", "hi")
+    assert (info.value.code, info.value.retryable) == (ErrorCode.INTERNAL, False)

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "is_decode_error",
     "is_transport_error",
     "not_json",
+    "our_code",
     "own_failure",
     "retry_after_from",
     "scrub",
@@ -245,3 +247,15 @@ def stainless_error(
     if streaming and is_transport_error(exc):
         return unreachable(op, where, exc, type(exc).__name__, streaming=True)
     return own_failure(op, exc, f"{sdk.__name__} SDK")
+
+
+@contextmanager
+def our_code(op: str, what: str = "response parser") -> Iterator[None]:
+    """Run our own code (reading an answer) so that a bug in it is one INTERNAL error, not a
+    raw exception the router would take for a provider failure."""
+    try:
+        yield
+    except BelugaError:
+        raise
+    except Exception as exc:
+        raise own_failure(op, exc, what) from exc

@@ -39,6 +39,7 @@ from beluga.llms.providers._anthropic_wire import build_request, parse_message, 
 from beluga.llms.providers._connection import endpoint, env_key
 from beluga.llms.providers._errors import (
     error_for_status,
+    our_code,
     stainless_error,
     status_code,
 )
@@ -162,7 +163,8 @@ class AnthropicChatModel(BaseChatModel):
             raise self._map_error(exc, op) from exc
         if isinstance(data, dict) and data.get("type") == "error":
             raise _error_in_body(data, op, self._where, "an error in a 200 response")
-        return parse_message(data, op, self._where, self.provider)
+        with our_code(op):
+            return parse_message(data, op, self._where, self.provider)
 
     async def _stream(
         self,

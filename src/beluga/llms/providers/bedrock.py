@@ -36,6 +36,7 @@ from beluga.llms.providers._bedrock_wire import build_request, parse_response, s
 from beluga.llms.providers._connection import guard_sdk_logs, reject_userinfo
 from beluga.llms.providers._errors import (
     error_for_status,
+    our_code,
     own_failure,
     retry_after_from,
     scrub,
@@ -247,7 +248,10 @@ class BedrockChatModel(BaseChatModel):
             data = await client.converse(**request)
         except self._sdk.errors as exc:
             raise _map_error(exc, op, self._where, self._sdk) from exc
-        return parse_response(data, op, self._where, self._model, _request_id(data), self.provider)
+        with our_code(op):
+            return parse_response(
+                data, op, self._where, self._model, _request_id(data), self.provider
+            )
 
     async def _stream(
         self,
@@ -270,6 +274,10 @@ class BedrockChatModel(BaseChatModel):
                 yield event
         except self._sdk.errors as exc:
             raise _map_error(exc, op, self._where, self._sdk, streaming=True) from exc
+        except BelugaError:
+            raise
+        except Exception as exc:  # our reading of the events: a bug, not a provider failure
+            raise own_failure(op, exc, "stream parser") from exc
         finally:
             await events.aclose()
             stream.close()

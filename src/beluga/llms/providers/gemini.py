@@ -43,6 +43,7 @@ from beluga.llms.providers._errors import (
     error_for_status,
     is_decode_error,
     not_json,
+    our_code,
     own_failure,
     scrub,
     timed_out,
@@ -192,7 +193,8 @@ class GeminiChatModel(BaseChatModel):
             )
         except Exception as exc:
             raise self._map_error(exc, op) from exc
-        return parse_response(response, op, self._where, self.provider)
+        with our_code(op):
+            return parse_response(response, op, self._where, self.provider)
 
     async def _stream(
         self,
@@ -213,6 +215,10 @@ class GeminiChatModel(BaseChatModel):
         try:
             async for event in events:
                 yield event
+        except BelugaError:
+            raise
+        except Exception as exc:  # our reading of the events: a bug, not a provider failure
+            raise own_failure(op, exc, "stream parser") from exc
         finally:
             for iterator in (events, guarded, chunks):  # outermost first
                 await aclose(iterator)

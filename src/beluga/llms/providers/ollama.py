@@ -53,6 +53,7 @@ from beluga.llms.base import BaseChatModel, ModelSettings
 from beluga.llms.providers._connection import endpoint, env_key
 from beluga.llms.providers._errors import (
     error_for_status,
+    our_code,
     own_failure,
     retry_after_from,
     status_code,
@@ -174,7 +175,8 @@ class OllamaChatModel(BaseChatModel):
                 "base_url is the Ollama server root (e.g. http://localhost:11434)",
                 retryable=False,
             )
-        return _parse(data, self.provider)
+        with our_code(op):
+            return _parse(data, self.provider)
 
     async def _stream(
         self,

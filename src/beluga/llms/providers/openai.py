@@ -28,7 +28,7 @@ from beluga.core.redaction import display_url, register_secret, register_url
 from beluga.core.registry import require
 from beluga.llms.base import BaseChatModel, ModelSettings
 from beluga.llms.providers._connection import endpoint, env_key
-from beluga.llms.providers._errors import retry_after_from, stainless_error, status_code
+from beluga.llms.providers._errors import our_code, retry_after_from, stainless_error, status_code
 from beluga.llms.providers._openai_wire import build_request, parse_completion, stream_events
 from beluga.llms.providers._preflight import check_sendable
 from beluga.schema import ChatResponse, Message, StreamEvent, ToolDefinition
@@ -200,7 +200,8 @@ class OpenAIChatModel(OpenAIClientModel):
             and isinstance(data.get("error"), dict)
         ):
             raise _error_from_body(data["error"], op, self._where, "an error in a 200 response")
-        return parse_completion(data, op, self._where, self.provider)
+        with our_code(op):
+            return parse_completion(data, op, self._where, self.provider)
 
     async def _stream(
         self,

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 from beluga.llms.base import ModelSettings
+from beluga.llms.providers._errors import our_code
 from beluga.llms.providers._preflight import check_sendable
 from beluga.llms.providers._responses_reply import parse_response, stream_events
 from beluga.llms.providers._responses_wire import build_request
@@ -82,7 +83,8 @@ class OpenAIResponsesModel(OpenAIClientModel):
             self._model, messages, tools, settings, op, stream=False, provider=self.provider
         )
         data = await self._post("/responses", body, extra, op)
-        return parse_response(data, op, self._where, self.provider)
+        with our_code(op):
+            return parse_response(data, op, self._where, self.provider)
 
     async def _stream(
         self,

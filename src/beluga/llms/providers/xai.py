@@ -60,7 +60,7 @@ from beluga.core.redaction import redact, register_secret
 from beluga.core.registry import require
 from beluga.llms.base import BaseChatModel, ModelSettings
 from beluga.llms.providers._connection import guard_sdk_logs, reject_userinfo
-from beluga.llms.providers._errors import retry_after_from, status_code
+from beluga.llms.providers._errors import our_code, own_failure, retry_after_from, status_code
 from beluga.llms.providers._preflight import check_sendable
 from beluga.llms.providers._xai_wire import (
     build_request,
@@ -212,7 +212,8 @@ class XAIChatModel(BaseChatModel):
         except self._grpc.RpcError as exc:
             error = self._map_error(exc, op)
             raise error from error.cause
-        return parse_response(self._pb, response, op, self._where, self.provider)
+        with our_code(op):
+            return parse_response(self._pb, response, op, self._where, self.provider)
 
     async def _stream(
         self,
@@ -235,6 +236,10 @@ class XAIChatModel(BaseChatModel):
         except self._grpc.RpcError as exc:
             error = self._map_error(exc, op, streaming=started)
             raise error from error.cause
+        except BelugaError:
+            raise
+        except Exception as exc:  # our reading of the events: a bug, not a provider failure
+            raise own_failure(op, exc, "stream parser") from exc
         finally:
             await events.aclose()
             call.cancel()  # no-op once finished; stops the server when the consumer left early
