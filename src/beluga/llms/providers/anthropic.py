@@ -14,8 +14,11 @@ Errors: HTTP statuses go through the shared table of ``_errors`` (401/403 auth, 
 429 rate limited with the server's ``retry-after``, 5xx and 529 ``overloaded_error`` retryable);
 an ``event: error`` inside a stream is classified by its error type the same way (an
 ``overloaded_error`` mid-stream is a retryable PROVIDER_UNAVAILABLE); a stream cut before
-``message_stop``, a refused connection and a timeout are retryable too. The API key is registered
-as a secret, so it is masked in every message, span and repr.
+``message_stop``, a refused connection and a timeout are retryable too; a request that cannot
+be encoded is refused before sending (``_preflight``). The API key, header values and the
+``base_url`` password are registered as secrets (``_connection``), so they are masked in every
+message, span and repr; user info in ``base_url`` goes as ``Authorization: Basic``, never in a
+URL the SDK logs.
 
 Usage::
 

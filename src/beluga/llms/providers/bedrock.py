@@ -8,8 +8,10 @@ module is imported; the client itself is created on first use (its service descr
 in a worker thread, so the event loop is not blocked by that file I/O) and closed by
 :meth:`BedrockChatModel.aclose`.
 
-botocore's own retries are off (one attempt): the retry, timeout and fallback middleware decide
-from :attr:`BelugaError.retryable`. The request/response mapping lives in ``_bedrock_wire``.
+``base_url`` with user info is refused (SigV4 or the bearer key owns the ``Authorization``
+header, and aiohttp would fail on both). botocore's own retries are off (one attempt): the
+retry, timeout and fallback middleware decide from :attr:`BelugaError.retryable`. The
+request/response mapping lives in ``_bedrock_wire``.
 
 Usage::
 

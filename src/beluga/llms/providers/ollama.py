@@ -25,6 +25,10 @@ with tool calls finishes ``tool_calls`` (Ollama says ``stop``). ``thinking`` com
 :class:`ReasoningPart`; reasoning parts of a history are not sent back (local models carry no
 signed reasoning to continue from).
 
+Connection: ``_connection.endpoint`` registers the key and URL secrets; user info in
+``base_url`` (which the SDK would drop) is sent as ``Authorization: Basic``, unless ``api_key``
+sets that header.
+
 Errors: statuses through the shared ``_errors`` table, a 404 for a missing model saying to run
 ``ollama pull``; error lines mid-stream (classified by their ``status`` when present), cut
 streams, lines that are not JSON and a refused connection are retryable PROVIDER_UNAVAILABLE.

@@ -9,6 +9,8 @@ models cost ~70 us per streamed chunk, several times everything else on the path
 request/response mapping lives in ``_openai_wire``; SDK errors become :class:`BelugaError` here.
 :class:`OpenAIClientModel` holds what every OpenAI adapter shares (client, auth, error mapping), so
 the Responses adapter (``openai_responses``) and Azure (``azure``) add only their wire format.
+Connection set-up (key, URL, headers, secrets) is ``_connection.endpoint``'s; the mapping of
+SDK exceptions shared with Anthropic is ``_errors.stainless_error``.
 
 Usage::
 
