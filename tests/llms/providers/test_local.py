@@ -171,6 +171,19 @@ async def test_images_are_refused_because_the_model_reads_text_only() -> None:
     assert not local.loaded  # refused before any work
 
 
+async def test_a_lone_surrogate_is_an_invalid_request_before_any_work() -> None:
+    # Before: llama.cpp's tokenizer failed on it with an INTERNAL error, after loading.
+    local = LocalChatModel()
+    prompt = [Message.user("fine"), Message.user("bad \ud800")]
+    with pytest.raises(BelugaError) as info:
+        await local.generate(prompt)
+    assert (info.value.code, info.value.retryable) == (ErrorCode.INVALID_REQUEST, False)
+    assert "message 2 (user)" in info.value.message
+    with pytest.raises(BelugaError, match="lone surrogate"):
+        await _collect(local.stream(prompt))
+    assert not local.loaded
+
+
 async def test_tool_choice_must_name_an_offered_tool() -> None:
     local = LocalChatModel()
     with pytest.raises(BelugaError, match="not among the tools") as info:

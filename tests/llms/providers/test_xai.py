@@ -1149,3 +1149,27 @@ async def test_failed_stream_span_carries_the_error_type(
     texts = [repr(dict(span.attributes or {})), str(span.status.description)]
     texts += [repr(dict(e.attributes or {})) for e in span.events]
     assert all(PLANTED not in t for t in texts)
+
+
+@pytest.mark.parametrize("kind", ["generate", "stream"])
+@pytest.mark.parametrize(
+    ("prompt", "settings", "said"),
+    [
+        ("lone \ud800 surrogate", None, "message 1 (user)"),
+        ("hi", ModelSettings(top_p=float("nan")), "settings.top_p is nan"),
+    ],
+    ids=["surrogate", "nan"],
+)
+async def test_unencodable_requests_are_refused_before_the_rpc(
+    grpc_server: GrpcReplay, kind: str, prompt: str, settings: ModelSettings | None, said: str
+) -> None:
+    # Before: protobuf raised a raw UnicodeEncodeError, and NaN went to the server.
+    async with _model(grpc_server) as model:
+        with pytest.raises(BelugaError) as info:
+            if kind == "generate":
+                await model.generate(prompt, settings=settings)
+            else:
+                await _collect(model, prompt, settings=settings)
+    assert (info.value.code, info.value.retryable) == (ErrorCode.INVALID_REQUEST, False)
+    assert said in info.value.message
+    assert grpc_server.received == []

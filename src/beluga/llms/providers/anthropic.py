@@ -14,8 +14,11 @@ Errors: HTTP statuses go through the shared table of ``_errors`` (401/403 auth, 
 429 rate limited with the server's ``retry-after``, 5xx and 529 ``overloaded_error`` retryable);
 an ``event: error`` inside a stream is classified by its error type the same way (an
 ``overloaded_error`` mid-stream is a retryable PROVIDER_UNAVAILABLE); a stream cut before
-``message_stop``, a refused connection and a timeout are retryable too. The API key is registered
-as a secret, so it is masked in every message, span and repr.
+``message_stop``, a refused connection and a timeout are retryable too; a request that cannot
+be encoded is refused before sending (``_preflight``). The API key, header values and the
+``base_url`` password are registered as secrets (``_connection``), so they are masked in every
+message, span and repr; user info in ``base_url`` goes as ``Authorization: Basic``, never in a
+URL the SDK logs.
 
 Usage::
 
@@ -32,11 +35,18 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 from beluga.core.errors import BelugaError, ErrorCode
-from beluga.core.redaction import redact, register_secret
+from beluga.core.redaction import display_url, register_secret, register_url
 from beluga.core.registry import require
 from beluga.llms.base import BaseChatModel, ModelSettings
 from beluga.llms.providers._anthropic_wire import build_request, parse_message, stream_events
-from beluga.llms.providers._errors import error_for_status, status_code
+from beluga.llms.providers._connection import endpoint, env_key
+from beluga.llms.providers._errors import (
+    error_for_status,
+    our_code,
+    stainless_error,
+    status_code,
+)
+from beluga.llms.providers._preflight import check_sendable
 from beluga.schema import ChatResponse, Message, StreamEvent, ToolDefinition
 
 if TYPE_CHECKING:
@@ -46,7 +56,6 @@ __all__ = ["AnthropicChatModel"]
 
 _DEFAULT_URL = "https://api.anthropic.com"
 _PATH = "/v1/messages"
-_SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key"})
 # The HTTP status each error type comes with, so that an error sent inside a body (an
 # `event: error` mid-stream, after the 200) is classified by the same table as an HTTP error.
 _ERROR_STATUS = {
@@ -97,22 +106,26 @@ class AnthropicChatModel(BaseChatModel):
                 f"max_tokens_default must be at least 1 (got {max_tokens_default})",
             )
         self.max_tokens_default = max_tokens_default
+        self.timeout: float | None = timeout
         sdk = cast(ModuleType, require("anthropic", extra="anthropic"))
         self._sdk = sdk
-        self._errors: tuple[type[BaseException], ...] = (sdk.AnthropicError, ValueError)
         self._stream_cls: type[AsyncStream[object]] = sdk.AsyncStream[object]
-        for name, value in (default_headers or {}).items():
-            if name.lower() in _SECRET_HEADERS:
-                register_secret(value)
+        key = env_key(api_key, "ANTHROPIC_API_KEY")
+        conn = endpoint(
+            base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
+            default_url=_DEFAULT_URL,
+            api_key=key,
+            headers=default_headers,
+            timeout=timeout,
+        )
         if client is not None:
             register_secret(getattr(client, "api_key", None))
             register_secret(getattr(client, "auth_token", None))
+            register_url(str(client.base_url))
             self._client: AsyncAnthropic = client
             self._owns_client = False
-            self.base_url: str | None = str(client.base_url).rstrip("/")
+            self.base_url: str | None = display_url(str(client.base_url)).rstrip("/")
             return
-        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
-        key = api_key or os.environ.get("ANTHROPIC_API_KEY")
         if not key:
             raise BelugaError(
                 "llms.anthropic.init",
@@ -121,17 +134,8 @@ class AnthropicChatModel(BaseChatModel):
                 "variable, or set the provider's api_key in beluga.yaml (e.g. to "
                 "${ANTHROPIC_API_KEY}); keys come from https://console.anthropic.com",
             )
-        register_secret(key)
-        options: dict[str, Any] = {
-            "api_key": key,
-            "base_url": self.base_url,
-            "default_headers": default_headers,
-            "max_retries": 0,
-            "open_telemetry": False,
-        }
-        if timeout is not None:
-            options["timeout"] = timeout
-        self._client = sdk.AsyncAnthropic(**options)
+        self.base_url = conn.shown if conn.url else None
+        self._client = sdk.AsyncAnthropic(**conn.sdk_options(open_telemetry=False))
         self._owns_client = True
 
     @property
@@ -145,6 +149,7 @@ class AnthropicChatModel(BaseChatModel):
         settings: ModelSettings,
     ) -> ChatResponse:
         op = "llms.anthropic.generate"
+        check_sendable(messages, tools, settings, op)
         body = build_request(
             self._model,
             messages,
@@ -157,11 +162,12 @@ class AnthropicChatModel(BaseChatModel):
         )
         try:
             data = await self._client.post(_PATH, cast_to=object, body=body)
-        except self._errors as exc:
+        except Exception as exc:  # the SDK, its JSON coding of request and answer
             raise self._map_error(exc, op) from exc
         if isinstance(data, dict) and data.get("type") == "error":
             raise _error_in_body(data, op, self._where, "an error in a 200 response")
-        return parse_message(data, op, self._where, self.provider)
+        with our_code(op):
+            return parse_message(data, op, self._where, self.provider)
 
     async def _stream(
         self,
@@ -170,6 +176,7 @@ class AnthropicChatModel(BaseChatModel):
         settings: ModelSettings,
     ) -> AsyncIterator[StreamEvent]:
         op = "llms.anthropic.stream"
+        check_sendable(messages, tools, settings, op)
         body = build_request(
             self._model,
             messages,
@@ -184,7 +191,7 @@ class AnthropicChatModel(BaseChatModel):
             stream = await self._client.post(
                 _PATH, cast_to=object, body=body, stream=True, stream_cls=self._stream_cls
             )
-        except self._errors as exc:
+        except Exception as exc:  # the SDK, its JSON coding of request and answer
             raise self._map_error(exc, op) from exc
         events = stream_events(stream, op, self._where, self.provider)
         try:
@@ -213,49 +220,9 @@ class AnthropicChatModel(BaseChatModel):
     # ------------------------------------------------------------------- errors
 
     def _map_error(self, exc: BaseException, op: str, *, streaming: bool = False) -> BelugaError:
-        """The :class:`BelugaError` for an exception of the SDK, its JSON decoding or, while a
-        stream is read, its HTTP transport."""
-        sdk, where = self._sdk, self._where
-        _scrub(exc)
-        if isinstance(exc, sdk.APITimeoutError):
-            return BelugaError(
-                op,
-                ErrorCode.TIMEOUT,
-                f"{where} did not answer in time; retry or raise timeout=",
-                cause=exc,
-            )
-        if isinstance(exc, sdk.APIConnectionError):
-            detail = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
-            return BelugaError(
-                op,
-                ErrorCode.PROVIDER_UNAVAILABLE,
-                _cut(where, detail)
-                if streaming
-                else f"could not reach {where} ({detail}); check base_url and the network, "
-                "then retry",
-                cause=exc,
-            )
-        if isinstance(exc, sdk.APIStatusError):
-            status: int = exc.status_code
-            if status < 400:  # an `event: error` inside a 200 stream
-                return _error_in_body(exc.body, op, where, "an error mid-stream", exc)
-            message = exc.api_message or (exc.body if isinstance(exc.body, str) else exc.message)
-            return error_for_status(
-                op,
-                status,
-                str(message),
-                provider=where,
-                headers=exc.response.headers,
-                cause=exc,
-            )
-        if isinstance(exc, ValueError):  # the SDK decoding a body that is not JSON
-            return BelugaError(
-                op,
-                ErrorCode.PROVIDER_UNAVAILABLE,
-                f"{where} sent a response that is not valid JSON; check base_url, then retry",
-                retryable=True,
-                cause=exc,
-            )
+        """The :class:`BelugaError` for an exception of the SDK, its JSON coding, our parser
+        or, while a stream is read, its HTTP transport."""
+        where = self._where
         if streaming and isinstance(exc, KeyError | TypeError | AttributeError):
             return BelugaError(
                 op,
@@ -265,16 +232,23 @@ class AnthropicChatModel(BaseChatModel):
                 retryable=False,
                 cause=exc,
             )
-        if streaming and _is_transport_error(exc):
-            return BelugaError(
-                op, ErrorCode.PROVIDER_UNAVAILABLE, _cut(where, type(exc).__name__), cause=exc
+
+        def api_error(error: Any) -> BelugaError:
+            status: int | None = getattr(error, "status_code", None)
+            if status is None or status < 400:  # an `event: error` inside a 200 stream
+                return _error_in_body(error.body, op, where, "an error mid-stream", error)
+            body = error.body
+            message = error.api_message or (body if isinstance(body, str) else error.message)
+            return error_for_status(
+                op,
+                status,
+                str(message),
+                provider=where,
+                headers=error.response.headers,
+                cause=error,
             )
-        return BelugaError(
-            op,
-            ErrorCode.INTERNAL,
-            f"the Anthropic SDK failed: {type(exc).__name__}: {exc}",
-            cause=exc,
-        )
+
+        return stainless_error(exc, op, where, self._sdk, streaming=streaming, api_error=api_error)
 
 
 def _error_in_body(
@@ -296,23 +270,3 @@ def _error_in_body(
         retryable=retryable,
         cause=cause,
     )
-
-
-def _cut(where: str, detail: str) -> str:
-    return f"the stream from {where} was cut before it finished ({detail}); retry"
-
-
-def _is_transport_error(exc: BaseException) -> bool:
-    """Whether ``exc`` comes from the HTTP layer under the SDK (a connection dropped mid-body);
-    checked by module name so that the HTTP library is not imported here."""
-    return type(exc).__module__.split(".", 1)[0] in ("httpx", "httpx2", "httpcore", "h11")
-
-
-def _scrub(exc: BaseException) -> None:
-    """Redact the SDK exception's own text: it becomes our ``__cause__`` and so reaches
-    tracebacks, and an error body may echo a key back."""
-    exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
-    for attr in ("message", "api_message"):
-        value = getattr(exc, attr, None)
-        if isinstance(value, str):
-            setattr(exc, attr, redact(value))

@@ -25,13 +25,14 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Sequence
 from types import ModuleType
-from typing import Any, Final, Literal, cast
+from typing import Final, Literal, cast
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.redaction import register_secret
 from beluga.core.registry import require
 from beluga.llms.base import BaseChatModel, ModelSettings
-from beluga.llms.providers.openai import OpenAIChatModel, OpenAIClientModel, _display
+from beluga.llms.providers._connection import endpoint as connect
+from beluga.llms.providers.openai import OpenAIChatModel, OpenAIClientModel
 from beluga.llms.providers.openai_responses import OpenAIResponsesModel
 from beluga.schema import ChatResponse, Message, StreamEvent, ToolDefinition
 
@@ -103,31 +104,34 @@ class AzureOpenAIChatModel(BaseChatModel):
                 "no Azure OpenAI endpoint: set endpoint or AZURE_OPENAI_ENDPOINT, e.g. "
                 "https://my-resource.openai.azure.com",
             )
-        register_secret(key)
         register_secret(azure_ad_token)
+        self.timeout: float | None = timeout
         self.api = api
         self.api_version = (
             api_version or os.environ.get("OPENAI_API_VERSION") or DEFAULT_API_VERSION
         )
-        self.endpoint = where.rstrip("/")
+        conn = connect(
+            where.rstrip("/"),
+            default_url=where,
+            api_key=key,
+            headers=default_headers,
+            timeout=timeout,
+        )
+        self.endpoint = conn.shown
         sdk = cast(ModuleType, require("openai", extra="openai"))
-        options: dict[str, Any] = {"max_retries": 0, "default_headers": default_headers}
-        if timeout is not None:
-            options["timeout"] = timeout
         if self.api_version == "v1":
-            client = sdk.AsyncOpenAI(
-                api_key=key or azure_ad_token, base_url=f"{self.endpoint}/openai/v1", **options
+            options = conn.sdk_options(
+                api_key=key or azure_ad_token, base_url=f"{conn.url}/openai/v1"
             )
+            client = sdk.AsyncOpenAI(**options)
         else:
-            client = sdk.AsyncAzureOpenAI(
-                azure_endpoint=self.endpoint,
-                api_version=self.api_version,
-                api_key=key,
-                azure_ad_token=azure_ad_token,
-                **options,
+            options = conn.sdk_options(
+                azure_endpoint=conn.url, api_version=self.api_version, azure_ad_token=azure_ad_token
             )
+            del options["base_url"]
+            client = sdk.AsyncAzureOpenAI(**options)
         wire: type[OpenAIClientModel] = OpenAIChatModel if api == "chat" else OpenAIResponsesModel
-        self._inner = wire(model, client=client, default_headers=default_headers)
+        self._inner = wire(model, client=client)
         self._inner._hints = _HINTS
         self._inner.provider = self.provider  # its reasoning parts are Azure's
         self._inner._owns_client = True  # built here, so closed with this model
@@ -154,6 +158,6 @@ class AzureOpenAIChatModel(BaseChatModel):
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(model={self._model!r}, endpoint={_display(self.endpoint)!r}, "
+            f"{type(self).__name__}(model={self._model!r}, endpoint={self.endpoint!r}, "
             f"api={self.api!r}, api_version={self.api_version!r})"
         )

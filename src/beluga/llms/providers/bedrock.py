@@ -8,8 +8,10 @@ module is imported; the client itself is created on first use (its service descr
 in a worker thread, so the event loop is not blocked by that file I/O) and closed by
 :meth:`BedrockChatModel.aclose`.
 
-botocore's own retries are off (one attempt): the retry, timeout and fallback middleware decide
-from :attr:`BelugaError.retryable`. The request/response mapping lives in ``_bedrock_wire``.
+``base_url`` with user info is refused (SigV4 or the bearer key owns the ``Authorization``
+header, and aiohttp would fail on both). botocore's own retries are off (one attempt): the
+retry, timeout and fallback middleware decide from :attr:`BelugaError.retryable`. The
+request/response mapping lives in ``_bedrock_wire``.
 
 Usage::
 
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
@@ -30,12 +31,22 @@ from types import ModuleType, SimpleNamespace
 from typing import Any, cast
 
 from beluga.core.errors import BelugaError, ErrorCode
-from beluga.core.redaction import redact, register_secret
+from beluga.core.redaction import display_url, register_secret
 from beluga.core.registry import require
 from beluga.llms.base import BaseChatModel, ModelSettings
 from beluga.llms.providers._bedrock_wire import build_request, parse_response, stream_events
-from beluga.llms.providers._errors import error_for_status, retry_after_from, status_code
-from beluga.observability.logs import RedactingFilter
+from beluga.llms.providers._connection import guard_sdk_logs, reject_userinfo
+from beluga.llms.providers._errors import (
+    error_for_status,
+    our_code,
+    own_failure,
+    retry_after_from,
+    scrub,
+    status_code,
+    timed_out,
+    unreachable,
+)
+from beluga.llms.providers._preflight import check_sendable
 from beluga.schema import ChatResponse, Message, StreamEvent, ToolDefinition
 
 __all__ = ["BedrockChatModel"]
@@ -48,9 +59,6 @@ _API_KEY_ENV = "AWS_BEARER_TOKEN_BEDROCK"
 # botocore errors that mean missing or unusable credentials or settings.
 _CONFIG_ERRORS = """NoCredentialsError PartialCredentialsError NoAuthTokenError ProfileNotFound
     CredentialRetrievalError TokenRetrievalError NoRegionError"""
-# botocore loggers whose DEBUG records show signed headers (a bearer key, a session token) and
-# raw bodies: they get our redacting filter, which costs nothing while DEBUG is off.
-_SDK_LOGGERS = ("botocore.endpoint", "botocore.auth", "botocore.parsers", "botocore.hooks")
 
 
 @functools.cache
@@ -61,10 +69,8 @@ def _sdk() -> SimpleNamespace:
         return cast(ModuleType, require(name, extra="bedrock"))
 
     exceptions = mod("botocore.exceptions")
-    for name in _SDK_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-            logger.addFilter(RedactingFilter())
+    # botocore's DEBUG records show signed headers (a bearer key, a session token) and bodies.
+    guard_sdk_logs()
     # A failed connection, a cut or corrupt body, an undecodable event-stream frame.
     transport = (
         exceptions.ConnectionError,
@@ -144,6 +150,10 @@ class BedrockChatModel(BaseChatModel):
         settings: ModelSettings | None = None,
     ) -> None:
         super().__init__(model, settings=settings)
+        self.timeout: float | None = timeout
+        reject_userinfo(
+            base_url, "llms.bedrock.init", "Bedrock authenticates with AWS credentials or api_key"
+        )
         sdk = _sdk()
         self._sdk = sdk
         for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", _API_KEY_ENV):
@@ -208,7 +218,7 @@ class BedrockChatModel(BaseChatModel):
 
     @property
     def _where(self) -> str:
-        return self.base_url or f"Bedrock ({self.region})"
+        return display_url(self.base_url) if self.base_url else f"Bedrock ({self.region})"
 
     async def _get_client(self, op: str) -> Any:
         if self._client is not None:
@@ -233,13 +243,17 @@ class BedrockChatModel(BaseChatModel):
         settings: ModelSettings,
     ) -> ChatResponse:
         op = "llms.bedrock.generate"
+        check_sendable(messages, tools, settings, op)
         request = build_request(self._model, messages, tools, settings, op, self.provider)
         client = await self._get_client(op)
         try:
             data = await client.converse(**request)
         except self._sdk.errors as exc:
             raise _map_error(exc, op, self._where, self._sdk) from exc
-        return parse_response(data, op, self._where, self._model, _request_id(data), self.provider)
+        with our_code(op):
+            return parse_response(
+                data, op, self._where, self._model, _request_id(data), self.provider
+            )
 
     async def _stream(
         self,
@@ -248,6 +262,7 @@ class BedrockChatModel(BaseChatModel):
         settings: ModelSettings,
     ) -> AsyncIterator[StreamEvent]:
         op = "llms.bedrock.stream"
+        check_sendable(messages, tools, settings, op)
         request = build_request(self._model, messages, tools, settings, op, self.provider)
         client = await self._get_client(op)
         try:
@@ -261,6 +276,10 @@ class BedrockChatModel(BaseChatModel):
                 yield event
         except self._sdk.errors as exc:
             raise _map_error(exc, op, self._where, self._sdk, streaming=True) from exc
+        except BelugaError:
+            raise
+        except Exception as exc:  # our reading of the events: a bug, not a provider failure
+            raise own_failure(op, exc, "stream parser") from exc
         finally:
             await events.aclose()
             stream.close()
@@ -317,46 +336,23 @@ _BY_ERROR_CODE: dict[str, tuple[ErrorCode, bool, str]] = {
 }
 
 
-def _scrub(exc: BaseException) -> None:
-    """Redact the SDK exception's own text: it becomes our ``__cause__`` and reaches
-    tracebacks, and AWS signature errors echo the signed headers (a session token among them)."""
-    exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
-    response = getattr(exc, "response", None)
-    error = response.get("Error") if isinstance(response, dict) else None
-    if isinstance(error, dict) and isinstance(error.get("Message"), str):
-        error["Message"] = redact(error["Message"])
-
-
 def _map_error(
     exc: BaseException, op: str, where: str, sdk: SimpleNamespace, *, streaming: bool = False
 ) -> BelugaError:
     """The :class:`BelugaError` for an exception raised by aiobotocore/botocore."""
     if isinstance(exc, BelugaError):
         return exc
-    _scrub(exc)
+    scrub(exc)
     errors = sdk.exc
     if isinstance(exc, errors.ClientError):
         return _client_error(exc, op, where)
     detail = type(exc).__name__
     if isinstance(exc, (errors.ConnectTimeoutError, errors.ReadTimeoutError, TimeoutError)):
-        what = "connect" if isinstance(exc, errors.ConnectTimeoutError) else "answer"
-        return BelugaError(
-            op,
-            ErrorCode.TIMEOUT,
-            f"{where} did not {what} in time; raise timeout= or retry",
-            cause=exc,
-        )
+        what = "connecting" if isinstance(exc, errors.ConnectTimeoutError) else "answering"
+        return timed_out(op, where, exc, what)
     if isinstance(exc, sdk.transport):
-        if streaming:
-            text = (
-                f"the stream from {where} was cut or corrupted before it finished ({detail}); retry"
-            )
-        else:
-            text = (
-                f"could not reach {where} ({detail}); check region/base_url and the network, "
-                "then retry"
-            )
-        return BelugaError(op, ErrorCode.PROVIDER_UNAVAILABLE, text, cause=exc)
+        check = "region/base_url and the network"
+        return unreachable(op, where, exc, detail, streaming=streaming, check=check)
     if isinstance(exc, errors.ParamValidationError):
         return BelugaError(
             op, ErrorCode.INVALID_REQUEST, f"the AWS SDK rejected the request: {exc}", cause=exc
@@ -370,7 +366,7 @@ def _map_error(
             "configure the AWS credential chain",
             cause=exc,
         )
-    return BelugaError(op, ErrorCode.INTERNAL, f"the AWS SDK failed: {detail}: {exc}", cause=exc)
+    return own_failure(op, exc, "AWS SDK")
 
 
 def _client_error(exc: Any, op: str, where: str) -> BelugaError:

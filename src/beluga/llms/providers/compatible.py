@@ -65,7 +65,7 @@ class CompatibleChatModel(OpenAIChatModel):
             )
         super().__init__(
             chosen,
-            api_key=key or "not-needed",
+            api_key=key,
             base_url=base_url or self.base_url_default,
             timeout=timeout,
             default_headers=default_headers,

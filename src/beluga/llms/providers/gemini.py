@@ -34,13 +34,24 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 from beluga.core.errors import BelugaError, ErrorCode
-from beluga.core.redaction import redact, register_secret
+from beluga.core.redaction import display_url, register_secret, register_url
 from beluga.core.registry import require
 from beluga.core.streams import aclose
 from beluga.llms.base import BaseChatModel, ModelSettings
-from beluga.llms.providers._errors import error_for_status
+from beluga.llms.providers._connection import endpoint, env_key
+from beluga.llms.providers._errors import (
+    error_for_status,
+    is_decode_error,
+    not_json,
+    our_code,
+    own_failure,
+    scrub,
+    timed_out,
+    unreachable,
+)
 from beluga.llms.providers._gemini_reply import parse_response, stream_events
 from beluga.llms.providers._gemini_wire import build_config, build_contents, validates_signatures
+from beluga.llms.providers._preflight import check_sendable
 from beluga.schema import ChatResponse, Message, StreamEvent, ToolDefinition
 
 if TYPE_CHECKING:
@@ -90,14 +101,17 @@ class GeminiChatModel(BaseChatModel):
             **{name: name for name in fields},
         }
         self._http: httpx.AsyncClient | None = None
+        self.timeout: float | None = timeout
         if client is not None:
             api = getattr(client, "_api_client", None)
             register_secret(getattr(api, "api_key", None))
             given = getattr(api, "_http_options", None)
-            self.base_url: str | None = getattr(given, "base_url", None) or None
+            url = getattr(given, "base_url", None) or None
+            register_url(url)
+            self.base_url: str | None = display_url(url).rstrip("/") if url else None
             self._client: genai.Client = client
             return
-        key = api_key or next((os.environ[v] for v in _KEY_VARS if os.environ.get(v)), None)
+        key = env_key(api_key, *_KEY_VARS)
         if not key:
             raise BelugaError(
                 "llms.gemini.init",
@@ -105,8 +119,13 @@ class GeminiChatModel(BaseChatModel):
                 "no Gemini API key: set api_key, or GOOGLE_API_KEY / GEMINI_API_KEY (create "
                 "one at https://aistudio.google.com/apikey)",
             )
-        register_secret(key)
-        self.base_url = base_url.rstrip("/") if base_url else None
+        conn = endpoint(
+            base_url.rstrip("/") if base_url else None,
+            default_url=_GEMINI_URL,
+            api_key=key,
+            timeout=timeout,
+        )
+        self.base_url = conn.shown if conn.url else None
         import httpx
 
         seconds = _DEFAULT_TIMEOUT if timeout is None else timeout
@@ -122,8 +141,10 @@ class GeminiChatModel(BaseChatModel):
             "client_args": {"verify": tls},
             "async_client_args": {"ssl": tls},
         }
-        if self.base_url:
-            options["base_url"] = self.base_url
+        if conn.url:
+            options["base_url"] = conn.url
+        if conn.headers:  # the Basic authorization of user info in base_url
+            options["headers"] = conn.headers
         self._client = sdk.Client(api_key=key, vertexai=False, http_options=options)
 
     @property
@@ -137,6 +158,7 @@ class GeminiChatModel(BaseChatModel):
         settings: ModelSettings,
         op: str,
     ) -> tuple[Any, Any]:
+        check_sendable(messages, tools, settings, op)
         placeholder = validates_signatures(self._model)
         system, contents = build_contents(messages, op, self.provider, placeholder=placeholder)
         config = build_config(tools, settings, op)
@@ -171,7 +193,8 @@ class GeminiChatModel(BaseChatModel):
             )
         except Exception as exc:
             raise self._map_error(exc, op) from exc
-        return parse_response(response, op, self._where, self.provider)
+        with our_code(op):
+            return parse_response(response, op, self._where, self.provider)
 
     async def _stream(
         self,
@@ -192,6 +215,10 @@ class GeminiChatModel(BaseChatModel):
         try:
             async for event in events:
                 yield event
+        except BelugaError:
+            raise
+        except Exception as exc:  # our reading of the events: a bug, not a provider failure
+            raise own_failure(op, exc, "stream parser") from exc
         finally:
             for iterator in (events, guarded, chunks):  # outermost first
                 await aclose(iterator)
@@ -229,35 +256,17 @@ class GeminiChatModel(BaseChatModel):
         ``stream_started`` is set when it was raised reading a stream (True after a chunk)."""
         if isinstance(exc, BelugaError):
             return exc
-        _scrub(exc)
+        scrub(exc)
         where = self._where
         if isinstance(exc, self._api_errors):
             return _api_error(exc, op, where)
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if isinstance(exc, _timeouts()):
-            return BelugaError(
-                op,
-                ErrorCode.TIMEOUT,
-                f"{where} did not answer in time ({detail}); raise timeout= or retry",
-                cause=exc,
-            )
+            return timed_out(op, where, exc, detail)
         if isinstance(exc, _transport_errors()):
-            if stream_started:
-                text = f"the stream from {where} was cut before it finished ({detail}); retry"
-            else:
-                text = (
-                    f"could not reach {where} ({detail}); check base_url and that the server "
-                    "is up, then retry"
-                )
-            return BelugaError(op, ErrorCode.PROVIDER_UNAVAILABLE, text, cause=exc)
-        if isinstance(exc, self._bad_json) or type(exc).__name__ == "JSONDecodeError":
-            return BelugaError(
-                op,
-                ErrorCode.PROVIDER_UNAVAILABLE,
-                f"{where} sent a response that is not valid JSON; check base_url, then retry",
-                retryable=True,
-                cause=exc,
-            )
+            return unreachable(op, where, exc, detail, streaming=bool(stream_started))
+        if isinstance(exc, self._bad_json) or is_decode_error(exc):
+            return not_json(op, where, exc)
         if stream_started is not None and isinstance(exc, TypeError):
             # google-genai fails this way on an error event that carries no status code.
             return BelugaError(
@@ -268,16 +277,16 @@ class GeminiChatModel(BaseChatModel):
                 retryable=True,
                 cause=exc,
             )
-        if isinstance(exc, ValueError):  # pydantic validation or the SDK's own checks
+        if isinstance(exc, ValueError) and not isinstance(exc, UnicodeEncodeError):
+            # pydantic validation or the SDK's own checks, before anything is sent
             return BelugaError(
                 op,
                 ErrorCode.INVALID_REQUEST,
                 f"the google-genai SDK rejected the request ({detail}); check settings.extra",
+                retryable=False,
                 cause=exc,
             )
-        return BelugaError(
-            op, ErrorCode.INTERNAL, f"the google-genai SDK failed ({detail})", cause=exc
-        )
+        return own_failure(op, exc, "google-genai SDK")
 
 
 @functools.cache
@@ -317,15 +326,6 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
         ConnectionError,
         *_module_classes("httpx.TransportError", "httpx2.TransportError", "aiohttp.ClientError"),
     )
-
-
-def _scrub(exc: BaseException) -> None:
-    """Redact the SDK exception's own text: it becomes our ``__cause__`` and so reaches
-    tracebacks, and an error body may echo a key back."""
-    exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
-    message = getattr(exc, "message", None)
-    if isinstance(message, str):
-        exc.message = redact(message)  # type: ignore[attr-defined]
 
 
 def _api_error(exc: Any, op: str, where: str) -> BelugaError:

@@ -73,6 +73,7 @@ from beluga.llms.providers._llama_chat import (
 )
 from beluga.llms.providers._llama_grammar import output_grammar, tool_grammar
 from beluga.llms.providers._llama_runner import Counts, Runner, bundled_model_path, default_threads
+from beluga.llms.providers._preflight import check_sendable
 from beluga.schema import (
     ChatResponse,
     FinishEvent,
@@ -127,6 +128,8 @@ class LocalChatModel(BaseChatModel):
     tokens, ``n_threads`` the CPU threads (``None``: half the available cores, 1 to 8), ``seed``
     the sampling seed of calls that set none (``None``: random). For output that repeats exactly,
     set ``settings.seed`` on the call: that also evaluates the prompt afresh (see above).
+    ``timeout`` (seconds) is the longest a call may take, queueing included; ``None``: no limit
+    of its own.
     """
 
     provider = "local"
@@ -138,6 +141,7 @@ class LocalChatModel(BaseChatModel):
         n_ctx: int = 4096,
         n_threads: int | None = None,
         seed: int | None = None,
+        timeout: float | None = None,
         settings: ModelSettings | None = None,
     ) -> None:
         path = bundled_model_path() if model is None else Path(model).expanduser()
@@ -156,7 +160,14 @@ class LocalChatModel(BaseChatModel):
             raise BelugaError(
                 _OP, ErrorCode.INVALID_CONFIG, f"n_threads={n_threads}: use 1 or more, or None"
             )
+        if timeout is not None and not timeout > 0:
+            raise BelugaError(
+                _OP,
+                ErrorCode.INVALID_CONFIG,
+                f"timeout={timeout}: use a positive number of seconds",
+            )
         super().__init__(path.stem, settings=settings)
+        self.timeout: float | None = timeout
         self.seed = seed
         self._runner = Runner(
             path, n_ctx=n_ctx, n_threads=n_threads or default_threads(), name=path.stem
@@ -254,6 +265,7 @@ class LocalChatModel(BaseChatModel):
         *,
         op: str,
     ) -> _Plan:
+        check_sendable(messages, tools, settings, op)
         offered = offered_tools(messages, tools, settings.tool_choice, op=op)
         mode: _Mode = "tool" if offered else "json" if settings.output is not None else "text"
         grammar = instructions = None

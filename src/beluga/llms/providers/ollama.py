@@ -25,6 +25,10 @@ with tool calls finishes ``tool_calls`` (Ollama says ``stop``). ``thinking`` com
 :class:`ReasoningPart`; reasoning parts of a history are not sent back (local models carry no
 signed reasoning to continue from).
 
+Connection: ``_connection.endpoint`` registers the key and URL secrets; user info in
+``base_url`` (which the SDK would drop) is sent as ``Authorization: Basic``, unless ``api_key``
+sets that header.
+
 Errors: statuses through the shared ``_errors`` table, a 404 for a missing model saying to run
 ``ollama pull``; error lines mid-stream (classified by their ``status`` when present), cut
 streams, lines that are not JSON and a refused connection are retryable PROVIDER_UNAVAILABLE.
@@ -47,10 +51,18 @@ import httpx
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.ids import new_id
-from beluga.core.redaction import register_secret
+from beluga.core.redaction import display_url, register_secret, register_url
 from beluga.core.registry import require
 from beluga.llms.base import BaseChatModel, ModelSettings
-from beluga.llms.providers._errors import error_for_status, retry_after_from, status_code
+from beluga.llms.providers._connection import endpoint, env_key
+from beluga.llms.providers._errors import (
+    error_for_status,
+    our_code,
+    own_failure,
+    retry_after_from,
+    status_code,
+)
+from beluga.llms.providers._preflight import check_sendable
 from beluga.schema import (
     ChatResponse,
     ContentPart,
@@ -107,15 +119,19 @@ class OllamaChatModel(BaseChatModel):
     ) -> None:
         super().__init__(model, settings=settings)
         self.keep_alive = keep_alive
+        self.timeout: float | None = timeout
         self._owns_client = client is None
         if client is None:
             sdk = cast(ModuleType, require("ollama", extra="ollama"))
-            key = api_key or os.environ.get("OLLAMA_API_KEY") or None
-            client = sdk.AsyncClient(
-                host=base_url or os.environ.get("OLLAMA_HOST") or _DEFAULT_URL,
-                timeout=timeout,
+            key = env_key(api_key, "OLLAMA_API_KEY")
+            conn = endpoint(
+                base_url or os.environ.get("OLLAMA_HOST") or _DEFAULT_URL,
+                default_url=_DEFAULT_URL,
+                api_key=key,
                 headers={"authorization": f"Bearer {key}"} if key else None,
+                timeout=timeout,
             )
+            client = sdk.AsyncClient(host=conn.url, timeout=timeout, headers=conn.headers)
         http = getattr(client, "_client", None)
         if not isinstance(http, httpx.AsyncClient):
             raise BelugaError(
@@ -125,10 +141,12 @@ class OllamaChatModel(BaseChatModel):
                 "supported version: pip install 'beluga-ai[ollama]'",
             )
         auth = http.headers.get("authorization", "")  # ours or the injected client's
-        register_secret(auth.partition(" ")[2] or auth)
+        register_secret(auth)
+        register_secret(auth.partition(" ")[2])
+        register_url(str(http.base_url))
         self._http = http
-        # The SDK rebuilt the URL from scheme, host, port and path: no user info or query.
-        self.base_url = str(http.base_url).rstrip("/")
+        # The SDK rebuilt the URL from scheme, host, port and path.
+        self.base_url = display_url(str(http.base_url)).rstrip("/")
 
     async def _generate(
         self,
@@ -137,11 +155,14 @@ class OllamaChatModel(BaseChatModel):
         settings: ModelSettings,
     ) -> ChatResponse:
         op, where = "llms.ollama.generate", self.base_url
+        check_sendable(messages, tools, settings, op)
         body = _request(self._model, messages, tools, settings, self.keep_alive, op, stream=False)
         try:
             response = await self._http.post(_CHAT, json=body)
         except httpx.HTTPError as exc:
             raise _transport_error(exc, op, where, started=False) from exc
+        except (ValueError, TypeError) as exc:  # encoding the body: nothing was sent
+            raise own_failure(op, exc, "ollama client") from exc
         if response.is_error:
             raise _status_error(response, op, where, self._model)
         try:
@@ -158,7 +179,8 @@ class OllamaChatModel(BaseChatModel):
                 "base_url is the Ollama server root (e.g. http://localhost:11434)",
                 retryable=False,
             )
-        return _parse(data, self.provider)
+        with our_code(op):
+            return _parse(data, self.provider)
 
     async def _stream(
         self,
@@ -167,6 +189,7 @@ class OllamaChatModel(BaseChatModel):
         settings: ModelSettings,
     ) -> AsyncIterator[StreamEvent]:
         op, where = "llms.ollama.stream", self.base_url
+        check_sendable(messages, tools, settings, op)
         body = _request(self._model, messages, tools, settings, self.keep_alive, op, stream=True)
         started = False
         try:
@@ -183,6 +206,10 @@ class OllamaChatModel(BaseChatModel):
                     await events.aclose()
         except httpx.HTTPError as exc:
             raise _transport_error(exc, op, where, started=started) from exc
+        except (ValueError, TypeError) as exc:
+            if started:  # our parser: the lines themselves are checked in _events
+                raise own_failure(op, exc, "Ollama adapter") from exc
+            raise own_failure(op, exc, "ollama client") from exc
 
     async def aclose(self) -> None:
         """Close the HTTP client, unless it was passed in as ``client=``."""

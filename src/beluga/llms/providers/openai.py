@@ -9,6 +9,8 @@ models cost ~70 us per streamed chunk, several times everything else on the path
 request/response mapping lives in ``_openai_wire``; SDK errors become :class:`BelugaError` here.
 :class:`OpenAIClientModel` holds what every OpenAI adapter shares (client, auth, error mapping), so
 the Responses adapter (``openai_responses``) and Azure (``azure``) add only their wire format.
+Connection set-up (key, URL, headers, secrets) is ``_connection.endpoint``'s; the mapping of
+SDK exceptions shared with Anthropic is ``_errors.stainless_error``.
 
 Usage::
 
@@ -22,14 +24,15 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import urlsplit, urlunsplit
 
 from beluga.core.errors import BelugaError, ErrorCode
-from beluga.core.redaction import redact, register_secret
+from beluga.core.redaction import display_url, register_secret, register_url
 from beluga.core.registry import require
 from beluga.llms.base import BaseChatModel, ModelSettings
-from beluga.llms.providers._errors import retry_after_from, status_code
+from beluga.llms.providers._connection import endpoint, env_key
+from beluga.llms.providers._errors import our_code, retry_after_from, stainless_error, status_code
 from beluga.llms.providers._openai_wire import build_request, parse_completion, stream_events
+from beluga.llms.providers._preflight import check_sendable
 from beluga.schema import ChatResponse, Message, StreamEvent, ToolDefinition
 
 if TYPE_CHECKING:
@@ -40,18 +43,6 @@ __all__ = ["OpenAIChatModel", "OpenAIClientModel"]
 _OPENAI_HOST = "api.openai.com"
 # Local servers (vLLM, Ollama, LM Studio) ignore the key, but the SDK insists on sending one.
 _NO_KEY = "not-needed"
-_SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "openai-api-key"})
-
-
-def _display(url: str) -> str:
-    """``url`` for messages: without user info or query, which may carry credentials."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _options(extra: dict[str, Any] | None) -> RequestOptions:
@@ -89,44 +80,38 @@ class OpenAIClientModel(BaseChatModel):
         client: AsyncOpenAI | None = None,
     ) -> None:
         super().__init__(model, settings=settings)
-        self.base_url: str | None
+        self.timeout: float | None = timeout
         sdk = cast(ModuleType, require("openai", extra="openai"))
-        self._errors: tuple[type[BaseException], ...] = (sdk.OpenAIError, ValueError)
+        self._sdk = sdk
         self._stream_cls: type[AsyncStream[object]] = sdk.AsyncStream[object]
         self._hints = _HINTS
-        for name, value in (default_headers or {}).items():
-            if name.lower() in _SECRET_HEADERS:
-                register_secret(value)
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        key = env_key(api_key, "OPENAI_API_KEY")
+        conn = endpoint(
+            base_url,
+            default_url=f"https://{_OPENAI_HOST}/v1",
+            api_key=key,
+            headers=default_headers,
+            timeout=timeout,
+        )
         if client is not None:
             register_secret(getattr(client, "api_key", None))
+            register_url(str(client.base_url))
             self._client: AsyncOpenAI = client
             self._owns_client = False
-            self.base_url = str(client.base_url)
-            self._where = _display(self.base_url)
+            self._where = display_url(str(client.base_url))
+            self.base_url: str | None = self._where
             return
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        key = api_key or os.environ.get("OPENAI_API_KEY")
-        if not key:
-            if self.base_url is None or _OPENAI_HOST in self.base_url:
-                raise BelugaError(
-                    "llms.openai.init",
-                    ErrorCode.INVALID_CONFIG,
-                    "no OpenAI API key: set api_key or OPENAI_API_KEY (a local OpenAI-compatible "
-                    "server needs base_url instead, e.g. http://localhost:11434/v1)",
-                )
-            key = _NO_KEY
-        else:
-            register_secret(key)
-        self._where = _display(self.base_url or f"https://{_OPENAI_HOST}/v1")
-        options: dict[str, Any] = {
-            "api_key": key,
-            "base_url": self.base_url,
-            "organization": organization,
-            "default_headers": default_headers,
-            "max_retries": 0,
-        }
-        if timeout is not None:
-            options["timeout"] = timeout
+        if not key and (base_url is None or _OPENAI_HOST in base_url):
+            raise BelugaError(
+                "llms.openai.init",
+                ErrorCode.INVALID_CONFIG,
+                "no OpenAI API key: set api_key or OPENAI_API_KEY (a local OpenAI-compatible "
+                "server needs base_url instead, e.g. http://localhost:11434/v1)",
+            )
+        self.base_url = conn.shown if conn.url else None
+        self._where = conn.shown
+        options = conn.sdk_options(api_key=key or _NO_KEY, organization=organization)
         self._client = sdk.AsyncOpenAI(**options)
         self._owns_client = True
 
@@ -134,7 +119,7 @@ class OpenAIClientModel(BaseChatModel):
         """POST ``body`` (``extra`` merged over it) and return the decoded JSON, untyped."""
         try:
             return await self._client.post(path, cast_to=object, body=body, options=_options(extra))
-        except self._errors as exc:
+        except Exception as exc:  # the SDK, its JSON coding of request and answer
             raise self._error(exc, op) from exc
 
     async def _stream_from(
@@ -157,20 +142,32 @@ class OpenAIClientModel(BaseChatModel):
                 stream=True,
                 stream_cls=self._stream_cls,
             )
-        except self._errors as exc:
+        except Exception as exc:  # the SDK, its JSON coding of request and answer
             raise self._error(exc, op) from exc
         events = parse(stream, op, self._where, self.provider)
         try:
             async for event in events:
                 yield event
-        except self._errors as exc:
+        except BelugaError:
+            raise
+        except Exception as exc:  # the SDK, the HTTP transport under it, or our parser
             raise self._error(exc, op, streaming=True) from exc
         finally:
             await events.aclose()
             await stream.close()
 
     def _error(self, exc: BaseException, op: str, *, streaming: bool = False) -> BelugaError:
-        return _map_error(exc, op, self._where, streaming=streaming, hints=self._hints)
+        """The :class:`BelugaError` for an exception of the SDK, its JSON coding or our parser."""
+        where, hints, status_error = self._where, self._hints, self._sdk.APIStatusError
+
+        def api_error(error: Any) -> BelugaError:
+            if isinstance(error, status_error):
+                return _status_error(error, op, where, hints)
+            # An error event inside a stream.
+            body = error.body if isinstance(error.body, dict) else {"message": error.message}
+            return _error_from_body(body, op, where, "an error mid-stream", error)
+
+        return stainless_error(exc, op, where, self._sdk, streaming=streaming, api_error=api_error)
 
     async def aclose(self) -> None:
         """Close the HTTP client, unless it was passed in as ``client=``."""
@@ -196,6 +193,7 @@ class OpenAIChatModel(OpenAIClientModel):
         settings: ModelSettings,
     ) -> ChatResponse:
         op = "llms.openai.generate"
+        check_sendable(messages, tools, settings, op)
         body, extra = build_request(self._model, messages, tools, settings, op, stream=False)
         data = await self._post("/chat/completions", body, extra, op)
         if (
@@ -204,7 +202,8 @@ class OpenAIChatModel(OpenAIClientModel):
             and isinstance(data.get("error"), dict)
         ):
             raise _error_from_body(data["error"], op, self._where, "an error in a 200 response")
-        return parse_completion(data, op, self._where, self.provider)
+        with our_code(op):
+            return parse_completion(data, op, self._where, self.provider)
 
     async def _stream(
         self,
@@ -213,6 +212,7 @@ class OpenAIChatModel(OpenAIClientModel):
         settings: ModelSettings,
     ) -> AsyncIterator[StreamEvent]:
         op = "llms.openai.stream"
+        check_sendable(messages, tools, settings, op)
         body, extra = build_request(self._model, messages, tools, settings, op, stream=True)
         async for event in self._stream_from("/chat/completions", body, extra, op, stream_events):
             yield event
@@ -221,15 +221,6 @@ class OpenAIChatModel(OpenAIClientModel):
 # --------------------------------------------------------------------------- errors
 
 _CONTENT_POLICY = frozenset({"content_policy_violation", "content_filter", "content_filtered"})
-
-
-def _scrub(exc: BaseException) -> None:
-    """Redact the SDK exception's own text: it becomes our ``__cause__`` and so reaches
-    tracebacks, and an error body may echo a key back."""
-    exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
-    message = getattr(exc, "message", None)
-    if isinstance(message, str):
-        exc.message = redact(message)  # type: ignore[attr-defined]
 
 
 def _server_message(body: Any, fallback: str) -> str:
@@ -280,55 +271,6 @@ def _error_from_body(
         f"{where} reported {context}: {message}. Retrying may help",
         retryable=True,
         cause=cause,
-    )
-
-
-def _map_error(
-    exc: BaseException,
-    op: str,
-    where: str,
-    *,
-    streaming: bool = False,
-    hints: dict[ErrorCode, str] | None = None,
-) -> BelugaError:
-    """The :class:`BelugaError` for an exception raised by the SDK (or its JSON decoding)."""
-    import openai
-
-    if isinstance(exc, BelugaError):
-        return exc
-    _scrub(exc)
-    if isinstance(exc, openai.APITimeoutError):
-        return BelugaError(
-            op,
-            ErrorCode.TIMEOUT,
-            f"{where} did not answer in time; raise timeout= or retry",
-            cause=exc,
-        )
-    if isinstance(exc, openai.APIConnectionError):
-        detail = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
-        if streaming:
-            text = f"the stream from {where} was cut before it finished ({detail}); retry"
-        else:
-            text = (
-                f"could not reach {where} ({detail}); check base_url and that the server "
-                "is up, then retry"
-            )
-        return BelugaError(op, ErrorCode.PROVIDER_UNAVAILABLE, text, cause=exc)
-    if isinstance(exc, openai.APIStatusError):
-        return _status_error(exc, op, where, hints or _HINTS)
-    if isinstance(exc, openai.APIError):  # an error event inside a stream
-        body = exc.body if isinstance(exc.body, dict) else {"message": exc.message}
-        return _error_from_body(body, op, where, "an error mid-stream", exc)
-    if isinstance(exc, ValueError):  # the SDK decoding a body that is not JSON
-        return BelugaError(
-            op,
-            ErrorCode.PROVIDER_UNAVAILABLE,
-            f"{where} sent a response that is not valid JSON; check base_url, then retry",
-            retryable=True,
-            cause=exc,
-        )
-    return BelugaError(
-        op, ErrorCode.INTERNAL, f"the OpenAI SDK failed: {type(exc).__name__}: {exc}", cause=exc
     )
 
 

@@ -26,6 +26,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 from beluga.llms.base import ModelSettings
+from beluga.llms.providers._errors import our_code
+from beluga.llms.providers._preflight import check_sendable
 from beluga.llms.providers._responses_reply import parse_response, stream_events
 from beluga.llms.providers._responses_wire import build_request
 from beluga.llms.providers.openai import OpenAIClientModel
@@ -76,11 +78,13 @@ class OpenAIResponsesModel(OpenAIClientModel):
         settings: ModelSettings,
     ) -> ChatResponse:
         op = "llms.openai.responses.generate"
+        check_sendable(messages, tools, settings, op)
         body, extra = build_request(
             self._model, messages, tools, settings, op, stream=False, provider=self.provider
         )
         data = await self._post("/responses", body, extra, op)
-        return parse_response(data, op, self._where, self.provider)
+        with our_code(op):
+            return parse_response(data, op, self._where, self.provider)
 
     async def _stream(
         self,
@@ -89,6 +93,7 @@ class OpenAIResponsesModel(OpenAIClientModel):
         settings: ModelSettings,
     ) -> AsyncIterator[StreamEvent]:
         op = "llms.openai.responses.stream"
+        check_sendable(messages, tools, settings, op)
         body, extra = build_request(
             self._model, messages, tools, settings, op, stream=True, provider=self.provider
         )

@@ -59,7 +59,9 @@ from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.redaction import redact, register_secret
 from beluga.core.registry import require
 from beluga.llms.base import BaseChatModel, ModelSettings
-from beluga.llms.providers._errors import retry_after_from, status_code
+from beluga.llms.providers._connection import guard_sdk_logs, reject_userinfo
+from beluga.llms.providers._errors import our_code, own_failure, retry_after_from, status_code
+from beluga.llms.providers._preflight import check_sendable
 from beluga.llms.providers._xai_wire import (
     build_request,
     load_protos,
@@ -123,6 +125,9 @@ class XAIChatModel(BaseChatModel):
         settings: ModelSettings | None = None,
     ) -> None:
         super().__init__(model, settings=settings)
+        self.timeout: float | None = timeout
+        reject_userinfo(base_url, "llms.xai.init", "the gRPC API authenticates with api_key")
+        guard_sdk_logs()
         self._pb = load_protos()
         self._grpc: Any = require("grpc", extra="xai")
         key = api_key or os.environ.get("XAI_API_KEY")
@@ -140,8 +145,8 @@ class XAIChatModel(BaseChatModel):
                 f"timeout must be a positive number of seconds, got {timeout!r}",
             )
         self._key = SecretStr(key)
-        self.base_url = base_url
         self._target, self._secure = _target(base_url)
+        self.base_url = base_url and self._target
         self._loopback = _loopback(self._target.rpartition(":")[0].strip("[]"))
         self._where = f"xAI ({self._target})"
         self._timeout = timeout or _DEFAULT_TIMEOUT
@@ -197,6 +202,7 @@ class XAIChatModel(BaseChatModel):
         settings: ModelSettings,
     ) -> ChatResponse:
         op = "llms.xai.generate"
+        check_sendable(messages, tools, settings, op)
         request = build_request(self._pb, self._model, messages, tools, settings, op, self.provider)
         stub = self._connect()
         try:
@@ -206,7 +212,8 @@ class XAIChatModel(BaseChatModel):
         except self._grpc.RpcError as exc:
             error = self._map_error(exc, op)
             raise error from error.cause
-        return parse_response(self._pb, response, op, self._where, self.provider)
+        with our_code(op):
+            return parse_response(self._pb, response, op, self._where, self.provider)
 
     async def _stream(
         self,
@@ -215,6 +222,7 @@ class XAIChatModel(BaseChatModel):
         settings: ModelSettings,
     ) -> AsyncIterator[StreamEvent]:
         op = "llms.xai.stream"
+        check_sendable(messages, tools, settings, op)
         request = build_request(self._pb, self._model, messages, tools, settings, op, self.provider)
         call = self._connect().GetCompletionChunk(
             request, timeout=self._timeout, metadata=self._metadata()
@@ -228,6 +236,10 @@ class XAIChatModel(BaseChatModel):
         except self._grpc.RpcError as exc:
             error = self._map_error(exc, op, streaming=started)
             raise error from error.cause
+        except BelugaError:
+            raise
+        except Exception as exc:  # our reading of the events: a bug, not a provider failure
+            raise own_failure(op, exc, "stream parser") from exc
         finally:
             await events.aclose()
             call.cancel()  # no-op once finished; stops the server when the consumer left early
