@@ -232,13 +232,8 @@ async def test_generate_has_the_same_deadline() -> None:
 async def test_a_model_given_no_timeout_gets_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert TestModel().timeout is None and base_module.DEFAULT_TIMEOUT < 600
     monkeypatch.setattr(base_module, "DEFAULT_TIMEOUT", 0.2)
-
-    async def hang(messages: Sequence[Message], info: AgentInfo) -> str:
-        await asyncio.Event().wait()
-        return "never"
-
     with pytest.raises(BelugaError) as info:
-        await FunctionModel(hang).generate("hi")
+        await FunctionModel(_hang).generate("hi")
     assert info.value.code is ErrorCode.TIMEOUT
 
 
@@ -257,6 +252,33 @@ async def test_a_timeout_error_of_the_provider_itself_is_not_relabelled() -> Non
 
     with pytest.raises(TimeoutError, match="SDK's own"):
         await FunctionModel(slow, timeout=5).generate("hi")
+
+
+async def _hang(messages: Sequence[Message], info: AgentInfo) -> str:
+    await asyncio.Event().wait()
+    return "never"
+
+
+async def test_a_cancellation_from_the_caller_is_not_a_timeout() -> None:
+    task = asyncio.ensure_future(FunctionModel(_hang, timeout=30).generate("hi"))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_concurrent_calls_each_keep_their_own_deadline() -> None:
+    slow = FunctionModel(_hang, timeout=30)
+    fast = FunctionModel(_hang, timeout=0.2)
+    patient = asyncio.ensure_future(slow.generate("hi"))
+    await asyncio.sleep(0.01)  # the 30 s deadline is registered first
+    with pytest.raises(BelugaError) as info:
+        await fast.generate("hi")
+    assert info.value.code is ErrorCode.TIMEOUT
+    assert not patient.done()  # cut the short call only
+    patient.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await patient
 
 
 @pytest.mark.parametrize("timeout", [0, -1, math.nan, math.inf, "3", True])

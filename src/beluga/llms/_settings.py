@@ -52,15 +52,17 @@ EMPTY_EXTRA = ReadOnlyDict()
 """The ``extra`` of settings that set none (shared: it cannot change)."""
 
 
-def check_settings(settings: ModelSettings) -> dict[str, Any]:
+def check_settings(settings: ModelSettings) -> dict[str, Any] | None:
     """Check every option of ``settings``; returns the normalized values to store back
-    (``stop`` as a tuple, numbers as plain ``float``/``int``, ``extra`` read-only)."""
-    changes: dict[str, Any] = {}
-    for name, check in _CHECKS.items():
+    (``stop`` as a tuple, numbers as plain ``float``/``int``, ``extra`` read-only), if any."""
+    changes: dict[str, Any] | None = None
+    for name, check in _CHECKED:
         value = getattr(settings, name)
         if value is not None:
             normalized = check(value)
             if normalized is not value:
+                if changes is None:
+                    changes = {}
                 changes[name] = normalized
     return changes
 
@@ -76,20 +78,24 @@ def _invalid(name: str, value: object, allowed: str) -> NoReturn:
     )
 
 
+_NUMBER = (int, float)
+_PLAIN = (int, float)
+
+
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, _NUMBER) and not isinstance(value, bool)
 
 
 def _temperature(value: Any) -> float:
     if not (_is_number(value) and math.isfinite(value) and 0 <= value <= 2):
         _invalid("temperature", value, "a number from 0 to 2, such as 0.2")
-    return value if type(value) in (int, float) else float(value)
+    return value if type(value) in _PLAIN else float(value)
 
 
 def _top_p(value: Any) -> float:
     if not (_is_number(value) and math.isfinite(value) and 0 < value <= 1):
         _invalid("top_p", value, "a number above 0 and at most 1, such as 0.9")
-    return value if type(value) in (int, float) else float(value)
+    return value if type(value) in _PLAIN else float(value)
 
 
 def _whole(name: str, value: Any, low: int | None, allowed: str) -> int:
@@ -108,11 +114,14 @@ def _seed(value: Any) -> int:
     return _whole("seed", value, None, "a whole number")
 
 
+_SEQUENCES = (list, tuple)
+
+
 def _stop(value: Any) -> tuple[str, ...] | None:
     allowed = "a string (one stop sequence) or a list of non-empty strings"
     stops: tuple[Any, ...] = (value,) if isinstance(value, str) else ()
     if not stops:
-        if not isinstance(value, list | tuple):
+        if not isinstance(value, _SEQUENCES):
             _invalid("stop", value, allowed)
         stops = tuple(value)
     if not all(isinstance(s, str) and s for s in stops):
@@ -148,14 +157,14 @@ def _extra(value: Any) -> ReadOnlyDict:
     return ReadOnlyDict(value)
 
 
-_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "temperature": _temperature,
-    "max_tokens": _max_tokens,
-    "top_p": _top_p,
-    "stop": _stop,
-    "seed": _seed,
-    "tool_choice": _tool_choice,
-    "parallel_tool_calls": _flag,
-    "output": _output,
-    "extra": _extra,
-}
+_CHECKED: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+    ("temperature", _temperature),
+    ("max_tokens", _max_tokens),
+    ("top_p", _top_p),
+    ("stop", _stop),
+    ("seed", _seed),
+    ("tool_choice", _tool_choice),
+    ("parallel_tool_calls", _flag),
+    ("output", _output),
+    ("extra", _extra),
+)

@@ -18,18 +18,18 @@ answer, short enough that a stalled call fails in minutes rather than the SDKs' 
 
 from __future__ import annotations
 
-import asyncio
 import math
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from functools import wraps
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self, TypeAlias, runtime_checkable
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.streams import aclose
-from beluga.llms._settings import EMPTY_EXTRA, check_settings
+from beluga.llms._deadline import Deadline
+from beluga.llms._settings import EMPTY_EXTRA, ReadOnlyDict, check_settings
 from beluga.observability.genai import Operation, start_operation
 from beluga.schema import (
     ChatResponse,
@@ -75,23 +75,38 @@ class ModelSettings:
     extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY_EXTRA)
 
     def __post_init__(self) -> None:
-        for name, value in check_settings(self).items():
-            object.__setattr__(self, name, value)
+        changes = check_settings(self)
+        if changes is not None:
+            for name, value in changes.items():
+                object.__setattr__(self, name, value)
 
     def merged(self, override: ModelSettings | None) -> ModelSettings:
-        """These settings with every option ``override`` sets taking precedence."""
+        """These settings with every option ``override`` sets taking precedence (both are
+        checked already, so the result is built without checking again: it is on every
+        call's path)."""
         if override is None or override is self:
             return self
-        changes = {
-            f.name: getattr(override, f.name)
-            for f in fields(override)
-            if f.name != "extra" and getattr(override, f.name) is not None
-        }
+        values: dict[str, Any] | None = None
+        for name in _OPTIONS:
+            value = getattr(override, name)
+            if value is not None:
+                if values is None:
+                    values = {n: getattr(self, n) for n in _FIELDS}
+                values[name] = value
         if override.extra:
-            changes["extra"] = {**self.extra, **override.extra}
-        return replace(self, **changes) if changes else self
+            if values is None:
+                values = {n: getattr(self, n) for n in _FIELDS}
+            values["extra"] = ReadOnlyDict({**self.extra, **override.extra})
+        if values is None:
+            return self
+        merged = object.__new__(ModelSettings)
+        for name, value in values.items():
+            object.__setattr__(merged, name, value)
+        return merged
 
 
+_FIELDS = tuple(f.name for f in fields(ModelSettings))
+_OPTIONS = tuple(name for name in _FIELDS if name != "extra")
 _NO_SETTINGS = ModelSettings()
 
 
@@ -193,14 +208,18 @@ class BaseChatModel(ABC):
         messages = as_messages(prompt)
         merged = self.settings.merged(settings)
         with self._operation(merged) as op, op.activated():
-            deadline = asyncio.timeout(self._seconds())
+            deadline = Deadline(self._seconds())
+            deadline.begin()
             try:
-                async with deadline:
-                    response = await self._generate(messages, tools or (), merged)
-            except Exception as exc:
+                response = await self._generate(messages, tools or (), merged)
+            except BaseException as exc:
                 if (error := self._failure(exc, deadline)) is not None:
                     raise error from exc
                 raise
+            finally:
+                deadline.close()
+            if deadline.end():  # the adapter swallowed the cancellation
+                raise self._timed_out(None)
             if self._closed:
                 self._closed = False
             _record_response(
@@ -223,22 +242,21 @@ class BaseChatModel(ABC):
         usage: Usage | None = None
         finish: FinishEvent | None = None
         inner = self._stream(messages, tools or (), merged)
-        budget = self._seconds()
-        clock = asyncio.get_running_loop().time
+        deadline = Deadline(self._seconds())
         try:
             while True:
-                started = clock()
-                deadline = asyncio.timeout(budget)
+                deadline.begin()
                 try:
-                    async with deadline:
-                        event = await anext(inner)
+                    event = await anext(inner)
                 except StopAsyncIteration:
+                    deadline.end()
                     break
-                except Exception as exc:
+                except BaseException as exc:
                     if (error := self._failure(exc, deadline)) is not None:
                         raise error from exc
                     raise
-                budget -= clock() - started
+                if deadline.end():
+                    raise self._timed_out(None)
                 if op.first_chunk_at is None:
                     op.first_chunk()
                     if self._closed:
@@ -255,6 +273,7 @@ class BaseChatModel(ABC):
             op.fail(exc)
             raise
         finally:
+            deadline.close()
             await aclose(inner)
             if finish is not None:
                 _record_response(op, usage, finish.reason, finish.model, finish.response_id)
@@ -263,19 +282,13 @@ class BaseChatModel(ABC):
     def _seconds(self) -> float:
         return DEFAULT_TIMEOUT if self.timeout is None else self.timeout
 
-    def _failure(self, exc: Exception, deadline: asyncio.Timeout) -> BelugaError | None:
-        """The clear error a failure stands for (our deadline passed, or the client was
+    def _failure(self, exc: BaseException, deadline: Deadline) -> BelugaError | None:
+        """The clear error a failed wait stands for (our deadline passed, or the client was
         closed), or None to let ``exc`` go up unchanged."""
-        if isinstance(exc, TimeoutError) and deadline.expired():
-            return BelugaError(
-                f"llms.{self.provider}.call",
-                ErrorCode.TIMEOUT,
-                f"{self.provider} model {self._model!r} gave no complete answer within "
-                f"{self._seconds():g}s (its overall deadline); raise timeout= or ask for a "
-                "shorter answer (max_tokens)",
-                retryable=True,
-                cause=exc,
-            )
+        if deadline.end():
+            return self._timed_out(exc)
+        if not isinstance(exc, Exception):
+            return None
         if self._closed and _from_closed_client(exc):
             return BelugaError(
                 f"llms.{self.provider}.call",
@@ -287,6 +300,17 @@ class BaseChatModel(ABC):
                 cause=exc,
             )
         return None
+
+    def _timed_out(self, exc: BaseException | None) -> BelugaError:
+        return BelugaError(
+            f"llms.{self.provider}.call",
+            ErrorCode.TIMEOUT,
+            f"{self.provider} model {self._model!r} gave no complete answer within "
+            f"{self._seconds():g}s (its overall deadline); raise timeout= or ask for a "
+            "shorter answer (max_tokens)",
+            retryable=True,
+            cause=exc,
+        )
 
     def _operation(self, settings: ModelSettings) -> Operation:
         attrs: dict[str, Any] | None = None

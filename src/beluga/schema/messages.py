@@ -180,24 +180,41 @@ def as_messages(prompt: Prompt) -> Sequence[Message]:
     with ``errors="surrogateescape"``), is one ``INVALID_REQUEST`` saying what to pass instead.
     """
     if isinstance(prompt, str):
-        _check_text(prompt, "the prompt")
+        if not prompt.isascii():
+            _check_text(prompt, None)
         return (Message("user", prompt),)
-    if isinstance(prompt, Message):
-        messages: Sequence[Message] = (prompt,)
-    elif isinstance(prompt, Mapping):
-        messages = (_from_dict(prompt, "the prompt"),)
-    elif isinstance(prompt, Sequence) and not isinstance(prompt, bytes | bytearray | memoryview):
+    kind = type(prompt)
+    if kind is Message:
+        messages: Sequence[Message] = (prompt,)  # type: ignore[assignment]
+    elif kind is list or kind is tuple or _is_history(prompt):
         if not prompt:
             raise _invalid(f"the prompt is empty; {_ACCEPTED}")
-        if all(type(m) is Message for m in prompt):
-            messages = cast(Sequence[Message], prompt)
-        else:
-            messages = _from_items(prompt)
+        messages = cast("Sequence[Message]", prompt)
+    elif isinstance(prompt, Message):
+        messages = (prompt,)
+    elif isinstance(prompt, Mapping):
+        messages = (_from_dict(prompt, "the prompt"),)
     else:
         raise _invalid(f"a prompt cannot be {_kind(prompt)}; {_ACCEPTED}")
     for index, message in enumerate(messages):
-        _check_message(message, index)
+        if type(message) is not Message:  # a dict or something else: convert them all
+            messages = _from_items(messages)
+            message = messages[index]
+        for part in message.content:
+            part_kind = type(part)
+            if (part_kind is TextPart or part_kind is ReasoningPart) and not part.text.isascii():  # type: ignore[union-attr]
+                _check_text(part.text, index)  # type: ignore[union-attr]
+        for call in message.tool_calls:
+            if not call.arguments.isascii():
+                _check_text(call.arguments, index, call.name)
     return messages
+
+
+def _is_history(prompt: object) -> bool:
+    """A sequence of messages (a Message subclass counts as one message, bytes as none)."""
+    if isinstance(prompt, Message | Mapping | bytes | bytearray | memoryview):
+        return False
+    return isinstance(prompt, Sequence)
 
 
 def _from_items(items: Sequence[object]) -> tuple[Message, ...]:
@@ -227,21 +244,13 @@ def _invalid(message: str) -> BelugaError:
     return BelugaError("schema.prompt", ErrorCode.INVALID_REQUEST, message)
 
 
-def _check_message(message: Message, index: int) -> None:
-    where = f"prompt message {index}"
-    for part in message.content:
-        kind = type(part)
-        if kind is TextPart or kind is ReasoningPart:
-            _check_text(part.text, where)  # type: ignore[union-attr]
-    for call in message.tool_calls:
-        _check_text(call.arguments, f"{where} (tool call {call.name!r})")
-
-
-def _check_text(text: str, where: str) -> None:
-    if text.isascii():  # O(1) for str: no scan in the common case
-        return
+def _check_text(text: str, index: int | None, tool: str | None = None) -> None:
+    """Refuse a lone surrogate (callers skip ASCII text, which is O(1) to tell)."""
     found = _SURROGATE.search(text)
     if found is not None:
+        where = "the prompt" if index is None else f"prompt message {index}"
+        if tool is not None:
+            where += f" (tool call {tool!r})"
         raise _invalid(
             f"{where} holds a lone surrogate ({found.group()!r} at character {found.start()}), "
             "which no provider can encode as UTF-8; fix the text (bytes decoded with "
