@@ -352,3 +352,14 @@ def test_every_chat_model_carries_its_provider() -> None:
     assert FunctionModel(lambda m, i: "x").provider == "function"
     assert create("openai", api_key=KEY).provider == "openai"
     assert retrying()(TestModel()).provider == "test"
+
+
+async def test_a_router_falls_back_when_the_deadline_passes() -> None:
+    from beluga.llms.router import Role, Router
+
+    router = Router(
+        {"slow": FunctionModel(_hang, timeout=0.2), "spare": TestModel(text="from the spare")},
+        roles={"main": Role("slow", ["spare"])},
+        default="spare",
+    )
+    assert (await router.generate("hi", role="main")).text == "from the spare"
