@@ -106,3 +106,40 @@ def test_ids_are_unique_prefixed_and_time_ordered() -> None:
     first = new_id()
     time.sleep(0.002)
     assert first[:10] < new_id()[:10]  # the first 10 chars are the millisecond clock
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"), [("alpah", "alpha"), ("ALPHA", "alpha"), ("bet", "beta")]
+)
+def test_a_mistyped_name_suggests_the_closest_one(typo: str, meant: str) -> None:
+    reg = make()
+    with pytest.raises(BelugaError) as info:
+        reg.get(typo)
+    assert f"Did you mean {meant!r}?" in info.value.message
+    assert reg.suggest(typo) == meant
+
+
+def test_nothing_close_suggests_nothing() -> None:
+    reg = make()
+    assert reg.suggest("zzzzzz") is None
+    with pytest.raises(BelugaError) as info:
+        reg.get("zzzzzz")
+    assert "Did you mean" not in info.value.message
+
+
+def test_a_mistyped_provider_suggests_the_real_one() -> None:
+    from beluga.llms import create
+
+    with pytest.raises(BelugaError, match="Did you mean 'openai'"):
+        create("opnai")
+
+
+def test_a_mistyped_provider_type_in_the_config_suggests_the_real_one() -> None:
+    from beluga.config import parse_config
+    from beluga.llms import from_config
+
+    config = parse_config(
+        {"llm": {"default": "main", "providers": {"main": {"type": "anthropc"}}}}, env={}
+    )
+    with pytest.raises(BelugaError, match="did you mean 'anthropic'"):
+        from_config(config)

@@ -103,3 +103,96 @@ def test_media_needs_exactly_one_source_and_a_type() -> None:
         AudioPart(data=b"x")
     with pytest.raises(BelugaError, match="not valid base64"):
         ImagePart(base64="***", media_type="image/png").as_bytes()
+
+
+@pytest.mark.parametrize(
+    ("prompt", "said"),
+    [
+        (123, "cannot be an int (123)"),
+        (b"hi", "bytes (decode them"),
+        (bytearray(b"hi"), "bytes (decode them"),
+        (None, "cannot be None"),
+        ([1, 2], "prompt message 0 is an int"),
+        (["a", "b"], "prompt message 0 is a bare str"),
+        ([Message.user("ok"), 5], "prompt message 1 is an int"),
+        ({"content": "no role"}, "role None"),
+        ({"role": "wizard", "content": "x"}, "role 'wizard'"),
+        ({"role": "user", "content": "x", "temperature": 1}, "'temperature'"),
+        ({"role": "user", "content": 5}, "content must be a string or a list"),
+        ({"role": "user", "content": [{"type": "video", "x": 1}]}, "content part 0"),
+        ({"role": "tool", "content": "42"}, "needs tool_call_id"),
+        ({"role": "assistant", "tool_calls": [{"id": "c"}]}, "tool call 0 must look like"),
+        ({"role": "user", "content": "x", "name": 5}, "name must be a string"),
+    ],
+)
+def test_what_is_not_a_prompt_is_one_clear_invalid_request(prompt: object, said: str) -> None:
+    with pytest.raises(BelugaError) as info:
+        as_messages(prompt)  # type: ignore[arg-type]
+    assert info.value.code is ErrorCode.INVALID_REQUEST and not info.value.retryable
+    assert info.value.op == "schema.prompt"
+    assert said in info.value.message
+
+
+def test_openai_style_message_dicts_become_messages() -> None:
+    history = as_messages(
+        [
+            {"role": "developer", "content": "be brief"},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "what is this?"},
+                    {"type": "image_url", "image_url": {"url": "https://x/a.png", "detail": "low"}},
+                    {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,AAAA"}},
+                    {"type": "input_audio", "input_audio": {"data": "UklG", "format": "wav"}},
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": None,
+                "refusal": None,
+                "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+                    {"id": "c2", "type": "function", "function": {"name": "g", "arguments": {}}},
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "42"},
+            Message.tool("c2", "43"),
+            {"role": "user", "content": "thanks", "name": "ann"},
+        ]
+    )
+    assert history[0] == Message.system("be brief")
+    assert history[1].text == "what is this?"
+    assert history[1].content[1] == ImagePart(url="https://x/a.png", detail="low")
+    assert history[1].content[2] == ImagePart(base64="AAAA", media_type="image/jpeg")
+    assert history[1].content[3] == AudioPart(base64="UklG", media_type="audio/wav")
+    assert history[2].tool_calls == (ToolCall("c1", "f", "{}"), ToolCall("c2", "g", "{}"))
+    assert history[3] == Message.tool("c1", "42")
+    assert history[5] == Message.user("thanks", name="ann")
+    assert as_messages({"role": "user", "content": "hi"}) == (Message.user("hi"),)
+
+
+def test_a_list_of_messages_is_passed_through_as_is() -> None:
+    history = [Message.user("a"), Message.assistant("b")]
+    assert as_messages(history) is history
+
+
+@pytest.mark.parametrize(
+    ("prompt", "where"),
+    [
+        ("bad \udc80", "the prompt"),
+        ([Message.user("ok"), Message.user("x\ud83d")], "prompt message 1"),
+        ([{"role": "user", "content": [{"type": "text", "text": "\udfff"}]}], "prompt message 0"),
+        ([Message.assistant(tool_calls=[ToolCall("c", "f", '{"a": "\ud800"}')])], "tool call 'f'"),
+    ],
+)
+def test_a_lone_surrogate_is_an_invalid_request_naming_the_message(
+    prompt: object, where: str
+) -> None:
+    with pytest.raises(BelugaError) as info:
+        as_messages(prompt)  # type: ignore[arg-type]
+    assert info.value.code is ErrorCode.INVALID_REQUEST
+    assert where in info.value.message and "surrogate" in info.value.message
+
+
+def test_text_beyond_ascii_is_fine() -> None:
+    assert as_messages("héllo 😀 世界")[0].text == "héllo 😀 世界"

@@ -1,4 +1,4 @@
-"""Foundation shared by every area: errors, registries, middleware, streams, ids."""
+"""Foundation shared by every area: errors, registries, middleware, streams, ids, run_sync."""
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.ids import new_id
@@ -7,6 +7,7 @@ from beluga.core.redaction import MASK, display_url, redact, register_secret, re
 from beluga.core.registry import Registry, RegistryEntry, import_path, require
 from beluga.core.sentinel import NOT_GIVEN, NotGiven
 from beluga.core.streams import aclose, merge, tee, with_timeout
+from beluga.core.sync import run_sync
 
 __all__ = [
     "MASK",
@@ -28,6 +29,7 @@ __all__ = [
     "register_secret",
     "register_url",
     "require",
+    "run_sync",
     "tee",
     "with_timeout",
 ]

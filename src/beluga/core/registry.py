@@ -2,11 +2,13 @@
 
 Built-ins register a lazy ``"module:attribute"`` path so that importing :mod:`beluga` never imports
 a provider SDK; third-party packages register through the entry-point group of the area (for LLMs
-``beluga.llms``). An unknown name raises an error listing what is registered and how to get more.
+``beluga.llms``). An unknown name raises an error suggesting the closest registered name (a typo
+such as ``opnai``), listing what is registered and how to get more.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import threading
@@ -106,6 +108,15 @@ class Registry(Generic[T]):
         self._discover()
         return [self._entries[n] for n in sorted(self._entries)]
 
+    def suggest(self, name: str) -> str | None:
+        """The registered name closest to a mistyped ``name`` (case aside), if any is close."""
+        names = self.names()
+        by_case = {n.lower(): n for n in names}
+        if name.lower() in by_case:
+            return by_case[name.lower()]
+        close = difflib.get_close_matches(name.lower(), list(by_case), n=1, cutoff=0.6)
+        return by_case[close[0]] if close else None
+
     def __contains__(self, name: object) -> bool:
         self._discover()
         return name in self._entries
@@ -124,10 +135,12 @@ class Registry(Generic[T]):
 
     def _unknown(self, name: str) -> BelugaError:
         known = ", ".join(self.names()) or "(none)"
+        guess = self.suggest(name)
+        hint = f" Did you mean {guess!r}?" if guess else ""
         return BelugaError(
             f"registry.{self.group}.get",
             ErrorCode.NOT_FOUND,
-            f"unknown {self.kind} {name!r}. Registered: {known}. "
+            f"unknown {self.kind} {name!r}.{hint} Registered: {known}. "
             f"If it comes from a plugin, install that package (it registers under the "
             f"entry-point group {self.group!r}); built-in providers need their extra, "
             f"e.g. pip install 'beluga-ai[{name}]'.",

@@ -68,6 +68,7 @@ class ModelWrapper:
 
     def __init__(self, inner: ChatModel) -> None:
         self.inner = inner
+        self.provider: str = getattr(inner, "provider", None) or type(inner).__name__
 
     @property
     def model_name(self) -> str:

@@ -221,7 +221,8 @@ def _factory(type_name: str, key: str, source: str) -> ModelFactory:
             source,
             key,
             f"unknown provider type {type_name!r}",
-            f"use one of {', '.join(registry.names())}, or install the plugin that provides it",
+            (f"did you mean {guess!r}? " if (guess := registry.suggest(type_name)) else "")
+            + f"use one of {', '.join(registry.names())}, or install the plugin that provides it",
         )
     return registry.get(type_name)
 

@@ -3,7 +3,8 @@
 :class:`TestModel` calls every tool it is offered once, with arguments valid for the tool's
 schema, then answers with text (or with JSON valid for the requested output schema).
 :class:`FunctionModel` answers with whatever a Python function returns. Both go through
-:class:`BaseChatModel`, so they are traced like real providers.
+:class:`BaseChatModel`, so they are traced, checked and bounded by ``timeout`` like real
+providers; their ``provider`` is ``"test"`` and ``"function"``.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ class TestModel(BaseChatModel):
         text: str = "success (no tool calls)",
         call_tools: bool = True,
         settings: ModelSettings | None = None,
+        timeout: float | None = None,
     ) -> None:
-        super().__init__(model, settings=settings)
+        super().__init__(model, settings=settings, timeout=timeout)
         self.text = text
         self.call_tools = call_tools
 
@@ -118,10 +120,11 @@ class FunctionModel(BaseChatModel):
         stream_function: StreamFn | None = None,
         model: str = "function",
         settings: ModelSettings | None = None,
+        timeout: float | None = None,
     ) -> None:
         if function is None and stream_function is None:
             raise TypeError("FunctionModel needs function= or stream_function=")
-        super().__init__(model, settings=settings)
+        super().__init__(model, settings=settings, timeout=timeout)
         self.function = function
         self.stream_function = stream_function
 

@@ -234,3 +234,90 @@ def test_a_record_the_store_refuses_is_dropped_alone(
     assert sorted(r.call_id for r in store.export()) == sorted(c.call_id for c in good)
     rec.close()
     store.close()
+
+
+def _sigterm_script(db: Path, before: str) -> str:
+    """A process that records 500 calls (none written yet) and then receives SIGTERM."""
+    return textwrap.dedent(
+        f"""
+        import os, signal, sys, time
+        from beluga.llms.metrics import CallRecord, MetricsRecorder, SqliteStore
+        {before}
+        rec = MetricsRecorder(SqliteStore({str(db)!r}), batch_size=100_000, interval=3600)
+        for i in range(500):
+            rec.record(CallRecord(provider="p", model="m", latency_s=0.5, call_id=str(i)))
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+        print("still alive", flush=True)
+        """
+    )
+
+
+def _calls_in(db: Path) -> int:
+    with SqliteStore(db, create=False) as store:
+        rows = store.summary()
+    return rows[0].calls if rows else 0
+
+
+def test_sigterm_writes_pending_records_and_exits_as_terminated(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    done = subprocess.run(
+        [sys.executable, "-c", _sigterm_script(db, "")], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 143, done.stderr
+    assert "still alive" not in done.stdout
+    assert _calls_in(db) == 500
+
+
+def test_sigterm_flushes_then_chains_to_the_handler_already_there(tmp_path: Path) -> None:
+    # a server's own handler that leaves at once (os._exit skips every exit hook)
+    before = textwrap.dedent(
+        """
+        def leave(signum, frame):
+            print("previous handler ran", flush=True)
+            os._exit(7)
+        signal.signal(signal.SIGTERM, leave)
+        """
+    ).replace("\n", "\n        ")
+    db = tmp_path / "m.db"
+    done = subprocess.run(
+        [sys.executable, "-c", _sigterm_script(db, before)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 7, done.stderr
+    assert "previous handler ran" in done.stdout
+    assert _calls_in(db) == 500
+
+
+def test_a_process_that_ignores_sigterm_keeps_ignoring_it(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import signal
+        from beluga.llms.metrics import CallRecord, MetricsRecorder, SqliteStore
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        rec = MetricsRecorder(SqliteStore({str(tmp_path / "m.db")!r}))
+        rec.record(CallRecord(provider="p", model="m", latency_s=0.5))
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+        rec.close()
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+def test_the_handler_is_installed_only_from_the_main_thread(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import signal, threading
+        from beluga.llms.metrics import CallRecord, MetricsRecorder, SqliteStore
+        rec = MetricsRecorder(SqliteStore({str(tmp_path / "m.db")!r}))
+        worker = threading.Thread(
+            target=rec.record, args=(CallRecord(provider="p", model="m", latency_s=0.5),)
+        )
+        worker.start(); worker.join()
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        rec.close()
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)

@@ -449,7 +449,10 @@ async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
         pytest.skip(reason)
     request, response = case.interaction.request, case.interaction.response
     body = request.body
-    messages, tools, settings = rebuild(body)
+    try:
+        messages, tools, settings = rebuild(body)
+    except BelugaError as exc:  # e.g. temperature=-1, refused on the client since issue 7
+        pytest.skip(f"the recorded request cannot be made through beluga: {exc.message}")
     server.replay(case.interaction)
     streaming = bool(body.get("stream"))
     prefix = request.path.removesuffix("/responses")  # /v1, /api/v1 (OpenRouter), /openai/v1
@@ -530,7 +533,10 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
 def _with_reasoning_history(case: Case) -> bool:
     if case.id in SKIPPED:
         return False
-    messages, _, _ = rebuild(case.interaction.request.body)
+    try:
+        messages, _, _ = rebuild(case.interaction.request.body)
+    except BelugaError:  # a request the client refuses: test_replay_cassette skips it
+        return False
     return any(m.role == "assistant" and has_reasoning(m) for m in messages)
 
 

@@ -23,11 +23,17 @@ retried with exponential backoff (1 s up to 30 s). A batch
 refused for good (a record the store cannot take, such as a NaN latency) is written record by
 record, so only the bad records are dropped (and counted, and logged).
 
-Shutdown: :meth:`close` (also on ``with``/``async with`` exit and at interpreter exit, and on
-SIGTERM when the process left SIGTERM at its default: the recorder then turns it into a normal
-exit, so exit hooks run) stops the thread and writes everything still buffered, ignoring any
-backoff. :meth:`flush` writes
+Shutdown: :meth:`close` (also on ``with``/``async with`` exit and at interpreter exit) stops the
+thread and writes everything still buffered, ignoring any backoff. :meth:`flush` writes
 everything recorded so far, in the calling thread.
+
+SIGTERM (what a container stop, systemd or a supervisor sends) would otherwise lose as much as
+``kill -9``: when the first recorder starts, on the main thread, a SIGTERM handler is installed
+that writes every live recorder's records at once (waiting at most a few seconds for a write
+under way), then hands the signal on: to the handler that was there before (a server's own
+graceful shutdown), or, if SIGTERM was at its default, as a normal exit with status 143 so exit
+hooks and ``finally`` blocks run too. A process that ignores SIGTERM, or whose handler was set
+outside Python, is left alone.
 """
 
 from __future__ import annotations
@@ -38,10 +44,12 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import FrameType, TracebackType
-from typing import Self
+from typing import Any, Self
 
 from beluga.core.errors import BelugaError
 from beluga.llms.metrics.base import CallRecord, MetricsStore, _logger
@@ -62,25 +70,39 @@ def _transient(exc: Exception) -> bool:
     return isinstance(exc, OSError)  # ConnectionError, TimeoutError, ... from custom stores
 
 
+_SIGNAL_FLUSH_WAIT = 5.0  # seconds the SIGTERM handler waits for a write under way
+
+_live: weakref.WeakSet[MetricsRecorder] = weakref.WeakSet()  # started and not closed
 _sigterm_lock = threading.Lock()
 _sigterm_done = False
+_previous_sigterm: Any = signal.SIG_DFL
 
 
-def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM as a normal exit (status 143), so atexit hooks, and the recorder's flush, run."""
-    sys.exit(128 + signum)
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """Write what every live recorder holds, then hand the signal on."""
+    for recorder in list(_live):
+        recorder._flush_on_signal()
+    previous = _previous_sigterm
+    if callable(previous):
+        previous(signum, frame)
+    else:  # SIG_DFL: a normal exit (status 143), so exit hooks and finally blocks run too
+        sys.exit(128 + signum)
 
 
 def _install_sigterm() -> None:
-    """Once per process, on the main thread, and only if nobody chose what SIGTERM does."""
-    global _sigterm_done
+    """Once per process, on the main thread, chained to the handler already there; a process
+    that ignores SIGTERM, or handles it outside Python, is left alone."""
+    global _sigterm_done, _previous_sigterm
     with _sigterm_lock:
         if _sigterm_done or threading.current_thread() is not threading.main_thread():
             return
         _sigterm_done = True
         try:
-            if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-                signal.signal(signal.SIGTERM, _exit_on_sigterm)
+            previous = signal.getsignal(signal.SIGTERM)
+            if previous is signal.SIG_IGN or previous is None or previous is _on_sigterm:
+                return
+            _previous_sigterm = previous
+            signal.signal(signal.SIGTERM, _on_sigterm)
         except (ValueError, OSError):  # no signals here (embedded interpreter)
             pass
 
@@ -118,10 +140,13 @@ class MetricsRecorder:
         self._held = 0  # records taken from the buffer and not written yet
         self._wake = threading.Event()
         self._io = threading.Lock()  # one writer at a time: the thread, flush() or close()
+        self._io_owner: int | None = None  # the thread holding _io
         self._start_lock = threading.Lock()
         self._stopping = False
         self._closed = False
         self._failures = 0
+        self._quiet = False  # close() says it all in one line
+        self._last_error: Exception | None = None
         self._retry_at = 0.0
         self._last_log = -_LOG_EVERY
         self._dropped_logged = 0
@@ -151,6 +176,7 @@ class MetricsRecorder:
                 return
             thread = threading.Thread(target=self._run, name="beluga-metrics-recorder", daemon=True)
             atexit.register(self.close)
+            _live.add(self)
             _install_sigterm()
             thread.start()
             self._thread = thread
@@ -171,7 +197,7 @@ class MetricsRecorder:
             self._wake.clear()
             if self._stopping:
                 break
-            with self._io:
+            with self._writing():
                 if not (self._failures and time.monotonic() < self._retry_at):
                     self._write()
                 self._log_dropped()
@@ -258,7 +284,8 @@ class MetricsRecorder:
         delay = min(_BACKOFF_MAX, _BACKOFF_MIN * 2 ** (self._failures - 1))
         now = time.monotonic()
         self._retry_at = now + delay
-        if now - self._last_log >= _LOG_EVERY:
+        self._last_error = exc
+        if not self._quiet and now - self._last_log >= _LOG_EVERY:
             self._last_log = now
             _logger().warning(
                 "cannot write call metrics to %s (%s: %s); keeping %d records, retrying in "
@@ -280,8 +307,30 @@ class MetricsRecorder:
 
         Returns whether nothing is left pending; never raises for a store failure.
         """
-        with self._io:
+        with self._writing():
             return self._write()
+
+    @contextmanager
+    def _writing(self, wait: float = -1) -> Iterator[bool]:
+        """Hold the writer's lock (yields False if it was not free within ``wait`` seconds)."""
+        if not self._io.acquire(timeout=wait):
+            yield False
+            return
+        self._io_owner = threading.get_ident()
+        try:
+            yield True
+        finally:
+            self._io_owner = None
+            self._io.release()
+
+    def _flush_on_signal(self) -> None:
+        """:meth:`flush` from a signal handler: never re-enter a write this very thread was
+        interrupted in (it finishes after the handler), never wait long for another's."""
+        if self._io_owner == threading.get_ident():
+            return
+        with self._writing(_SIGNAL_FLUSH_WAIT) as free:
+            if free:
+                self._write()
 
     def close(self) -> None:
         """Stop the thread, write what is left (one attempt) and close the store. Idempotent."""
@@ -290,21 +339,32 @@ class MetricsRecorder:
                 return
             self._closed = True
         atexit.unregister(self.close)
+        _live.discard(self)
         self._stopping = True
         self._wake.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join()
-        with self._io:
+        with self._writing():
             warned = self._failures > 0 and time.monotonic() - self._last_log < _LOG_EVERY
-            if not self._write():
+            self._quiet = True
+            try:
+                written = self._write()
+            finally:
+                self._quiet = False
+            if not written:
                 lost = self.pending
                 self.dropped += lost
                 self._buffer.clear()
                 self._retry, self._held = [], 0
-                if not warned:  # one line per outage: the warning already said it
+                if not warned:  # one line per outage: a warning already said it
+                    exc = self._last_error
                     _logger().warning(
-                        "metrics store unavailable at shutdown: %d call records were not written",
+                        "cannot write call metrics to %s at shutdown (%s: %s): %d call records "
+                        "were not written",
+                        self._store_name(),
+                        type(exc).__name__,
+                        exc,
                         lost,
                     )
         if self._close_store and self.store is not None:
