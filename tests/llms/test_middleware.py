@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 import pytest
 
-from beluga.core import BelugaError, ErrorCode, apply
+from beluga.core import BelugaError, ErrorCode, Middleware, apply
 from beluga.core.resilience import CircuitBreaker, RateLimiter, RetryPolicy
 from beluga.llms import ChatModel, create
+from beluga.llms.metered import metered
+from beluga.llms.metrics import MetricsRecorder, open_store
 from beluga.llms.middleware import (
     ResponseCache,
     StreamInterruptedError,
@@ -21,8 +24,8 @@ from beluga.llms.middleware import (
     timed_out,
     traced,
 )
-from beluga.llms.testing import TestModel
-from beluga.schema import TextDelta
+from beluga.llms.testing import AgentInfo, FunctionModel, TestModel
+from beluga.schema import FinishEvent, Message, StreamEvent, TextDelta, Usage
 from tests.conftest import Telemetry
 from tests.llms._servers import completion, error, stream
 from tests.support.cassettes import ReplayServer, Reply
@@ -165,3 +168,115 @@ async def test_traced_wraps_any_chat_model(telemetry: Telemetry) -> None:
     await model.generate("hi")
     names = [s.name for s in telemetry.finished_spans()]
     assert names == ["chat plain-1"]
+
+
+ALL_WRAPPERS = [
+    retrying(FAST),
+    timed_out(5),
+    rate_limited(RateLimiter(max_concurrency=4)),
+    circuit_breaker(CircuitBreaker("x")),
+    cached(),
+]
+WRAPPER_NAMES = ["retrying", "timed_out", "rate_limited", "circuit_breaker", "cached"]
+
+
+class Closable(TestModel):
+    """A TestModel that counts its closes."""
+
+    closes = 0
+
+    async def aclose(self) -> None:
+        self.closes += 1
+
+
+@pytest.mark.parametrize("middleware", ALL_WRAPPERS, ids=WRAPPER_NAMES)
+def test_wrappers_forward_provider_and_model_name(middleware: Middleware[ChatModel]) -> None:
+    model = apply(TestModel("test-1"), middleware)
+    assert (model.provider, model.model_name) == ("test", "test-1")  # type: ignore[attr-defined]
+    stacked = apply(TestModel("test-2"), *ALL_WRAPPERS)
+    assert (stacked.provider, stacked.model_name) == ("test", "test-2")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("middleware", ALL_WRAPPERS, ids=WRAPPER_NAMES)
+async def test_wrappers_are_async_context_managers(middleware: Middleware[ChatModel]) -> None:
+    inner = Closable()
+    async with apply(inner, middleware) as model:  # type: ignore[attr-defined]
+        assert (await model.generate("hi")).text
+    assert inner.closes == 1
+    await apply(inner, middleware).aclose()
+    assert inner.closes == 2
+
+
+async def test_metrics_name_the_provider_under_a_retry(tmp_path: Path) -> None:
+    recorder = MetricsRecorder(open_store(f"sqlite://{tmp_path}/m.db"), interval=0.01)
+    model = apply(TestModel(), metered(recorder), retrying(FAST))
+    await model.generate("hi")
+    recorder.flush()
+    assert [r.provider for r in recorder.store.export()] == ["test"]
+    recorder.close()
+
+
+async def test_breaker_early_stops_are_not_failures() -> None:
+    breaker = CircuitBreaker("test", failure_threshold=2, reset_after=60)
+    model = apply(TestModel(text="one two three"), circuit_breaker(breaker))
+    for _ in range(3):  # break out, then close: GeneratorExit inside the wrapper
+        stream = model.stream("hi")
+        async for _ in stream:
+            break
+        await stream.aclose()  # type: ignore[attr-defined]
+
+    async def stalls(_: Sequence[Message], __: AgentInfo) -> AsyncIterator[str]:
+        await asyncio.Event().wait()
+        yield "never"
+
+    stalled = apply(FunctionModel(stream_function=stalls), circuit_breaker(breaker))
+    for _ in range(3):  # cancelled while waiting
+        task = asyncio.create_task(_drain(stalled.stream("hi")))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert breaker.state == "closed"
+    assert [e async for e in model.stream("hi") if isinstance(e, TextDelta)]
+
+
+async def test_cache_hits_are_copies() -> None:
+    cache = ResponseCache()
+    model = apply(TestModel(text="original"), cached(cache))
+    first = await model.generate("q")
+    first.message = Message.assistant("changed by the first caller")
+    hit = await model.generate("q")
+    assert hit.text == "original"
+    hit.message = Message.assistant("changed by the second")
+    hit.usage = Usage(999, 999)
+    hit.finish_reason = "length"
+    again = await model.generate("q")
+    assert (again.text, again.usage.input_tokens, again.finish_reason) == ("original", 2, "stop")
+    assert again is not hit
+    assert cache.hits == 2
+
+
+async def test_cache_skips_failed_and_stopped_streams() -> None:
+    calls: list[str] = []
+
+    async def answer(_: Sequence[Message], __: AgentInfo) -> AsyncIterator[str | StreamEvent]:
+        calls.append("call")
+        yield "partial"
+        yield FinishEvent("error" if len(calls) == 1 else "stop")
+
+    cache = ResponseCache()
+    model = apply(FunctionModel(stream_function=answer), cached(cache))
+    await _drain(model.stream("q"))  # finished with an error: not kept
+    stream = model.stream("q")
+    async for _ in stream:
+        break  # stopped early: not kept
+    await stream.aclose()  # type: ignore[attr-defined]
+    await _drain(model.stream("q"))
+    await _drain(model.stream("q"))  # the only hit
+    assert len(calls) == 3
+    assert (await model.generate("q")).text == "partial"
+    assert len(calls) == 3
+
+
+async def _drain(stream: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
+    return [e async for e in stream]

@@ -1,16 +1,19 @@
 """Middleware: a function from a component to a component of the same protocol.
 
 ``compose(a, b, c)(model)`` is ``a(b(c(model)))``: the first middleware is the outermost, so it
-sees the call first and the result last, as in ASGI stacks.
+sees the call first and the result last, as in ASGI stacks. :class:`Wrapper` is the base of the
+objects middlewares return: it holds ``inner``, closes it, and is an async context manager like
+what it wraps, so ``async with retrying()(model) as m`` releases the model at the end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import reduce
-from typing import TypeVar
+from types import TracebackType
+from typing import Generic, Self, TypeVar
 
-__all__ = ["Middleware", "apply", "compose"]
+__all__ = ["Middleware", "Wrapper", "apply", "compose"]
 
 T = TypeVar("T")
 
@@ -29,3 +32,32 @@ def compose(*middlewares: Middleware[T]) -> Middleware[T]:
 def apply(inner: T, *middlewares: Middleware[T]) -> T:
     """Wrap ``inner`` in ``middlewares``; the first one listed is the outermost."""
     return compose(*middlewares)(inner)
+
+
+class Wrapper(Generic[T]):
+    """Holds the wrapped ``inner``; ``aclose`` (and leaving ``async with``) closes it.
+
+    Each area's wrappers derive from it and forward the rest of their protocol."""
+
+    def __init__(self, inner: T) -> None:
+        self.inner = inner
+
+    async def aclose(self) -> None:
+        """Close the wrapped object, if it can be closed."""
+        close = getattr(self.inner, "aclose", None)
+        if close is not None:
+            await close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.inner!r})"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from beluga.core.errors import BelugaError, ErrorCode
 
@@ -64,48 +64,104 @@ async def merge(*sources: AsyncIterable[T]) -> AsyncGenerator[T, None]:
 def tee(source: AsyncIterable[T], n: int = 2, *, buffer: int = 0) -> tuple[AsyncIterator[T], ...]:
     """Split ``source`` into ``n`` iterators that each see every item.
 
-    One reader pulls ``source``; each consumer has its own queue (``buffer`` items, 0 for
-    unbounded), so a slow consumer slows the reader rather than losing items. The source is
-    closed when every consumer has finished or been closed.
+    One reader task pulls ``source``; each consumer has its own queue (``buffer`` items, 0 for
+    unbounded), so a slow consumer slows the reader rather than losing items. A consumer that
+    is closed (``aclose``) drops out without costing the others an item; the source is closed
+    when every consumer has finished or been closed.
     """
-    queues: list[asyncio.Queue[object]] = [asyncio.Queue(buffer) for _ in range(n)]
-    open_consumers = [n]
-    state: dict[str, asyncio.Task[None] | None] = {"reader": None}
+    split = _Tee(source)
+    consumers = tuple(_TeeConsumer(split, buffer) for _ in range(n))
+    split.consumers, split.open = consumers, n
+    return consumers
 
-    async def read() -> None:
+
+class _Failure:
+    """The source's error, as it travels through the queues (an item may be an exception)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class _Tee(Generic[T]):
+    """What the consumers of one :func:`tee` share: the source and its single reader."""
+
+    __slots__ = ("consumers", "open", "reader", "source")
+
+    def __init__(self, source: AsyncIterable[T]) -> None:
+        self.source = source
+        self.consumers: tuple[_TeeConsumer[T], ...] = ()
+        self.reader: asyncio.Task[None] | None = None
+        self.open = 0
+
+    def start(self) -> None:
+        if self.reader is None:
+            self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        end: object = _DONE
         try:
-            async for item in source:
-                for q in queues:
-                    await q.put(item)
-            end: object = _DONE
+            async for item in self.source:
+                for consumer in self.consumers:  # a fixed tuple: closing one skips no other
+                    if not consumer.closed:
+                        await consumer.queue.put(item)
         except Exception as exc:
-            end = exc
+            end = _Failure(exc)
         finally:
-            await aclose(source)
-        for q in queues:
-            await q.put(end)
+            await aclose(self.source)
+        for consumer in self.consumers:
+            if not consumer.closed:
+                await consumer.queue.put(end)
 
-    async def consume(q: asyncio.Queue[object]) -> AsyncGenerator[T, None]:
-        if state["reader"] is None:
-            state["reader"] = asyncio.create_task(read())
-        try:
-            while True:
-                item = await q.get()
-                if item is _DONE:
-                    return
-                if isinstance(item, Exception):
-                    raise item
-                yield item  # type: ignore[misc]
-        finally:
-            queues.remove(q)
-            open_consumers[0] -= 1
-            reader = state["reader"]
-            if open_consumers[0] == 0 and reader is not None and not reader.done():
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
+    async def leave(self) -> None:
+        """One consumer is done; the last one stops the reader (which closes the source)."""
+        self.open -= 1
+        if self.open > 0:
+            return
+        reader = self.reader
+        if reader is None:  # closed before anyone read: nothing will
+            await aclose(self.source)
+        elif not reader.done():
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
 
-    return tuple(consume(q) for q in list(queues))
+
+class _TeeConsumer(Generic[T]):
+    """One of :func:`tee`'s iterators: reads its own queue, fed by the shared reader."""
+
+    __slots__ = ("closed", "queue", "split")
+
+    def __init__(self, split: _Tee[T], buffer: int) -> None:
+        self.split = split
+        self.queue: asyncio.Queue[object] = asyncio.Queue(buffer)
+        self.closed = False
+
+    def __aiter__(self) -> _TeeConsumer[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self.closed:
+            raise StopAsyncIteration
+        self.split.start()
+        item = await self.queue.get()
+        if item is _DONE:
+            await self.aclose()
+            raise StopAsyncIteration
+        if type(item) is _Failure:
+            await self.aclose()
+            raise item.error
+        return item  # type: ignore[return-value]
+
+    async def aclose(self) -> None:
+        """Stop reading: drop what is queued (unblocking the reader) and leave the tee."""
+        if self.closed:
+            return
+        self.closed = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        await self.split.leave()
 
 
 async def with_timeout(

@@ -43,27 +43,13 @@ __all__ = ["metered", "prices_from", "recorder_from"]
 _Tools = Sequence[ToolDefinition] | None
 
 
-def _provider_of(model: ChatModel) -> str:
-    """The wrapped provider's name, seen through wrappers that do not forward ``provider``."""
-    seen: object = model
-    for _ in range(32):  # a wrapper chain, never a cycle
-        provider = getattr(seen, "provider", None)
-        if isinstance(provider, str) and provider:
-            return provider
-        inner = getattr(seen, "inner", None)
-        if inner is None:
-            break
-        seen = inner
-    return type(seen).__name__
-
-
 class _Metered(ModelWrapper):
     def __init__(
         self, inner: ChatModel, recorder: MetricsRecorder, prices: PriceTable, role: str | None
     ) -> None:
         super().__init__(inner)
         self.recorder, self.prices, self.role = recorder, prices, role
-        self.provider = _provider_of(inner)
+        self._provider = self.provider  # the wrapped one's, looked up once
 
     def _record(
         self,
@@ -86,7 +72,7 @@ class _Metered(ModelWrapper):
             text = short_error(error)
         self.recorder.record(
             CallRecord(
-                provider=self.provider,
+                provider=self._provider,
                 model=model,
                 role=self.role,
                 ts=started,

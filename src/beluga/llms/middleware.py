@@ -9,17 +9,31 @@ in :class:`~beluga.llms.base.BaseChatModel`; :func:`traced` adds it to a model t
 
 from __future__ import annotations
 
-import asyncio
+import copy
 import hashlib
-import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import fields, replace
 
-from beluga.core.errors import BelugaError, ErrorCode
-from beluga.core.middleware import Middleware
-from beluga.core.resilience import CircuitBreaker, RateLimiter, RetryPolicy, retry_call
-from beluga.core.streams import aclose, with_timeout
+from beluga.core import resilience
+from beluga.core.errors import BelugaError
+from beluga.core.middleware import Middleware, Wrapper
+from beluga.core.resilience import (
+    CircuitBreaker,
+    RateLimiter,
+    RetryPolicy,
+    TTLCache,
+    breaker_call,
+    breaker_stream,
+    cache_call,
+    cache_stream,
+    limit_call,
+    limit_stream,
+    restart_stream,
+    retry_call,
+    retry_stream,
+    timeout_call,
+)
+from beluga.core.streams import with_timeout
 from beluga.llms.base import BaseChatModel, ChatModel, ModelSettings
 from beluga.observability.logs import get_logger
 from beluga.schema import (
@@ -29,6 +43,8 @@ from beluga.schema import (
     ResponseBuilder,
     StreamEvent,
     ToolDefinition,
+    Usage,
+    UsageEvent,
     as_messages,
 )
 
@@ -49,30 +65,63 @@ _log = get_logger("beluga.llms.middleware")
 _Tools = Sequence[ToolDefinition] | None
 
 
-class StreamInterruptedError(BelugaError):
+class StreamInterruptedError(resilience.StreamInterruptedError):
     """A stream failed after output reached the consumer; ``partial`` keeps what was said."""
 
     def __init__(self, error: BelugaError, partial: ChatResponse) -> None:
-        super().__init__(
-            error.op,
-            error.code,
-            f"stream interrupted after output was delivered: {error.message}",
-            retryable=False,
-            cause=error,
-        )
+        super().__init__(error)
         self.partial = partial
 
 
-class ModelWrapper:
-    """Delegates everything to ``inner``; middlewares override what they change."""
+class _Partial:
+    """What a restartable stream delivered, for the :class:`StreamInterruptedError` raised
+    when it fails after output."""
 
-    def __init__(self, inner: ChatModel) -> None:
-        self.inner = inner
-        self.provider: str = getattr(inner, "provider", None) or type(inner).__name__
+    __slots__ = ("observe",)
+
+    def __init__(self) -> None:
+        self.observe = ResponseBuilder()
+
+    def interrupted(self, error: BelugaError) -> StreamInterruptedError:
+        return StreamInterruptedError(error, self.observe.build())
+
+
+def stream_with_restarts(
+    open_stream: Callable[[int], AsyncIterator[StreamEvent]],
+    give_up: Callable[[int, BelugaError], Awaitable[object]],
+) -> AsyncIterator[StreamEvent]:
+    """Yield from ``open_stream(attempt)``; on a :class:`BelugaError` before any event was
+    yielded, await ``give_up(attempt, error)``: it raises to stop, or returns to try
+    ``attempt + 1``. A failure after output raises :class:`StreamInterruptedError`."""
+    partial = _Partial()
+    return restart_stream(
+        open_stream, give_up, observe=partial.observe.add, interrupted=partial.interrupted
+    )
+
+
+class ModelWrapper(Wrapper[ChatModel]):
+    """Delegates everything to ``inner``; middlewares override what they change.
+
+    ``model_name`` and ``provider`` are the wrapped model's, so metrics and spans name the
+    real provider; ``async with`` and ``aclose`` close the wrapped model."""
 
     @property
     def model_name(self) -> str:
         return self.inner.model_name
+
+    @property
+    def provider(self) -> str:
+        """The wrapped provider's name, seen through wrappers that do not forward it."""
+        seen: object = self.inner
+        for _ in range(32):  # a wrapper chain, never a cycle
+            provider = getattr(seen, "provider", None)
+            if isinstance(provider, str) and provider:
+                return provider
+            inner = getattr(seen, "inner", None)
+            if inner is None:
+                break
+            seen = inner
+        return type(seen).__name__
 
     async def generate(
         self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None
@@ -83,39 +132,6 @@ class ModelWrapper:
         self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None
     ) -> AsyncIterator[StreamEvent]:
         return self.inner.stream(prompt, tools=tools, settings=settings)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.inner!r})"
-
-
-async def stream_with_restarts(
-    open_stream: Callable[[int], AsyncIterator[StreamEvent]],
-    give_up: Callable[[int, BelugaError], Any],
-) -> AsyncIterator[StreamEvent]:
-    """Yield from ``open_stream(attempt)``; on a :class:`BelugaError` before any event was
-    yielded, await ``give_up(attempt, error)`` — it raises to stop, or returns to try
-    ``attempt + 1``. A failure after output raises :class:`StreamInterruptedError`."""
-    attempt = 1
-    while True:
-        builder: ResponseBuilder | None = None
-        source = open_stream(attempt)
-        try:
-            async for event in source:
-                if builder is None:
-                    builder = ResponseBuilder()
-                builder.add(event)
-                yield event
-            return
-        except BelugaError as exc:
-            if builder is not None:
-                raise StreamInterruptedError(exc, builder.build()) from exc
-            await give_up(attempt, exc)
-        finally:
-            await aclose(source)
-        attempt += 1
 
 
 class _Retrying(ModelWrapper):
@@ -144,20 +160,19 @@ class _Retrying(ModelWrapper):
     def stream(
         self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None
     ) -> AsyncIterator[StreamEvent]:
-        async def give_up(attempt: int, error: BelugaError) -> None:
-            wait = self.policy.delay(attempt, error)
-            if wait is None:
-                raise error
-            self._log_retry(attempt, error, wait)
-            await asyncio.sleep(wait)
-
-        return stream_with_restarts(
-            lambda _: self.inner.stream(prompt, tools=tools, settings=settings), give_up
+        partial = _Partial()
+        return retry_stream(
+            lambda: self.inner.stream(prompt, tools=tools, settings=settings),
+            self.policy,
+            on_retry=self._log_retry,
+            observe=partial.observe.add,
+            interrupted=partial.interrupted,
         )
 
 
 def retrying(policy: RetryPolicy | None = None) -> Middleware[ChatModel]:
-    """Retry retryable failures with exponential backoff, jitter and ``retry-after``."""
+    """Retry retryable failures with exponential backoff, jitter and ``retry-after``; a
+    stream only until its first event."""
     chosen = policy or RetryPolicy()
     return lambda inner: _Retrying(inner, chosen)
 
@@ -168,20 +183,17 @@ class _TimedOut(ModelWrapper):
     ) -> None:
         super().__init__(inner)
         self.total, self.first_chunk, self.idle = total, first_chunk, idle
+        self._op = f"llms.{inner.model_name}"
 
     async def generate(
         self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None
     ) -> ChatResponse:
-        try:
-            async with asyncio.timeout(self.total):
-                return await self.inner.generate(prompt, tools=tools, settings=settings)
-        except TimeoutError as exc:
-            raise BelugaError(
-                f"llms.{self.model_name}.generate",
-                ErrorCode.TIMEOUT,
-                f"no answer within {self.total}s; raise the timeout or use a faster model",
-                cause=exc,
-            ) from exc
+        return await timeout_call(
+            lambda: self.inner.generate(prompt, tools=tools, settings=settings),
+            self.total,
+            op=f"{self._op}.generate",
+            hint="raise the timeout or use a faster model",
+        )
 
     def stream(
         self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None
@@ -190,7 +202,7 @@ class _TimedOut(ModelWrapper):
             self.inner.stream(prompt, tools=tools, settings=settings),
             first=self.first_chunk or self.total,
             between=self.idle,
-            op=f"llms.{self.model_name}.stream",
+            op=f"{self._op}.stream",
         )
 
 
@@ -210,36 +222,36 @@ class _RateLimited(ModelWrapper):
     async def generate(
         self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None
     ) -> ChatResponse:
-        reserved = _estimate_tokens(prompt, settings)
-        await self.limiter.acquire(reserved)
-        used = reserved
-        try:
-            response = await self.inner.generate(prompt, tools=tools, settings=settings)
-            used = response.usage.total_tokens or reserved
-            return response
-        finally:
-            self.limiter.release(used, reserved)
+        return await limit_call(
+            lambda: self.inner.generate(prompt, tools=tools, settings=settings),
+            self.limiter,
+            tokens=_estimate_tokens(prompt, settings),
+            used=_response_tokens,
+        )
 
-    async def stream(
+    def stream(
         self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None
     ) -> AsyncIterator[StreamEvent]:
-        reserved = _estimate_tokens(prompt, settings)
-        await self.limiter.acquire(reserved)
-        builder = ResponseBuilder()
-        source = self.inner.stream(prompt, tools=tools, settings=settings)
-        try:
-            async for event in source:
-                builder.add(event)
-                yield event
-        finally:
-            await aclose(source)
-            self.limiter.release(builder.usage.total_tokens or reserved, reserved)
+        return limit_stream(
+            lambda: self.inner.stream(prompt, tools=tools, settings=settings),
+            self.limiter,
+            tokens=_estimate_tokens(prompt, settings),
+            used=_event_tokens,
+        )
 
 
 def _estimate_tokens(prompt: Prompt, settings: ModelSettings | None) -> int:
     """Tokens to reserve before a call: ~4 characters a token plus the output budget."""
     chars = sum(len(m.text) for m in as_messages(prompt))
     return chars // 4 + 1 + ((settings.max_tokens or 256) if settings else 256)
+
+
+def _response_tokens(response: ChatResponse) -> int:
+    return response.usage.total_tokens
+
+
+def _event_tokens(event: StreamEvent) -> int:
+    return event.usage.total_tokens if type(event) is UsageEvent else 0
 
 
 def rate_limited(limiter: RateLimiter) -> Middleware[ChatModel]:
@@ -253,112 +265,106 @@ class _Breaker(ModelWrapper):
     def __init__(self, inner: ChatModel, breaker: CircuitBreaker) -> None:
         super().__init__(inner)
         self.breaker = breaker
+        self._op = f"llms.{inner.model_name}"
 
     async def generate(
         self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None
     ) -> ChatResponse:
-        self.breaker.before(f"llms.{self.model_name}.generate")
-        try:
-            response = await self.inner.generate(prompt, tools=tools, settings=settings)
-        except BaseException as exc:
-            self.breaker.failure(exc)
-            raise
-        self.breaker.success()
-        return response
+        return await breaker_call(
+            lambda: self.inner.generate(prompt, tools=tools, settings=settings),
+            self.breaker,
+            f"{self._op}.generate",
+        )
 
-    async def stream(
+    def stream(
         self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None
     ) -> AsyncIterator[StreamEvent]:
-        self.breaker.before(f"llms.{self.model_name}.stream")
-        source = self.inner.stream(prompt, tools=tools, settings=settings)
-        try:
-            async for event in source:
-                yield event
-        except BaseException as exc:
-            self.breaker.failure(exc)
-            raise
-        finally:
-            await aclose(source)
-        self.breaker.success()
+        return breaker_stream(
+            lambda: self.inner.stream(prompt, tools=tools, settings=settings),
+            self.breaker,
+            f"{self._op}.stream",
+        )
 
 
 def circuit_breaker(breaker: CircuitBreaker) -> Middleware[ChatModel]:
-    """Stop calling a model that keeps failing; see :class:`CircuitBreaker`."""
+    """Stop calling a model that keeps failing; see :class:`CircuitBreaker`. A consumer that
+    stops reading a stream early is not a failure."""
     return lambda inner: _Breaker(inner, breaker)
 
 
-class ResponseCache:
-    """An in-memory LRU of responses with a time to live, keyed by the whole request."""
+_RESPONSE_FIELDS = tuple(f.name for f in fields(ChatResponse))
+_IMMUTABLE = (str, int, float, bool, type(None), Message, Usage, tuple, frozenset)
+"""Values a response may share with its copies: messages, parts and usage are frozen."""
+
+
+def _fresh(response: ChatResponse) -> ChatResponse:
+    """A copy of ``response`` that shares only immutable values with it."""
+    changes = {
+        name: copy.deepcopy(value)
+        for name in _RESPONSE_FIELDS
+        if not isinstance(value := getattr(response, name), _IMMUTABLE)
+    }
+    return replace(response, **changes)
+
+
+class ResponseCache(TTLCache[str, ChatResponse]):
+    """An in-memory LRU of responses with a time to live, keyed by the whole request. Each
+    caller gets its own copy of a response."""
 
     def __init__(self, *, max_entries: int = 1024, ttl: float | None = 3600.0) -> None:
-        self.max_entries, self.ttl = max_entries, ttl
-        self._items: OrderedDict[str, tuple[float, ChatResponse]] = OrderedDict()
-        self.hits = self.misses = 0
+        super().__init__(max_entries=max_entries, ttl=ttl, copy=_fresh)
 
     @staticmethod
     def key(model: str, prompt: Prompt, tools: _Tools, settings: ModelSettings | None) -> str:
         raw = repr((model, tuple(as_messages(prompt)), tuple(tools or ()), settings))
         return hashlib.sha256(raw.encode()).hexdigest()
 
-    def get(self, key: str) -> ChatResponse | None:
-        item = self._items.get(key)
-        if item is None or (self.ttl is not None and time.monotonic() - item[0] > self.ttl):
-            self._items.pop(key, None)
-            self.misses += 1
-            return None
-        self._items.move_to_end(key)
-        self.hits += 1
-        return item[1]
 
-    def put(self, key: str, response: ChatResponse) -> None:
-        self._items[key] = (time.monotonic(), response)
-        self._items.move_to_end(key)
-        while len(self._items) > self.max_entries:
-            self._items.popitem(last=False)
+def _complete(response: ChatResponse) -> bool:
+    return response.finish_reason != "error"
+
+
+def _response_of(events: list[StreamEvent]) -> ChatResponse:
+    builder = ResponseBuilder()
+    for event in events:
+        builder.add(event)
+    return builder.build()
 
 
 class _Cached(ModelWrapper):
     def __init__(self, inner: ChatModel, cache: ResponseCache) -> None:
         super().__init__(inner)
         self.cache = cache
+        self._ident = f"{self.provider}:{inner.model_name}"
 
     async def generate(
         self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None
     ) -> ChatResponse:
-        key = self.cache.key(self.model_name, prompt, tools, settings)
-        hit = self.cache.get(key)
-        if hit is not None:
-            return hit
-        response = await self.inner.generate(prompt, tools=tools, settings=settings)
-        if response.finish_reason != "error":
-            self.cache.put(key, response)
-        return response
+        return await cache_call(
+            self.cache,
+            self.cache.key(self._ident, prompt, tools, settings),
+            lambda: self.inner.generate(prompt, tools=tools, settings=settings),
+            keep=_complete,
+        )
 
-    async def stream(
+    def stream(
         self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None
     ) -> AsyncIterator[StreamEvent]:
         from beluga.llms.testing import events_of
 
-        key = self.cache.key(self.model_name, prompt, tools, settings)
-        hit = self.cache.get(key)
-        if hit is not None:
-            for event in events_of(hit):
-                yield event
-            return
-        builder = ResponseBuilder()
-        source = self.inner.stream(prompt, tools=tools, settings=settings)
-        try:
-            async for event in source:
-                builder.add(event)
-                yield event
-        finally:
-            await aclose(source)
-        self.cache.put(key, builder.build())
+        return cache_stream(
+            self.cache,
+            self.cache.key(self._ident, prompt, tools, settings),
+            lambda: self.inner.stream(prompt, tools=tools, settings=settings),
+            collect=_response_of,
+            replay=events_of,
+            keep=_complete,
+        )
 
 
 def cached(cache: ResponseCache | None = None) -> Middleware[ChatModel]:
     """Answer repeated identical requests from ``cache`` (streams replay the cached answer)."""
-    chosen = cache or ResponseCache()
+    chosen = cache if cache is not None else ResponseCache()
     return lambda inner: _Cached(inner, chosen)
 
 
