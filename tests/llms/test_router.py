@@ -603,3 +603,39 @@ def test_router_from_config_opens_no_metrics_store_thread_or_exit_hook(
     assert not store.exists() and not store.parent.exists()
     asyncio.run(router.aclose())
     assert not store.exists()
+
+
+async def test_a_routed_call_counts_each_provider_call_once_in_the_duration_metric(
+    telemetry: Telemetry,
+) -> None:
+    """The route span is not a model call: dashboards summing ``chat`` durations must see the
+    two provider attempts, not a third point for the route around them."""
+    from beluga.llms.testing import FunctionModel, TestModel
+
+    def down(messages: object, info: object) -> ChatResponse:
+        raise _unavailable()
+
+    models: dict[str, ChatModel] = {
+        "a": FunctionModel(down, model="duration-a"),
+        "b": TestModel("duration-b", text="ok"),
+    }
+    router = Router(models, roles={"duration-role": Role("a", ["b"])}, default="b")
+    assert (await router.generate("x", role="duration-role")).text == "ok"
+
+    def count(model: str) -> int:
+        return sum(
+            p.count
+            for p in telemetry.metric_points("gen_ai.client.operation.duration")
+            if p.attributes.get("gen_ai.request.model") == model
+        )
+
+    assert (count("duration-a"), count("duration-b")) == (1, 1)
+    route_points = [  # a route point, if any is recorded, is never counted as a model call
+        p
+        for p in telemetry.metric_points("gen_ai.client.operation.duration")
+        if p.attributes.get("beluga.role") == "duration-role"
+        or p.attributes.get("gen_ai.request.model") == "duration-role"
+    ]
+    assert all(p.attributes["gen_ai.operation.name"] == "route" for p in route_points)
+    route_spans = [s for s in telemetry.finished_spans() if s.name == "route duration-role"]
+    assert len(route_spans) == 1
