@@ -582,6 +582,8 @@ async def test_from_config_of_a_subset_of_roles_creates_only_their_providers(
     async with Router.from_config(config, roles=["clarifier"]) as router:
         assert sorted(router.providers) == ["alpha", "beta"]  # clarifier -> planner -> beta
         assert [r.name for r in router.chain("clarifier")] == ["alpha", "beta"]
+    with pytest.raises(ConfigError, match=r"there is no role 'clarifer'.*use one of clarifier"):
+        Router.from_config(config, roles=["clarifer"])
 
 
 def test_router_from_config_opens_no_metrics_store_thread_or_exit_hook(

@@ -158,6 +158,14 @@ class Router:
         provider outside the middleware its entry configures."""
         chains = check_roles(config)  # every reference, cycle and setting, before any opening
         llm = LLMConfig.of(config)
+        unknown = sorted(set(roles or ()) - set(llm.roles))
+        if unknown:
+            raise ConfigError(
+                config.source,
+                "llm.roles",
+                f"there is no role {unknown[0]!r}",
+                f"use one of {', '.join(sorted(llm.roles)) or '(none defined)'}",
+            )
         wanted = _named_roles(llm, llm.roles if roles is None else roles)
         refs = sorted({ref for name in (*wanted, "(default)") for ref in chains[name]})
         configured = {ref: _middleware(config, ref) for ref in refs}
