@@ -5,11 +5,13 @@ A role (planner, coder, ...) names a primary provider and fallbacks; every chain
 built with the first two (see :mod:`beluga.llms.registry`), each step of a chain adds the role's,
 and the call's come last; a provider-keyed entry of ``extra`` reaches only its provider (see
 :mod:`beluga.llms._wiring`). Each provider can be wrapped in middleware (retry, timeout,
-breaker...), from ``llm.providers.<name>.middleware`` or the ``middleware`` argument; the
-router's own calls, checks and closing use the bare provider. A retryable failure moves the
-call down the chain and cools the failed provider down for ``routing.cooldown`` seconds, during
-which other calls skip it. A stream falls back only while nothing has been yielded; after that a
-failure is a :class:`~beluga.llms.middleware.StreamInterruptedError` holding the partial output.
+breaker...), from ``llm.providers.<name>.middleware`` or the ``middleware`` argument: calls go
+through it, :meth:`Router.check` and closing use the bare provider.
+
+A retryable failure moves the call down the chain and cools the failed provider down for
+``routing.cooldown`` seconds, during which other calls skip it. A stream falls back only while
+nothing has been yielded; after that a failure is a
+:class:`~beluga.llms.middleware.StreamInterruptedError` holding the partial output.
 An unknown role uses the default chain, so code written for roles runs on a one-provider config.
 
 Every decision is logged (``beluga.llms.router``) and traced as a ``route {role}`` span whose
@@ -158,6 +160,7 @@ class Router:
         provider outside the middleware its entry configures."""
         chains = check_roles(config)  # every reference, cycle and setting, before any opening
         llm = LLMConfig.of(config)
+        roles = (roles,) if isinstance(roles, str) else roles
         unknown = sorted(set(roles or ()) - set(llm.roles))
         if unknown:
             raise ConfigError(
