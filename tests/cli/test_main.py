@@ -208,3 +208,47 @@ def test_config_check_validates_role_settings(tmp_path: Path) -> None:
     result = runner.invoke(app, ["config", "check", str(path)])
     assert result.exit_code == EXIT_CONFIG, result.output
     assert "llm.roles.r.settings.temperature" in result.output
+
+
+def _roles_config(tmp_path: Path, default: str = "t") -> Path:
+    with socket.socket() as s:  # a port nobody listens on: the primary is down
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = tmp_path / "beluga.yaml"
+    path.write_text(
+        f"llm:\n  default: {default}\n  providers:\n    t: {{type: test, text: from t}}\n"
+        f"    down: {{type: openai, api_key: {KEY}, base_url: 'http://127.0.0.1:{port}/v1'}}\n"
+        "  roles:\n    helper: {provider: down, fallbacks: [t]}\n"
+    )
+    return path
+
+
+def test_chat_role_answers_through_the_roles_chain(tmp_path: Path) -> None:
+    path = _roles_config(tmp_path)
+    result = runner.invoke(app, ["chat", "hi", "--role", "helper", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "from t\n"  # the primary is down: its fallback answered
+    assert KEY not in result.output
+
+
+def test_chat_uses_a_role_named_by_llm_default(tmp_path: Path) -> None:
+    path = _roles_config(tmp_path, default="helper")
+    result = runner.invoke(app, ["chat", "hi", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "from t\n"
+
+
+def test_chat_unknown_role_is_a_config_error_listing_the_roles(tmp_path: Path) -> None:
+    path = _roles_config(tmp_path)
+    result = runner.invoke(app, ["chat", "hi", "-r", "helpr", "--config", str(path)])
+    assert result.exit_code == EXIT_CONFIG, result.output
+    assert "no role 'helpr'" in result.stderr and "use one of helper" in result.stderr
+
+
+def test_chat_role_and_model_together_is_a_usage_error(tmp_path: Path) -> None:
+    path = _roles_config(tmp_path)
+    result = runner.invoke(
+        app, ["chat", "hi", "--role", "helper", "--model", "t", "--config", str(path)]
+    )
+    assert result.exit_code == 2
+    assert "not both" in result.output

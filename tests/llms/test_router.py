@@ -444,3 +444,200 @@ def test_context_window_errors_of_each_vendor(message: str) -> None:
         BelugaError("t", ErrorCode.INVALID_REQUEST, "x", cause=RuntimeError(message))
     )
     assert not is_context_window_error(BelugaError("t", ErrorCode.INVALID_REQUEST, "bad tool"))
+
+
+# -- one path from config, middleware, provider-keyed extra, lifecycle --------------------
+
+
+class _Closable(_Double):
+    closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_router_is_an_async_context_manager_that_closes_its_models() -> None:
+    a, b = _Closable("a"), _Closable("b")
+    async with _router({"a": a, "b": b}) as router:
+        assert (await router.generate("x", role="r")).text == "a"
+        assert not a.closed
+    assert a.closed and b.closed
+
+
+def _unavailable() -> BelugaError:
+    return BelugaError("t", ErrorCode.PROVIDER_UNAVAILABLE, "down", retryable=True)
+
+
+@pytest.mark.parametrize("form", ["list", "mapping", "callable"])
+async def test_python_middleware_wraps_each_provider(form: str) -> None:
+    from beluga.core.resilience import RetryPolicy
+    from beluga.llms.middleware import retrying
+
+    retry = retrying(RetryPolicy(max_attempts=2, base_delay=0.0))
+    middleware: Any = {
+        "list": [retry],
+        "mapping": {"a": [retry]},
+        "callable": lambda name: [retry] if name == "a" else [],
+    }[form]
+    a, b = _Double("a", _unavailable()), _Double("b")
+    router = _router({"a": a, "b": b}, middleware=middleware)
+    assert (await router.generate("x", role="r")).text == "a"  # retried on a, no fallback
+    assert (a.calls, b.calls) == (2, 0)
+
+
+async def test_a_breaker_per_provider_from_a_callable_opens_for_that_provider_only() -> None:
+    from beluga.core.resilience import CircuitBreaker
+    from beluga.llms.middleware import circuit_breaker
+
+    breakers: dict[str, CircuitBreaker] = {}
+
+    def per_provider(name: str) -> list[Any]:
+        breakers[name] = CircuitBreaker(name, failure_threshold=1, reset_after=60)
+        return [circuit_breaker(breakers[name])]
+
+    a, b = _Double("a", _unavailable()), _Double("b")
+    router = _router({"a": a, "b": b}, middleware=per_provider, allowed_failures=100)
+    assert (await router.generate("x", role="r")).text == "b"
+    assert (breakers["a"].state, breakers["b"].state) == ("open", "closed")
+    assert (await router.generate("x", role="r")).text == "b"
+    assert a.calls == 1  # the open circuit answered for a, without calling it
+
+
+async def test_yaml_middleware_retries_a_provider_before_falling_back(
+    tmp_path: Path, servers: dict[str, ReplayServer]
+) -> None:
+    path = write_config(tmp_path, servers, ROLES)
+    text = path.read_text().replace(
+        "      timeout: 1.0\n",
+        "      timeout: 1.0\n      middleware: {retry: {max_attempts: 2, base_delay: 0}}\n",
+        1,  # alpha only
+    )
+    path.write_text(text)
+    servers["alpha"].enqueue(error(503), completion("alpha, second try"))
+    async with Router.from_config(load_config(path, env={})) as router:
+        assert (await router.generate("plan", role="planner")).text == "alpha, second try"
+    assert (len(servers["alpha"].requests), len(servers["beta"].requests)) == (2, 0)
+
+
+async def test_yaml_timeout_middleware_falls_back_when_the_deadline_passes(
+    tmp_path: Path, servers: dict[str, ReplayServer]
+) -> None:
+    path = write_config(tmp_path, servers, ROLES)
+    path.write_text(
+        path.read_text().replace(
+            "      timeout: 1.0\n", "      timeout: 1.0\n      middleware: {timeout: 0.2}\n", 1
+        )
+    )
+    servers["alpha"].enqueue(Reply(200, [], b"", delay=0.8))  # within the SDK's 1 s timeout
+    servers["beta"].enqueue(completion("beta in time"))
+    async with Router.from_config(load_config(path, env={})) as router:
+        assert (await router.generate("plan", role="planner")).text == "beta in time"
+
+
+async def test_role_extra_keyed_by_provider_type_reaches_only_that_provider(
+    tmp_path: Path,
+) -> None:
+    async with ReplayServer() as oai, ReplayServer() as claude:
+        path = tmp_path / "beluga.yaml"
+        path.write_text(
+            "llm:\n  default: gpt\n  routing: {allowed_failures: 1}\n  providers:\n"
+            f"    gpt: {{type: openai, model: gpt-4o-mini, base_url: '{oai.url}/v1',"
+            " api_key: sk-test-0123456789}\n"
+            f"    claude: {{type: anthropic, model: claude-sonnet-4-5, base_url: '{claude.url}',"
+            " api_key: sk-ant-test-0123456789}\n"
+            "  roles:\n"
+            "    planner:\n"
+            "      provider: claude\n"
+            "      fallbacks: [gpt]\n"
+            "      settings:\n"
+            "        extra:\n"
+            "          service_tier: auto\n"  # plain: every provider
+            "          anthropic: {top_k: 5}\n"  # by type
+            "          openai: {logprobs: true}\n"
+            "          gpt: {top_logprobs: 2}\n"  # by entry name
+        )
+        claude.enqueue(error(529, "overloaded"))
+        oai.enqueue(completion("from gpt"), completion("again"))
+        async with Router.from_config(load_config(path, env={})) as router:
+            assert (await router.generate("plan", role="planner")).text == "from gpt"
+            # a call's own keyed extra is narrowed the same way
+            call = ModelSettings(extra={"anthropic": {"top_k": 1}, "openai": {"seed": 7}})
+            await router.generate("plan", role="planner", settings=call)
+    to_claude, to_gpt, to_gpt_again = claude.requests[0].json(), *(r.json() for r in oai.requests)
+    assert (to_claude["top_k"], to_claude["service_tier"]) == (5, "auto")
+    assert not {"logprobs", "top_logprobs", "anthropic", "openai", "gpt"} & set(to_claude)
+    assert (to_gpt["logprobs"], to_gpt["top_logprobs"], to_gpt["service_tier"]) == (
+        True,
+        2,
+        "auto",
+    )
+    assert not {"top_k", "anthropic", "openai", "gpt"} & set(to_gpt)
+    assert to_gpt_again["seed"] == 7 and "top_k" not in to_gpt_again
+
+
+async def test_from_config_of_a_subset_of_roles_creates_only_their_providers(
+    tmp_path: Path, servers: dict[str, ReplayServer]
+) -> None:
+    config = load_config(write_config(tmp_path, servers, ROLES), env={})
+    async with Router.from_config(config, roles=["clarifier"]) as router:
+        assert sorted(router.providers) == ["alpha", "beta"]  # clarifier -> planner -> beta
+        assert [r.name for r in router.chain("clarifier")] == ["alpha", "beta"]
+    with pytest.raises(ConfigError, match=r"there is no role 'clarifer'.*use one of clarifier"):
+        Router.from_config(config, roles=["clarifer"])
+
+
+def test_router_from_config_opens_no_metrics_store_thread_or_exit_hook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import atexit
+    import threading
+
+    store = tmp_path / "never" / "metrics.db"
+    monkeypatch.setenv("BELUGA_METRICS_STORE", f"sqlite://{store}")
+    path = tmp_path / "beluga.yaml"
+    path.write_text(
+        "llm:\n  default: t\n  providers:\n    t: {type: test}\n  roles:\n    r: {provider: t}\n"
+    )
+    threads, hooks = threading.active_count(), atexit._ncallbacks()
+    router = Router.from_config(load_config(path, env={}))
+    assert router.recorder is not None  # metrics are on, yet nothing is opened
+    assert (threading.active_count(), atexit._ncallbacks()) == (threads, hooks)
+    assert not store.exists() and not store.parent.exists()
+    asyncio.run(router.aclose())
+    assert not store.exists()
+
+
+async def test_a_routed_call_counts_each_provider_call_once_in_the_duration_metric(
+    telemetry: Telemetry,
+) -> None:
+    """The route span is not a model call: dashboards summing ``chat`` durations must see the
+    two provider attempts, not a third point for the route around them."""
+    from beluga.llms.testing import FunctionModel, TestModel
+
+    def down(messages: object, info: object) -> ChatResponse:
+        raise _unavailable()
+
+    models: dict[str, ChatModel] = {
+        "a": FunctionModel(down, model="duration-a"),
+        "b": TestModel("duration-b", text="ok"),
+    }
+    router = Router(models, roles={"duration-role": Role("a", ["b"])}, default="b")
+    assert (await router.generate("x", role="duration-role")).text == "ok"
+
+    def count(model: str) -> int:
+        return sum(
+            p.count
+            for p in telemetry.metric_points("gen_ai.client.operation.duration")
+            if p.attributes.get("gen_ai.request.model") == model
+        )
+
+    assert (count("duration-a"), count("duration-b")) == (1, 1)
+    route_points = [  # a route point, if any is recorded, is never counted as a model call
+        p
+        for p in telemetry.metric_points("gen_ai.client.operation.duration")
+        if p.attributes.get("beluga.role") == "duration-role"
+        or p.attributes.get("gen_ai.request.model") == "duration-role"
+    ]
+    assert all(p.attributes["gen_ai.operation.name"] == "route" for p in route_points)
+    route_spans = [s for s in telemetry.finished_spans() if s.name == "route duration-role"]
+    assert len(route_spans) == 1

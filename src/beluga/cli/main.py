@@ -90,9 +90,17 @@ def _chat(
             "--model",
             "-m",
             help=(
-                "A provider entry of the config, or an id such as 'local' or "
+                "A provider entry or role of the config, or an id such as 'local' or "
                 "'openai:gpt-4o-mini' (default: llm.default)."
             ),
+        ),
+    ] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            "-r",
+            help="A role of llm.roles: its chain answers, with fallback (not with --model).",
         ),
     ] = None,
     system: Annotated[str | None, typer.Option("--system", "-s", help="A system prompt.")] = None,
@@ -104,10 +112,30 @@ def _chat(
     from beluga.llms import ModelSettings
     from beluga.schema import Message
 
+    if role is not None and model is not None:
+        raise typer.BadParameter("give --model or --role, not both", param_hint="--role")
     cfg = _load(config)
+    if role is not None:
+        _check_role(cfg, role)
     messages = ([Message.system(system)] if system else []) + [Message.user(question)]
     settings = ModelSettings(temperature=temperature, max_tokens=max_tokens)
-    asyncio.run(_stream_answer(cfg, model, messages, settings))
+    asyncio.run(_stream_answer(cfg, role or model, messages, settings))
+
+
+def _check_role(cfg: BelugaConfig, role: str) -> None:
+    from beluga.config import ConfigError
+    from beluga.llms.config import LLMConfig
+
+    roles = LLMConfig.of(cfg).roles
+    if role not in roles:
+        raise ConfigError(
+            cfg.source,
+            "llm.roles",
+            f"there is no role {role!r}",
+            f"use one of {', '.join(sorted(roles))}"
+            if roles
+            else "define it under llm.roles, or use --model",
+        )
 
 
 async def _stream_answer(
@@ -115,11 +143,13 @@ async def _stream_answer(
 ) -> None:
     from beluga.llms import from_config
     from beluga.llms.metered import metered, prices_from, recorder_from
+    from beluga.llms.router import RoleModel
     from beluga.schema import FinishEvent, TextDelta
 
     out = sys.stdout
-    recorder = recorder_from(cfg)
     model = from_config(cfg, name)
+    # A role answers through a router, which records its own metrics (with the role).
+    recorder = None if isinstance(model, RoleModel) else recorder_from(cfg)
     if recorder is not None:
         model = metered(recorder, prices=prices_from(cfg))(model)
     try:

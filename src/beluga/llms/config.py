@@ -47,6 +47,8 @@ class ProviderConfig(ConfigModel):
     base_url: str | None = None
     timeout: PositiveFloat | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
+    middleware: dict[str, Any] = Field(default_factory=dict)
+    """``retry``, ``timeout``, ``breaker`` around this provider (see ``beluga.llms._wiring``)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -1,10 +1,15 @@
 """The LLM provider registry and the ways to get a model: by id, or from configuration.
 
 ``create("openai:gpt-4o-mini", api_key=...)`` and a ``beluga.yaml`` entry take the same keywords.
+This module is the one path from configuration to a provider: :func:`from_config` and
+:meth:`Router.from_config <beluga.llms.router.Router.from_config>` both build each provider with
+``_model`` (settings merged once, layer by layer, each provider given only its share of
+``extra``) and wrap it in what ``_middleware`` reads from its entry.
 """
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import fields
@@ -12,7 +17,9 @@ from typing import Any
 
 from beluga.config import BelugaConfig, ConfigError
 from beluga.core.errors import BelugaError, ErrorCode
+from beluga.core.middleware import Middleware, apply
 from beluga.core.registry import Registry
+from beluga.llms._wiring import middleware_config, narrowed
 from beluga.llms.base import ChatModel, ModelSettings
 from beluga.llms.config import LLMConfig
 from beluga.schema import OutputSchema
@@ -164,27 +171,94 @@ _HINTS = {
 
 
 def from_config(config: BelugaConfig, name: str | None = None) -> ChatModel:
-    """The model named ``name`` (default: ``llm.default``) with its configured options."""
+    """The model ``name`` refers to (default: ``llm.default``), built as a router builds it.
+
+    ``name`` is a provider entry, a registry id (``openai:gpt-4o-mini``) or a role. A provider
+    comes with its settings (``llm.settings`` under the entry's own) and its configured
+    middleware. A role answers through a :class:`~beluga.llms.router.Router` holding just its
+    chain (recording metrics as ``llm.metrics`` says); closing the model closes that router.
+    """
     llm = LLMConfig.of(config)
-    spec = name or llm.default
-    provider = llm.providers.get(spec)
-    source = config.source
-    if provider is None:
-        options: dict[str, Any] = {}
-        key = "llm.default" if name is None else spec
-        type_name, _, model = spec.partition(":")
-        if model:
-            options["model"] = model
-        settings = settings_from(llm.settings, where="llm.settings", source=source)
+    ref = name or llm.default
+    if ref in llm.roles:
+        from beluga.llms.router import RoleModel, Router  # the router builds on this module
+
+        return RoleModel(Router.from_config(config, roles=(ref,)), ref, owns_router=True)
+    _check_reference(config, ref, "llm.default" if name is None else "")
+    return apply(_model(config, ref), *_middleware(config, ref))
+
+
+def _check_reference(config: BelugaConfig, ref: str, key: str) -> str:
+    """``ref`` if it names a provider entry, a role or a registry id; else the one error every
+    path gives for a dangling name."""
+    llm = LLMConfig.of(config)
+    if ref in llm.providers or ref in llm.roles or ref.partition(":")[0] in registry:
+        return ref
+    known = sorted({*llm.providers, *llm.roles})
+    close = difflib.get_close_matches(ref, [*known, *registry.names()], n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise ConfigError(
+        config.source,
+        key,
+        f"{ref!r} names no provider, role or registered id",
+        f"{hint}use one of {', '.join(known) or '(none configured)'}, or an id like "
+        "'openai:gpt-4o-mini'",
+    )
+
+
+def _type_of(llm: LLMConfig, ref: str) -> str:
+    """The registry type of a provider entry or a registry id."""
+    entry = llm.providers.get(ref)
+    return (entry.type or ref) if entry is not None else ref.partition(":")[0]
+
+
+def _provider_types(llm: LLMConfig) -> dict[str, str]:
+    """Every provider entry's type: their names and types key provider-specific ``extra``."""
+    return {name: _type_of(llm, name) for name in llm.providers}
+
+
+def _keyed(llm: LLMConfig) -> frozenset[str]:
+    return frozenset({*registry.names(), *llm.providers, *_provider_types(llm).values()})
+
+
+def _settings(config: BelugaConfig, ref: str) -> ModelSettings:
+    """``llm.settings`` under the entry's own settings, each layer validated where it is
+    written and narrowed to this provider's share of ``extra``."""
+    llm, source = LLMConfig.of(config), config.source
+    layers = [(llm.settings, "llm.settings")]
+    entry = llm.providers.get(ref)
+    if entry is not None:
+        layers.append((entry.settings, f"llm.providers.{ref}.settings"))
+    names, keyed = (_type_of(llm, ref), ref), _keyed(llm)
+    merged = ModelSettings()
+    for values, where in layers:
+        layer = settings_from(values, where=where, source=source)
+        merged = merged.merged(narrowed(layer, names, keyed))
+    return merged
+
+
+def _middleware(config: BelugaConfig, ref: str) -> list[Middleware[ChatModel]]:
+    """The wrappers ``llm.providers.<ref>.middleware`` asks for, outermost first."""
+    entry = LLMConfig.of(config).providers.get(ref)
+    if entry is None or not entry.middleware:
+        return []
+    key = f"llm.providers.{ref}.middleware"
+    return middleware_config(entry.middleware, key=key, source=config.source).wrappers(ref)
+
+
+def _model(config: BelugaConfig, ref: str) -> ChatModel:
+    """The provider itself, settings included and no middleware: what the router wraps."""
+    llm, source = LLMConfig.of(config), config.source
+    entry = llm.providers.get(ref)
+    type_name = _type_of(llm, ref)
+    if entry is None:
+        key, model = ref, ref.partition(":")[2]
+        options: dict[str, Any] = {"model": model} if model else {}
     else:
-        key = f"llm.providers.{spec}"
-        type_name = provider.type or spec
-        options = provider.factory_options()
-        settings = settings_from(
-            {**llm.settings, **provider.settings}, where=f"{key}.settings", source=source
-        )
-    factory = _factory(type_name, key, source)
+        key, options = f"llm.providers.{ref}", entry.factory_options()
+    factory = _factory(type_name, f"{key}.type" if entry is not None else key, source)
     _check_options(factory, type_name, options, key, source)
+    settings = _settings(config, ref)
     if settings != ModelSettings():
         options["settings"] = settings
     try:
@@ -206,9 +280,10 @@ def validate_config(config: BelugaConfig) -> list[str]:
     settings_from(llm.settings, where="llm.settings", source=source)
     for entry, provider in llm.providers.items():
         key = f"llm.providers.{entry}"
-        factory = _factory(provider.type or entry, f"{key}.type", source)
-        _check_options(factory, provider.type or entry, provider.factory_options(), key, source)
-        settings_from({**llm.settings, **provider.settings}, where=f"{key}.settings", source=source)
+        factory = _factory(_type_of(llm, entry), f"{key}.type", source)
+        _check_options(factory, _type_of(llm, entry), provider.factory_options(), key, source)
+        _settings(config, entry)
+        _middleware(config, entry)
     default = llm.default
     if default not in llm.providers and default not in llm.roles:
         _factory(default.partition(":")[0], "llm.default", source)

@@ -1,10 +1,17 @@
 """Multi-provider routing by role, with ordered fallbacks and cooldown.
 
 A role (planner, coder, ...) names a primary provider and fallbacks; every chain ends with
-``llm.default``. Settings merge global < provider < role < call. A retryable failure moves the
-call down the chain and cools the failed provider down for ``routing.cooldown`` seconds, during
-which other calls skip it. A stream falls back only while nothing has been yielded; after that a
-failure is a :class:`~beluga.llms.middleware.StreamInterruptedError` holding the partial output.
+``llm.default``. Settings merge global < provider < role < call, each layer once: a provider is
+built with the first two (see :mod:`beluga.llms.registry`), each step of a chain adds the role's,
+and the call's come last; a provider-keyed entry of ``extra`` reaches only its provider (see
+:mod:`beluga.llms._wiring`). Each provider can be wrapped in middleware (retry, timeout,
+breaker...), from ``llm.providers.<name>.middleware`` or the ``middleware`` argument: calls go
+through it, :meth:`Router.check` and closing use the bare provider.
+
+A retryable failure moves the call down the chain and cools the failed provider down for
+``routing.cooldown`` seconds, during which other calls skip it. A stream falls back only while
+nothing has been yielded; after that a failure is a
+:class:`~beluga.llms.middleware.StreamInterruptedError` holding the partial output.
 An unknown role uses the default chain, so code written for roles runs on a one-provider config.
 
 Every decision is logged (``beluga.llms.router``) and traced as a ``route {role}`` span whose
@@ -16,20 +23,31 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from types import TracebackType
+from typing import Self, TypeAlias, cast
 
 from beluga.config import BelugaConfig, ConfigError
 from beluga.core.errors import BelugaError, ErrorCode
+from beluga.core.middleware import Middleware, apply
 from beluga.llms._faults import falls_back, is_context_window_error
+from beluga.llms._wiring import narrowed
 from beluga.llms.base import ChatModel, ModelSettings
 from beluga.llms.config import LLMConfig
 from beluga.llms.metered import metered, prices_from, recorder_from
 from beluga.llms.metrics import MetricsRecorder
 from beluga.llms.middleware import StreamInterruptedError, stream_with_restarts
 from beluga.llms.pricing import PriceTable
-from beluga.llms.registry import from_config, registry, settings_from
+from beluga.llms.registry import (
+    _check_reference,
+    _middleware,
+    _model,
+    _provider_types,
+    _type_of,
+    registry,
+    settings_from,
+)
 from beluga.observability.genai import Operation, start_operation
 from beluga.observability.logs import get_logger
 from beluga.schema import ChatResponse, Prompt, StreamEvent, ToolDefinition
@@ -40,12 +58,22 @@ __all__ = [
     "RoleModel",
     "Route",
     "Router",
+    "RouterMiddleware",
     "check_providers",
     "check_roles",
 ]
 
 _log = get_logger("beluga.llms.router")
 _Tools = Sequence[ToolDefinition] | None
+
+RouterMiddleware: TypeAlias = (
+    Sequence[Middleware[ChatModel]]
+    | Mapping[str, Sequence[Middleware[ChatModel]]]
+    | Callable[[str], Sequence[Middleware[ChatModel]]]
+)
+"""Middleware for the router's providers, outermost first: one list for every provider, a list
+per provider name, or a function from a provider name to its list (give each provider its own
+stateful wrapper, such as a circuit breaker, this way: a list's wrappers share their state)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -75,7 +103,11 @@ class ProviderCheck:
 
 
 class Router:
-    """Routes calls of a role to the first healthy provider of its chain."""
+    """Routes calls of a role to the first healthy provider of its chain.
+
+    ``provider_types`` gives each provider name its registry type (a name not listed is its
+    own type); both key provider-specific entries of ``extra``. Use it as ``async with``.
+    """
 
     def __init__(
         self,
@@ -86,6 +118,8 @@ class Router:
         cooldown: float = 30.0,
         allowed_failures: int = 3,
         provider_settings: Mapping[str, ModelSettings] | None = None,
+        provider_types: Mapping[str, str] | None = None,
+        middleware: RouterMiddleware | None = None,
         recorder: MetricsRecorder | None = None,
         prices: PriceTable | None = None,
         check_timeout: float = 10.0,
@@ -98,8 +132,15 @@ class Router:
         self.check_timeout = check_timeout
         self.recorder = recorder
         self._cooling: dict[str, float] = {}
+        types = dict(provider_types or {})
+        self._names = {name: (types.get(name, name), name) for name in self.providers}
+        self._keyed = frozenset({*registry.names(), *self.providers, *types, *types.values()})
+        wrapped = {
+            name: apply(model, *_wrappers_for(middleware, name))
+            for name, model in self.providers.items()
+        }
         resolver = _Resolver(
-            self.providers, dict(roles or {}), provider_settings or {}, default, source
+            wrapped, dict(roles or {}), provider_settings or {}, default, source, self._narrow
         )
         self._default = self._metered(resolver.chain(default, "llm.default"), None, prices)
         self._chains = {
@@ -107,34 +148,47 @@ class Router:
         }
 
     @classmethod
-    def from_config(cls, config: BelugaConfig) -> Router:
-        """Create each referenced provider once and resolve every role's chain."""
-        check_roles(config)  # every reference, cycle and setting, before anything is opened
-        llm, source = LLMConfig.of(config), config.source
-        models = {ref: from_config(config, ref) for ref in sorted(_references(config))}
-        global_settings = settings_from(llm.settings, where="llm.settings", source=source)
-        settings = {
-            name: settings_from(
-                {**llm.settings, **llm.providers[name].settings},
-                where=f"llm.providers.{name}.settings",
-                source=source,
+    def from_config(
+        cls,
+        config: BelugaConfig,
+        *,
+        roles: Collection[str] | None = None,
+        middleware: RouterMiddleware | None = None,
+    ) -> Router:
+        """Create each provider the chains need once and resolve the chains of ``roles``
+        (default: every role; the roles they name come along). ``middleware`` wraps each
+        provider outside the middleware its entry configures."""
+        chains = check_roles(config)  # every reference, cycle and setting, before any opening
+        llm = LLMConfig.of(config)
+        roles = (roles,) if isinstance(roles, str) else roles
+        unknown = sorted(set(roles or ()) - set(llm.roles))
+        if unknown:
+            raise ConfigError(
+                config.source,
+                "llm.roles",
+                f"there is no role {unknown[0]!r}",
+                f"use one of {', '.join(sorted(llm.roles)) or '(none defined)'}",
             )
-            if name in llm.providers
-            else global_settings
-            for name in models
-        }
+        wanted = _named_roles(llm, llm.roles if roles is None else roles)
+        refs = sorted({ref for name in (*wanted, "(default)") for ref in chains[name]})
+        configured = {ref: _middleware(config, ref) for ref in refs}
         return cls(
-            models,
-            roles=_roles(config),
+            {ref: _model(config, ref) for ref in refs},
+            roles={name: role for name, role in _roles(config).items() if name in wanted},
             default=llm.default,
             cooldown=llm.routing.cooldown,
             allowed_failures=llm.routing.allowed_failures,
-            provider_settings=settings,
+            provider_types={**_provider_types(llm), **{ref: _type_of(llm, ref) for ref in refs}},
+            middleware=lambda ref: [*_wrappers_for(middleware, ref), *configured[ref]],
             recorder=recorder_from(config),
             prices=prices_from(config),
             check_timeout=llm.routing.check_timeout,
-            source=source,
+            source=config.source,
         )
+
+    def _narrow(self, name: str, settings: ModelSettings) -> ModelSettings:
+        """``settings`` with only provider ``name``'s share of a provider-keyed ``extra``."""
+        return narrowed(settings, self._names.get(name, (name,)), self._keyed)
 
     def _metered(
         self, chain: tuple[Route, ...], role: str | None, prices: PriceTable | None
@@ -211,7 +265,7 @@ class Router:
                 try:
                     with op.activated():
                         return await route.model.generate(
-                            prompt, tools=tools, settings=route.settings.merged(settings)
+                            prompt, tools=tools, settings=self._settings(route, settings)
                         )
                 except BelugaError as exc:
                     if not falls_back(exc):
@@ -251,7 +305,7 @@ class Router:
         def open_stream(attempt: int) -> AsyncIterator[StreamEvent]:
             route = current[0] = routes[attempt - 1]
             self._decide(op, role, route, attempt - 1, errors[-1] if errors else None)
-            return route.model.stream(prompt, tools=tools, settings=route.settings.merged(settings))
+            return route.model.stream(prompt, tools=tools, settings=self._settings(route, settings))
 
         async def give_up(attempt: int, error: BelugaError) -> None:
             if not falls_back(error):
@@ -276,6 +330,12 @@ class Router:
             raise
         finally:
             op.end()
+
+    def _settings(self, route: Route, settings: ModelSettings | None) -> ModelSettings:
+        """The route's settings under the call's, the call's ``extra`` narrowed to the route."""
+        if settings is not None and settings.extra:
+            settings = self._narrow(route.name, settings)
+        return route.settings.merged(settings)
 
     def _decide(
         self, op: Operation, role: str | None, route: Route, attempt: int, error: BelugaError | None
@@ -339,14 +399,26 @@ class Router:
         if self.recorder is not None:
             await self.recorder.aclose()
 
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
 
 class RoleModel:
-    """The router seen as one :class:`ChatModel` for one role."""
+    """The router seen as one :class:`ChatModel` for one role. It closes the router only if
+    it ``owns_router`` (as the model :func:`~beluga.llms.from_config` gives for a role does)."""
 
-    __slots__ = ("role", "router")
+    __slots__ = ("owns_router", "role", "router")
 
-    def __init__(self, router: Router, role: str | None) -> None:
-        self.router, self.role = router, role
+    def __init__(self, router: Router, role: str | None, *, owns_router: bool = False) -> None:
+        self.router, self.role, self.owns_router = router, role, owns_router
 
     @property
     def model_name(self) -> str:
@@ -363,7 +435,44 @@ class RoleModel:
         return self.router.stream(prompt, role=self.role, tools=tools, settings=settings)
 
     async def aclose(self) -> None:
-        """The router owns the providers; close it instead."""
+        """Close the router if this model owns it; otherwise whoever made the router does."""
+        if self.owns_router:
+            await self.router.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _wrappers_for(
+    middleware: RouterMiddleware | None, name: str
+) -> Sequence[Middleware[ChatModel]]:
+    """Provider ``name``'s share of the router's ``middleware`` argument."""
+    if middleware is None:
+        return ()
+    if isinstance(middleware, Mapping):
+        return middleware.get(name, ())
+    if callable(middleware):
+        return middleware(name)
+    return middleware
+
+
+def _named_roles(llm: LLMConfig, roles: Collection[str]) -> set[str]:
+    """``roles`` and every role they (or ``llm.default``) name, directly or not."""
+    todo, found = [*roles, llm.default], set()
+    while todo:
+        name = todo.pop()
+        if name in llm.roles and name not in found:
+            found.add(name)
+            todo += [llm.roles[name].provider, *llm.roles[name].fallbacks]
+    return found
 
 
 def _route_span(role: str | None) -> Operation:
@@ -401,25 +510,13 @@ async def _check(name: str, model: ChatModel, timeout: float) -> ProviderCheck:
 
 def _references(config: BelugaConfig) -> set[str]:
     """Every provider name the default and the roles refer to; a dangling one is an error."""
-    llm, source = LLMConfig.of(config), config.source
-
-    def check(ref: str, key: str) -> str:
-        if ref in llm.providers or ref in llm.roles or ref.partition(":")[0] in registry:
-            return ref
-        known = sorted({*llm.providers, *llm.roles})
-        raise ConfigError(
-            source,
-            key,
-            f"{ref!r} names no provider, role or registered id",
-            f"use one of {', '.join(known) or '(none configured)'}, or an id like "
-            "'openai:gpt-4o-mini'",
-        )
-
-    refs = {check(llm.default, "llm.default")}
+    llm = LLMConfig.of(config)
+    refs = {_check_reference(config, llm.default, "llm.default")}
     for name, role in llm.roles.items():
-        refs.add(check(role.provider, f"llm.roles.{name}.provider"))
+        refs.add(_check_reference(config, role.provider, f"llm.roles.{name}.provider"))
         refs.update(
-            check(ref, f"llm.roles.{name}.fallbacks.{i}") for i, ref in enumerate(role.fallbacks)
+            _check_reference(config, ref, f"llm.roles.{name}.fallbacks.{i}")
+            for i, ref in enumerate(role.fallbacks)
         )
     return refs - set(llm.roles)
 
@@ -440,7 +537,9 @@ def check_roles(config: BelugaConfig) -> dict[str, list[str]]:
     and bad settings raise :class:`ConfigError`. Returns each role's chain of provider names."""
     placeholders = cast(dict[str, ChatModel], dict.fromkeys(_references(config)))
     llm = LLMConfig.of(config)
-    resolver = _Resolver(placeholders, _roles(config), {}, llm.default, config.source)
+    resolver = _Resolver(
+        placeholders, _roles(config), {}, llm.default, config.source, lambda _, s: s
+    )
     chains = {name: resolver.role_chain(name) for name in llm.roles}
     chains["(default)"] = resolver.chain(llm.default, "llm.default")
     return {name: [r.name for r in chain] for name, chain in chains.items()}
@@ -456,9 +555,10 @@ class _Resolver:
         settings: Mapping[str, ModelSettings],
         default: str,
         source: str,
+        narrow: Callable[[str, ModelSettings], ModelSettings],
     ) -> None:
         self.providers, self.roles, self.settings = providers, roles, settings
-        self.default, self.source = default, source
+        self.default, self.source, self.narrow = default, source, narrow
         self._done: dict[str, tuple[Route, ...]] = {}
 
     def chain(self, ref: str, key: str, seen: tuple[str, ...] = ()) -> tuple[Route, ...]:
@@ -493,8 +593,7 @@ class _Resolver:
         for ref, key in keyed:
             for route in self.chain(ref, key, seen):
                 if route.name not in routes:
-                    routes[route.name] = Route(
-                        route.name, route.model, route.settings.merged(role.settings)
-                    )
+                    own = self.narrow(route.name, role.settings)
+                    routes[route.name] = Route(route.name, route.model, route.settings.merged(own))
         self._done[name] = tuple(routes.values())
         return self._done[name]
