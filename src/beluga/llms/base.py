@@ -138,6 +138,8 @@ class BaseChatModel(ABC):
         merged = self.settings.merged(settings)
         with self._operation(merged) as op, op.activated():
             response = await self._generate(as_messages(prompt), tools or (), merged)
+            if merged.output is not None:  # so that response.output can parse the answer
+                response.output_schema = merged.output
             _record_response(
                 op, response.usage, response.finish_reason, response.model, response.response_id
             )
