@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
 
@@ -146,3 +147,17 @@ def test_of_a_value_that_is_no_type_is_a_clear_error() -> None:
 
 def test_equal_schemas_compare_equal_whatever_their_type() -> None:
     assert OutputSchema.of(City) == OutputSchema(OutputSchema.of(City).schema, "City")
+
+
+def test_copies_and_pickles_parse_their_own_output() -> None:
+    response = ChatResponse(
+        Message.assistant('{"name": "Oslo"}'), output_schema=OutputSchema.of(City)
+    )
+    assert copy.deepcopy(response).output == City(name="Oslo")
+    assert response.output == City(name="Oslo")
+    assert copy.deepcopy(response).output == City(name="Oslo")
+
+
+def test_a_null_answer_is_parsed_once_too() -> None:
+    response = ChatResponse(Message.assistant("null"), output_schema=OutputSchema({"type": "null"}))
+    assert response.output is None and response.output is None

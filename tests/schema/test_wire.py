@@ -98,9 +98,7 @@ documents = st.builds(
     embedding=st.none()
     | st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), max_size=4),
 )
-tool_definitions = st.builds(
-    ToolDefinition, names, texts, json_objects, st.none() | st.booleans()
-)
+tool_definitions = st.builds(ToolDefinition, names, texts, json_objects, st.none() | st.booleans())
 output_schemas = st.builds(OutputSchema, json_objects, names, st.booleans())
 finish_reasons = st.sampled_from(["stop", "length", "tool_calls", "content_filter", "error"])
 responses = st.builds(
@@ -172,7 +170,9 @@ def test_the_form_is_small_and_readable() -> None:
             {"kind": "image", "data": "iVBORw==", "media_type": "image/png"},
             {"kind": "text", "text": "hi"},
         ],
-        "tool_calls": [{"kind": "tool_call", "id": "c1", "name": "lookup", "arguments": '{"q": 1}'}],
+        "tool_calls": [
+            {"kind": "tool_call", "id": "c1", "name": "lookup", "arguments": '{"q": 1}'}
+        ],
     }
     assert to_json(Usage(3, 4)) == {"kind": "usage", "input_tokens": 3, "output_tokens": 4}
     assert dumps(Message.user("hé")) == (

@@ -3,7 +3,8 @@
 With no SDK configured the API hands out non-recording spans and no-op instruments; we check
 ``is_recording()`` before building any attribute, so an unobserved call costs a few microseconds.
 Every area records its operations through :func:`start_operation` (chat, embeddings,
-execute_tool, invoke_agent, ...), so naming, error typing and redaction are done once.
+execute_tool, invoke_agent, ...), so naming, error typing and redaction are done once, and
+each operation kind labels its target with its own attribute (a model, a tool, an agent).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class _Fields:
             raise wire_error(path, f"expected a JSON object, got {json_type(data)}")
         if not allowed.issuperset(data):
             raise wire_error(
-                f"{path}.{sorted(data.keys() - allowed)[0]}",
+                f"{path}.{sorted(map(str, data.keys() - allowed))[0]}",
                 f"unknown field for kind {data.get('kind')!r}; known fields: "
                 f"{', '.join(sorted(allowed))}",
             )

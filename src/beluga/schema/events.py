@@ -87,9 +87,6 @@ class FinishEvent:
 StreamEvent: TypeAlias = TextDelta | ReasoningDelta | ToolCallDelta | UsageEvent | FinishEvent
 
 
-_UNPARSED: Any = object()
-
-
 @dataclass(slots=True)
 class ChatResponse:
     """A model's complete answer to one call.
@@ -105,7 +102,7 @@ class ChatResponse:
     response_id: str | None = None
     raw_finish_reason: str | None = None
     output_schema: OutputSchema | None = None
-    _output: Any = field(default=_UNPARSED, init=False, repr=False, compare=False)
+    _output: tuple[Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def output(self) -> Any:
@@ -113,7 +110,7 @@ class ChatResponse:
         from (a pydantic model, a dataclass, a TypedDict), or the parsed JSON for a schema given
         as a dict. Parsed once, on first access; an answer that does not match the schema is an
         INVALID_REQUEST error saying so."""
-        if self._output is _UNPARSED:
+        if self._output is None:  # a 1-tuple once parsed: the output itself may be None
             schema = self.output_schema
             if schema is None:
                 raise BelugaError(
@@ -122,8 +119,8 @@ class ChatResponse:
                     "this response has no structured output: none was asked for; pass "
                     "settings=ModelSettings(output=OutputSchema.of(MyModel)) to generate()",
                 )
-            self._output = schema.parse(self.text, finish_reason=self.finish_reason)
-        return self._output
+            self._output = (schema.parse(self.text, finish_reason=self.finish_reason),)
+        return self._output[0]
 
     @property
     def text(self) -> str:
