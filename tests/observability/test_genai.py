@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
+from opentelemetry.trace import SpanKind
 
 from beluga.core import BelugaError, ErrorCode, new_id, register_secret
 from beluga.llms import ModelSettings
@@ -122,13 +124,76 @@ async def test_stream_closed_early_still_ends_its_span(telemetry: Telemetry) -> 
     assert span.status.status_code.name != "ERROR"  # a consumer stopping early is no failure
 
 
-def test_operation_is_generic_for_every_area(telemetry: Telemetry) -> None:
-    with start_operation("execute_tool", "get_weather", provider="beluga") as op:
-        op.set("gen_ai.tool.name", "get_weather")
+def _durations(telemetry: Telemetry, key: str, value: str) -> list[Any]:
+    return [
+        p
+        for p in telemetry.metric_points("gen_ai.client.operation.duration")
+        if p.attributes.get(key) == value
+    ]
+
+
+def test_tool_span_names_the_tool_and_its_call_not_a_model(telemetry: Telemetry) -> None:
+    tool = new_id("tool")
+    with start_operation("execute_tool", tool, tool_call_id="call_7") as op:
         op.tokens(0, 0)
     (span,) = telemetry.finished_spans()
-    assert span.name == "execute_tool get_weather"
-    assert dict(span.attributes or {})["gen_ai.tool.name"] == "get_weather"
+    assert span.name == f"execute_tool {tool}"
+    assert span.kind is SpanKind.INTERNAL
+    attrs = dict(span.attributes or {})
+    assert attrs["gen_ai.operation.name"] == "execute_tool"
+    assert attrs["gen_ai.tool.name"] == tool
+    assert attrs["gen_ai.tool.call.id"] == "call_7"
+    assert "gen_ai.request.model" not in attrs
+    assert "gen_ai.provider.name" not in attrs  # a tool has none unless told
+    (point,) = _durations(telemetry, "gen_ai.tool.name", tool)
+    assert "gen_ai.request.model" not in point.attributes
+    assert "gen_ai.tool.call.id" not in point.attributes  # one series per tool, not per call
+
+
+@pytest.mark.parametrize("operation", ["invoke_agent", "create_agent"])
+def test_agent_span_names_the_agent_not_a_model(telemetry: Telemetry, operation: str) -> None:
+    agent = new_id("agent")
+    with start_operation(operation, agent, provider="beluga", attributes={"gen_ai.agent.id": "a1"}):
+        pass
+    (span,) = telemetry.finished_spans()
+    assert span.name == f"{operation} {agent}"
+    attrs = dict(span.attributes or {})
+    assert attrs["gen_ai.agent.name"] == agent
+    assert attrs["gen_ai.agent.id"] == "a1"
+    assert "gen_ai.request.model" not in attrs
+    (point,) = _durations(telemetry, "gen_ai.agent.name", agent)
+    assert "gen_ai.request.model" not in point.attributes
+
+
+@pytest.mark.parametrize("operation", ["chat", "text_completion", "embeddings"])
+def test_model_operations_label_the_model(telemetry: Telemetry, operation: str) -> None:
+    model = new_id("m")
+    with start_operation(operation, model, provider="openai"):
+        pass
+    (span,) = telemetry.finished_spans()
+    assert span.name == f"{operation} {model}"
+    assert span.kind is SpanKind.CLIENT
+    assert dict(span.attributes or {})["gen_ai.request.model"] == model
+    (point,) = _durations(telemetry, "gen_ai.request.model", model)
+    assert point.attributes["gen_ai.provider.name"] == "openai"
+
+
+def test_own_operations_are_spans_but_feed_no_genai_metric(telemetry: Telemetry) -> None:
+    role = new_id("role")
+    with start_operation("route", role, provider="beluga", attributes={"beluga.role": role}) as op:
+        op.first_chunk()
+        op.tokens(5, 5)
+    (span,) = telemetry.finished_spans()
+    assert span.name == f"route {role}"
+    attrs = dict(span.attributes or {})
+    assert attrs["beluga.role"] == role
+    assert role not in {str(v) for k, v in attrs.items() if k.startswith("gen_ai.request")}
+    for name in (
+        "gen_ai.client.operation.duration",
+        "gen_ai.client.token.usage",
+        "gen_ai.client.operation.time_to_first_chunk",
+    ):
+        assert not [p for p in telemetry.metric_points(name) if role in repr(p.attributes)]
 
 
 def test_usage_is_summed_in_streams() -> None:

@@ -222,6 +222,8 @@ class BaseChatModel(ABC):
                 raise self._timed_out(None)
             if self._closed:
                 self._closed = False
+            if merged.output is not None:  # so that response.output can parse the answer
+                response.output_schema = merged.output
             _record_response(
                 op, response.usage, response.finish_reason, response.model, response.response_id
             )

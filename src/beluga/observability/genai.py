@@ -3,7 +3,8 @@
 With no SDK configured the API hands out non-recording spans and no-op instruments; we check
 ``is_recording()`` before building any attribute, so an unobserved call costs a few microseconds.
 Every area records its operations through :func:`start_operation` (chat, embeddings,
-execute_tool, invoke_agent, ...), so naming, error typing and redaction are done once.
+execute_tool, invoke_agent, ...), so naming, error typing and redaction are done once, and
+each operation kind labels its target with its own attribute (a model, a tool, an agent).
 """
 
 from __future__ import annotations
@@ -82,11 +83,14 @@ _NO_CONTEXT = nullcontext()
 
 
 class Operation:
-    """One traced and metered operation. Call :meth:`end` exactly once (or use ``with``)."""
+    """One traced and metered operation. Call :meth:`end` exactly once (or use ``with``).
+
+    ``metric_attrs`` is ``None`` for an operation that is traced but not metered.
+    """
 
     __slots__ = ("_error", "_metric_attrs", "_start", "first_chunk_at", "span")
 
-    def __init__(self, span: Span, metric_attrs: dict[str, Any]) -> None:
+    def __init__(self, span: Span, metric_attrs: dict[str, Any] | None) -> None:
         self.span = span
         self._metric_attrs = metric_attrs
         self._start = time.perf_counter()
@@ -122,10 +126,13 @@ class Operation:
         """Mark the arrival of the first streamed chunk (time to first token)."""
         if self.first_chunk_at is None:
             self.first_chunk_at = time.perf_counter()
-            _first_chunk.record(self.first_chunk_at - self._start, self._metric_attrs)
+            if self._metric_attrs is not None:
+                _first_chunk.record(self.first_chunk_at - self._start, self._metric_attrs)
 
     def tokens(self, input_tokens: int, output_tokens: int) -> None:
         attrs = self._metric_attrs
+        if attrs is None:
+            return
         _tokens.record(input_tokens, {**attrs, "gen_ai.token.type": "input"})
         _tokens.record(output_tokens, {**attrs, "gen_ai.token.type": "output"})
 
@@ -148,9 +155,10 @@ class Operation:
         """Close the span and record the duration; returns the duration in seconds."""
         elapsed = time.perf_counter() - self._start
         attrs = self._metric_attrs
-        if self._error is not None:
-            attrs = {**attrs, "error.type": self._error}
-        _duration.record(elapsed, attrs)
+        if attrs is not None:
+            if self._error is not None:
+                attrs = {**attrs, "error.type": self._error}
+            _duration.record(elapsed, attrs)
         self.span.end()
         return elapsed
 
@@ -165,25 +173,56 @@ class Operation:
         self.end()
 
 
+# What the target of each GenAI operation is (OpenTelemetry GenAI semantic conventions): a model
+# for model calls, a tool for ``execute_tool``, an agent for the agent operations.
+_TARGET_ATTRIBUTES: dict[str, str] = {
+    "chat": "gen_ai.request.model",
+    "text_completion": "gen_ai.request.model",
+    "generate_content": "gen_ai.request.model",
+    "embeddings": "gen_ai.request.model",
+    "execute_tool": "gen_ai.tool.name",
+    "invoke_agent": "gen_ai.agent.name",
+    "create_agent": "gen_ai.agent.name",
+}
+# Span kinds the conventions give when the caller names none: model and agent-service calls
+# leave the process; a tool and an in-process agent run inside it.
+_INTERNAL = frozenset({"execute_tool", "invoke_agent"})
+
+
 def start_operation(
     operation: str,
     target: str | None,
     *,
-    provider: str,
+    provider: str | None = None,
     attributes: Mapping[str, Any] | None = None,
-    kind: SpanKind = SpanKind.CLIENT,
+    kind: SpanKind | None = None,
+    tool_call_id: str | None = None,
 ) -> Operation:
-    """Start the span ``"{operation} {target}"`` with GenAI attributes, as a child of the
-    current span. ``target`` is the model, tool or agent name."""
-    metric_attrs: dict[str, Any] = {
-        "gen_ai.operation.name": operation,
-        "gen_ai.provider.name": provider,
-    }
-    if target:
-        metric_attrs["gen_ai.request.model"] = target
+    """Start the span ``"{operation} {target}"`` as a child of the current span.
+
+    ``target`` is what the operation acts on, and each GenAI operation labels it with its own
+    attribute: the model of ``chat``/``text_completion``/``generate_content``/``embeddings``
+    (``gen_ai.request.model``), the tool of ``execute_tool`` (``gen_ai.tool.name``, with
+    ``gen_ai.tool.call.id`` from ``tool_call_id``), the agent of ``invoke_agent``/
+    ``create_agent`` (``gen_ai.agent.name``). Those operations feed the ``gen_ai.client.*``
+    metrics, labelled the same way. Any other operation (Beluga's own, such as ``route``) is a
+    span only: its target is in the span name, its attributes come from ``attributes``, and it
+    records no GenAI metric, which would count its inner model calls twice.
+    """
+    target_key = _TARGET_ATTRIBUTES.get(operation)
+    metric_attrs: dict[str, Any] = {"gen_ai.operation.name": operation}
+    if provider:
+        metric_attrs["gen_ai.provider.name"] = provider
+    if target and target_key is not None:
+        metric_attrs[target_key] = target
+    if kind is None:
+        remote = target_key is not None and operation not in _INTERNAL
+        kind = SpanKind.CLIENT if remote else SpanKind.INTERNAL
     span = _tracer.start_span(f"{operation} {target}" if target else operation, kind=kind)
     if span.is_recording():
         span.set_attributes(metric_attrs)
+        if tool_call_id:
+            span.set_attribute("gen_ai.tool.call.id", tool_call_id)
         if attributes:
             span.set_attributes({k: v for k, v in attributes.items() if v is not None})
-    return Operation(span, metric_attrs)
+    return Operation(span, metric_attrs if target_key is not None else None)

@@ -1,5 +1,9 @@
-"""Data shapes every area shares: messages, content parts, tools, documents, usage, events."""
+"""Data shapes every area shares: messages, content parts, tools, documents, usage, events.
 
+Their one JSON form is :mod:`beluga.schema.wire`.
+"""
+
+from beluga.schema._strict import strict_json_schema
 from beluga.schema.content import (
     AudioPart,
     ContentPart,
@@ -53,4 +57,5 @@ __all__ = [
     "UsageEvent",
     "VideoPart",
     "as_messages",
+    "strict_json_schema",
 ]

@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from beluga.core.errors import BelugaError, ErrorCode
 from beluga.schema.content import ContentPart, ReasoningPart, TextPart
 from beluga.schema.messages import Message, ToolCall
+from beluga.schema.tools import OutputSchema
 from beluga.schema.usage import Usage
 
 __all__ = [
@@ -87,7 +89,11 @@ StreamEvent: TypeAlias = TextDelta | ReasoningDelta | ToolCallDelta | UsageEvent
 
 @dataclass(slots=True)
 class ChatResponse:
-    """A model's complete answer to one call."""
+    """A model's complete answer to one call.
+
+    ``output_schema`` is the structured output that was asked for (the chat model's base sets
+    it); :attr:`output` is the answer parsed into it.
+    """
 
     message: Message
     usage: Usage = field(default_factory=Usage)
@@ -95,6 +101,26 @@ class ChatResponse:
     model: str | None = None
     response_id: str | None = None
     raw_finish_reason: str | None = None
+    output_schema: OutputSchema | None = None
+    _output: tuple[Any] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def output(self) -> Any:
+        """The structured output: an instance of the type the :class:`OutputSchema` was made
+        from (a pydantic model, a dataclass, a TypedDict), or the parsed JSON for a schema given
+        as a dict. Parsed once, on first access; an answer that does not match the schema is an
+        INVALID_REQUEST error saying so."""
+        if self._output is None:  # a 1-tuple once parsed: the output itself may be None
+            schema = self.output_schema
+            if schema is None:
+                raise BelugaError(
+                    "schema.output",
+                    ErrorCode.INVALID_REQUEST,
+                    "this response has no structured output: none was asked for; pass "
+                    "settings=ModelSettings(output=OutputSchema.of(MyModel)) to generate()",
+                )
+            self._output = (schema.parse(self.text, finish_reason=self.finish_reason),)
+        return self._output[0]
 
     @property
     def text(self) -> str:
@@ -141,12 +167,13 @@ class ResponseBuilder:
     block of reasoning (see :class:`ReasoningDelta`), in order. Text and tool-call events cost
     what they did before reasoning was kept: whether other output came between two reasoning
     deltas is read from the lengths of the text and call lists when the next reasoning delta
-    arrives.
+    arrives. ``output`` is the structured output the stream was asked for, given to the response.
     """
 
-    __slots__ = ("_calls", "_finish", "_open", "_parts", "_text", "usage")
+    __slots__ = ("_calls", "_finish", "_open", "_parts", "_text", "output", "usage")
 
-    def __init__(self) -> None:
+    def __init__(self, output: OutputSchema | None = None) -> None:
+        self.output = output
         self._text: list[str] = []
         self._parts: list[ReasoningPart] = []
         self._open: _Open | None = None
@@ -228,4 +255,5 @@ class ResponseBuilder:
             finish.model,
             finish.response_id,
             finish.raw_reason,
+            self.output,
         )

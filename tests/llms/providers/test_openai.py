@@ -493,6 +493,15 @@ def _chunk(
     }
 
 
+_ANSWER = {"type": "object", "properties": {"city": {"type": "string"}}}
+_STRICT_ANSWER = {
+    "type": "object",
+    "properties": {"city": {"type": ["string", "null"]}},
+    "required": ["city"],
+    "additionalProperties": False,
+}
+
+
 async def test_request_maps_every_setting_and_part(server: ReplayServer) -> None:
     server.enqueue(Reply.json(_completion()))
     png = b"\x89PNG\r\n\x1a\nfake"
@@ -521,7 +530,7 @@ async def test_request_maps_every_setting_and_part(server: ReplayServer) -> None
         seed=7,
         tool_choice="lookup",
         parallel_tool_calls=False,
-        output=OutputSchema({"type": "object"}, "answer"),
+        output=OutputSchema(_ANSWER, "answer"),
         extra={"user": "u-1", "temperature": 0.3},
     )
     async with _model(server) as model:
@@ -593,7 +602,7 @@ async def test_request_maps_every_setting_and_part(server: ReplayServer) -> None
     assert (sent["top_p"], sent["stop"], sent["seed"]) == (0.9, ["END"], 7)
     assert sent["response_format"] == {
         "type": "json_schema",
-        "json_schema": {"name": "answer", "schema": {"type": "object"}, "strict": True},
+        "json_schema": {"name": "answer", "schema": _STRICT_ANSWER, "strict": True},
     }
     assert sent["user"] == "u-1"
     assert sent["temperature"] == 0.3  # extra is merged last and wins

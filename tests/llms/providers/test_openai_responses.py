@@ -640,6 +640,15 @@ def _reasoning(*summaries: str, content: tuple[str, ...] = ()) -> dict[str, Any]
     }
 
 
+_ANSWER = {"type": "object", "properties": {"city": {"type": "string"}}}
+_STRICT_ANSWER = {
+    "type": "object",
+    "properties": {"city": {"type": ["string", "null"]}},
+    "required": ["city"],
+    "additionalProperties": False,
+}
+
+
 async def test_request_maps_every_setting_and_part(server: ReplayServer) -> None:
     server.enqueue(Reply.json(_response()))
     png = b"\x89PNG\r\n\x1a\nfake"
@@ -672,7 +681,7 @@ async def test_request_maps_every_setting_and_part(server: ReplayServer) -> None
         top_p=0.9,
         tool_choice="lookup",
         parallel_tool_calls=False,
-        output=OutputSchema({"type": "object"}, "answer"),
+        output=OutputSchema(_ANSWER, "answer"),
         extra={"reasoning": {"effort": "low", "summary": "auto"}, "temperature": 0.3},
     )
     async with _model(server) as model:
@@ -742,7 +751,7 @@ async def test_request_maps_every_setting_and_part(server: ReplayServer) -> None
         "format": {
             "type": "json_schema",
             "name": "answer",
-            "schema": {"type": "object"},
+            "schema": _STRICT_ANSWER,  # the strict form: closed, every field required
             "strict": True,
         }
     }

@@ -105,9 +105,10 @@ def build_request(
         body["seed"] = settings.seed
     if settings.output is not None:
         out = settings.output
+        schema, strict = out.request_schema()  # the strict form, or non-strict without one
         body["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": out.name, "schema": out.schema, "strict": out.strict},
+            "json_schema": {"name": out.name, "schema": schema, "strict": strict},
         }
     body["stream"] = stream
     if stream:

@@ -103,13 +103,9 @@ def build_request(
         body["max_output_tokens"] = settings.max_tokens
     if settings.output is not None:
         out = settings.output
+        schema, strict = out.request_schema()  # the strict form, or non-strict without one
         body["text"] = {
-            "format": {
-                "type": "json_schema",
-                "name": out.name,
-                "schema": out.schema,
-                "strict": out.strict,
-            }
+            "format": {"type": "json_schema", "name": out.name, "schema": schema, "strict": strict}
         }
     body["store"] = False
     if not stored and _reasons(model, settings):
