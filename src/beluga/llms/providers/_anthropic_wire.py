@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.ids import new_id
+from beluga.llms.providers._wire import sampling, tool_choice
 from beluga.schema import (
     AudioPart,
     ChatResponse,
@@ -73,6 +74,13 @@ if TYPE_CHECKING:
 
 __all__ = ["build_request", "finish_of", "parse_message", "stream_events", "usage_of"]
 
+# max_tokens is always sent (the API requires it) and seed has no field: neither is in the table.
+_SAMPLING = {"temperature": "temperature", "top_p": "top_p", "stop": "stop_sequences"}
+_MODES = {
+    "auto": lambda: {"type": "auto"},
+    "required": lambda: {"type": "any"},
+    "any": lambda: {"type": "any"},
+}
 _FINISH: dict[str, FinishReason] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -136,12 +144,7 @@ def build_request(
         choice = _tool_choice(settings, tools, op)
         if choice is not None:
             body["tool_choice"] = choice
-    if settings.temperature is not None:
-        body["temperature"] = settings.temperature
-    if settings.top_p is not None:
-        body["top_p"] = settings.top_p
-    if settings.stop is not None:
-        body["stop_sequences"] = list(settings.stop)
+    body.update(sampling(settings, _SAMPLING))
     if settings.output is not None:
         body["output_config"] = {
             "format": {"type": "json_schema", "schema": settings.output.schema}
@@ -175,26 +178,16 @@ def _tool_choice(
     settings: ModelSettings, tools: Sequence[ToolDefinition], op: str
 ) -> dict[str, Any] | None:
     choice = settings.tool_choice
-    if choice is None:
-        out: dict[str, Any] | None = None
-    elif choice == "auto":
-        out = {"type": "auto"}
-    elif choice == "none":
+    if choice == "none":
         return {"type": "none"}  # takes no disable_parallel_tool_use
-    elif choice in ("required", "any"):
-        out = {"type": "any"}
-    elif any(t.name == choice for t in tools):
-        out = {"type": "tool", "name": choice}
-    else:
-        names = ", ".join(t.name for t in tools)
-        raise _refuse(
-            op,
-            f"tool_choice={choice!r} names no tool of this call; use auto, none, required "
-            f"or one of: {names}",
-        )
+    out = None if choice is None else tool_choice(choice, tools, op, _MODES, _named)
     if settings.parallel_tool_calls is False:
         out = {**(out or {"type": "auto"}), "disable_parallel_tool_use": True}
     return out
+
+
+def _named(name: str) -> dict[str, Any]:
+    return {"type": "tool", "name": name}
 
 
 def _user_blocks(parts: Sequence[ContentPart], op: str) -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from beluga.core.errors import BelugaError, ErrorCode
+from beluga.llms.providers._wire import sampling, tool_choice
 from beluga.schema import (
     ContentPart,
     Message,
@@ -52,6 +53,18 @@ __all__ = ["SKIP_SIGNATURE", "build_config", "build_contents", "validates_signat
 
 SKIP_SIGNATURE = b"skip_thought_signature_validator"
 # Models that ignore thought signatures (1.x, 2.x): no placeholder is needed for them.
+_SAMPLING = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "max_tokens": "max_output_tokens",
+    "stop": "stop_sequences",
+    "seed": "seed",
+}
+_MODES = {
+    "auto": lambda: {"mode": "AUTO"},
+    "none": lambda: {"mode": "NONE"},
+    "required": lambda: {"mode": "ANY"},
+}
 _UNSIGNED_MODELS = re.compile(r"^(?:models/)?gemini-[12]\.")
 
 
@@ -234,35 +247,14 @@ def build_config(
             config["tool_config"] = {
                 "function_calling_config": _tool_choice(settings.tool_choice, tools, op)
             }
-    if settings.temperature is not None:
-        config["temperature"] = settings.temperature
-    if settings.top_p is not None:
-        config["top_p"] = settings.top_p
-    if settings.max_tokens is not None:
-        config["max_output_tokens"] = settings.max_tokens
-    if settings.stop is not None:
-        config["stop_sequences"] = list(settings.stop)
-    if settings.seed is not None:
-        config["seed"] = settings.seed
+    config.update(sampling(settings, _SAMPLING))
     if settings.output is not None:
         config["response_mime_type"] = "application/json"
         config["response_json_schema"] = settings.output.schema
     return config
 
 
-def _tool_choice(choice: str, tools: Sequence[ToolDefinition], op: str) -> dict[str, Any]:
-    if choice == "auto":
-        return {"mode": "AUTO"}
-    if choice == "none":
-        return {"mode": "NONE"}
-    if choice == "required":
-        return {"mode": "ANY"}
-    if not any(t.name == choice for t in tools):
-        names = ", ".join(t.name for t in tools)
-        raise BelugaError(
-            op,
-            ErrorCode.INVALID_REQUEST,
-            f"tool_choice={choice!r} names no tool of this call; use auto, none, required "
-            f"or one of: {names}",
-        )
-    return {"mode": "ANY", "allowed_function_names": [choice]}
+def _tool_choice(choice: str, tools: Sequence[ToolDefinition], op: str) -> Any:
+    return tool_choice(
+        choice, tools, op, _MODES, lambda name: {"mode": "ANY", "allowed_function_names": [name]}
+    )

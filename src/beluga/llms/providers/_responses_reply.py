@@ -15,6 +15,7 @@ from typing import Any
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.ids import new_id
+from beluga.llms.providers._wire import with_total
 from beluga.llms.providers.openai import _error_from_body
 from beluga.schema import (
     ChatResponse,
@@ -45,12 +46,13 @@ def _usage_of(raw: Any) -> Usage:
         return Usage()
     given = raw.get("input_tokens_details") or {}
     made = raw.get("output_tokens_details") or {}
-    return Usage(
+    usage = Usage(
         raw.get("input_tokens") or 0,
         raw.get("output_tokens") or 0,
         given.get("cached_tokens") or 0,
         made.get("reasoning_tokens") or 0,
     )
+    return with_total(usage, raw.get("total_tokens"))
 
 
 def _finish_of(

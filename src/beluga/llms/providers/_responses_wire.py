@@ -39,6 +39,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from beluga.core.errors import BelugaError, ErrorCode
+from beluga.llms.providers._wire import sampling, tool_choice
 from beluga.schema import (
     ContentPart,
     FilePart,
@@ -55,6 +56,8 @@ if TYPE_CHECKING:
 __all__ = ["build_request"]
 
 _ENCRYPTED = "reasoning.encrypted_content"
+_SAMPLING = {"temperature": "temperature", "top_p": "top_p", "max_tokens": "max_output_tokens"}
+_MODES = {"auto": lambda: "auto", "none": lambda: "none", "required": lambda: "required"}
 _REASONING_MODEL = re.compile(r"^(?:o\d|gpt-5|codex)")  # OpenAI's reasoning models
 
 
@@ -92,15 +95,10 @@ def build_request(
     if tools:
         body["tools"] = [_tool(t) for t in tools]
         if settings.tool_choice is not None:
-            body["tool_choice"] = _tool_choice(settings.tool_choice, tools, op)
+            body["tool_choice"] = tool_choice(settings.tool_choice, tools, op, _MODES, _named)
         if settings.parallel_tool_calls is not None:
             body["parallel_tool_calls"] = settings.parallel_tool_calls
-    if settings.temperature is not None:
-        body["temperature"] = settings.temperature
-    if settings.top_p is not None:
-        body["top_p"] = settings.top_p
-    if settings.max_tokens is not None:
-        body["max_output_tokens"] = settings.max_tokens
+    body.update(sampling(settings, _SAMPLING))
     if settings.output is not None:
         out = settings.output
         body["text"] = {
@@ -136,18 +134,8 @@ def _tool(tool: ToolDefinition) -> dict[str, Any]:
     return out
 
 
-def _tool_choice(choice: str, tools: Sequence[ToolDefinition], op: str) -> Any:
-    if choice in ("auto", "none", "required"):
-        return choice
-    if not any(t.name == choice for t in tools):
-        names = ", ".join(t.name for t in tools)
-        raise BelugaError(
-            op,
-            ErrorCode.INVALID_REQUEST,
-            f"tool_choice={choice!r} names no tool of this call; use auto, none, "
-            f"required or one of: {names}",
-        )
-    return {"type": "function", "name": choice}
+def _named(name: str) -> dict[str, Any]:
+    return {"type": "function", "name": name}
 
 
 def _input(
