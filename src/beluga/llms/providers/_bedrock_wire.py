@@ -44,6 +44,7 @@ from beluga.schema import (
     FinishEvent,
     FinishReason,
     Message,
+    ProviderPart,
     ReasoningDelta,
     ReasoningPart,
     StreamEvent,
@@ -199,6 +200,8 @@ def _blocks(
                     signed = {"text": part.text, "signature": part.signature}
                     out.append({"reasoningContent": {"reasoningText": signed}})
             continue
+        if isinstance(part, ProviderPart):
+            continue  # a block of another vendor's own (Anthropic's compaction); none here
         out.append(media_block(part, op, docs))
     return out
 

@@ -41,6 +41,7 @@ from beluga.llms.providers._wire import sampling, tool_choice
 from beluga.schema import (
     ContentPart,
     Message,
+    ProviderPart,
     ReasoningPart,
     TextPart,
     ToolDefinition,
@@ -65,6 +66,7 @@ _MODES = {
     "none": lambda: {"mode": "NONE"},
     "required": lambda: {"mode": "ANY"},
 }
+_NOT_SENT = (ReasoningPart, ProviderPart)  # in a user turn: nothing Gemini takes there
 _UNSIGNED_MODELS = re.compile(r"^(?:models/)?gemini-[12]\.")
 
 
@@ -126,7 +128,7 @@ def build_contents(
             parts = _model_parts(msg, op, provider, placeholder)
             contents.append({"role": "model", "parts": parts or [{"text": ""}]})
         else:
-            parts = [_part(p, op) for p in msg.content if type(p) is not ReasoningPart]
+            parts = [_part(p, op) for p in msg.content if type(p) not in _NOT_SENT]
             contents.append({"role": "user", "parts": parts or [{"text": ""}]})
     return ({"parts": system} if system else None), contents
 
@@ -137,6 +139,8 @@ def _model_parts(msg: Message, op: str, provider: str, placeholder: bool) -> lis
     parts: list[dict[str, Any]] = []
     pending: bytes | None = None  # a signature waiting for the next part
     for item in msg.content:
+        if type(item) is ProviderPart:
+            continue  # a block of another vendor's own; Gemini has none to send back
         if type(item) is ReasoningPart:
             if item.provider != provider:
                 continue  # another vendor's reasoning means nothing to Gemini
@@ -200,7 +204,7 @@ def _function_response(msg: Message, names: dict[str, str], op: str) -> dict[str
 def _part(part: ContentPart, op: str) -> dict[str, Any]:
     if isinstance(part, TextPart):
         return {"text": part.text}
-    assert not isinstance(part, ReasoningPart)  # callers send reasoning their own way
+    assert not isinstance(part, ReasoningPart | ProviderPart)  # callers handle these
     url = part.url
     if url is None:
         return {"inline_data": {"data": part.as_bytes(), "mime_type": part.media_type}}

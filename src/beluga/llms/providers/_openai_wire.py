@@ -35,6 +35,7 @@ from beluga.schema import (
     FinishReason,
     ImagePart,
     Message,
+    ProviderPart,
     ReasoningDelta,
     ReasoningPart,
     StreamEvent,
@@ -172,8 +173,8 @@ def _user_content(msg: Message, op: str) -> str | list[dict[str, Any]]:
     for part in parts:
         if isinstance(part, TextPart):
             out.append({"type": "text", "text": part.text})
-        elif isinstance(part, ReasoningPart):
-            continue  # no input field for reasoning
+        elif isinstance(part, ReasoningPart | ProviderPart):
+            continue  # no input field for reasoning, nor for another vendor's blocks
         elif isinstance(part, ImagePart):
             image: dict[str, Any] = {"url": part.as_data_url()}
             if part.detail:

@@ -45,6 +45,7 @@ from beluga.schema import (
     FilePart,
     ImagePart,
     Message,
+    ProviderPart,
     ReasoningPart,
     TextPart,
     ToolDefinition,
@@ -150,9 +151,13 @@ def _input(
             append({"role": "user", "content": _content(msg.content, op)})
         elif role == "assistant":
             items.extend(_reasoning_items(msg, provider, stored))
-            text = _plain_text(msg, op)
-            if text or not msg.tool_calls:
-                append({"role": "assistant", "content": text})
+            phased = _phased_items(msg, op)
+            if phased:
+                items.extend(phased)
+            else:
+                text = _plain_text(msg, op)
+                if text or not msg.tool_calls:
+                    append({"role": "assistant", "content": text})
             for call in msg.tool_calls:
                 append(
                     {
@@ -167,6 +172,28 @@ def _input(
             append({"type": "function_call_output", "call_id": msg.tool_call_id, "output": output})
         else:
             append({"role": "system", "content": _plain_text(msg, op)})
+    return items
+
+
+def _phased_items(msg: Message, op: str) -> list[dict[str, Any]]:
+    """An assistant turn whose text came with phases, as the message items it came as: one per
+    run of text, with its ``phase`` (which newer models want back, commentary included). Empty
+    when no text part has a phase: the turn is then sent as plain assistant text."""
+    if not any(type(p) is TextPart and p.phase is not None for p in msg.content):
+        return []
+    _plain_text(msg, op)  # refuses media in an assistant turn
+    items: list[dict[str, Any]] = []
+    for part in msg.content:
+        if type(part) is not TextPart or not part.text:
+            continue
+        item: dict[str, Any] = {
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": part.text}],
+        }
+        if part.phase is not None:
+            item["phase"] = part.phase
+        items.append(item)
     return items
 
 
@@ -209,8 +236,8 @@ def _content(parts: tuple[ContentPart, ...], op: str) -> str | list[dict[str, An
     for part in parts:
         if isinstance(part, TextPart):
             out.append({"type": "input_text", "text": part.text})
-        elif isinstance(part, ReasoningPart):
-            continue  # reasoning goes back as items of assistant turns only
+        elif isinstance(part, ReasoningPart | ProviderPart):
+            continue  # reasoning goes back as items of assistant turns only; no vendor blocks
         elif isinstance(part, ImagePart):
             out.append(
                 {

@@ -49,6 +49,7 @@ from beluga.schema import (
     FinishReason,
     ImagePart,
     Message,
+    ProviderPart,
     ReasoningDelta,
     ReasoningPart,
     StreamEvent,
@@ -76,6 +77,7 @@ _FINISH: dict[str, FinishReason] = {
 }
 _SAMPLING = {name: name for name in SAMPLING_FIELDS}  # the proto's fields bear our names
 _MODES = {"auto": "TOOL_MODE_AUTO", "none": "TOOL_MODE_NONE", "required": "TOOL_MODE_REQUIRED"}
+_NOT_SENT = (ReasoningPart, ProviderPart)  # outside an assistant turn: nothing xAI takes
 _DETAIL = {"auto": "DETAIL_AUTO", "low": "DETAIL_LOW", "high": "DETAIL_HIGH"}
 
 
@@ -196,7 +198,7 @@ def _message(pb: Protos, msg: Message, op: str, provider: str) -> Any:
         if encrypted:
             message.encrypted_content = encrypted
         return message
-    content = [_part(pb, p, op) for p in msg.content if type(p) is not ReasoningPart]
+    content = [_part(pb, p, op) for p in msg.content if type(p) not in _NOT_SENT]
     if msg.role == "tool":
         return chat.Message(role=chat.ROLE_TOOL, content=content, tool_call_id=msg.tool_call_id)
     role = chat.ROLE_USER if msg.role == "user" else chat.ROLE_SYSTEM
