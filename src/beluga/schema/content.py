@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from dataclasses import KW_ONLY, dataclass
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from beluga.core.errors import BelugaError, ErrorCode
 
@@ -25,6 +26,7 @@ __all__ = [
     "FilePart",
     "ImagePart",
     "MediaPart",
+    "ProviderPart",
     "ReasoningPart",
     "TextPart",
     "VideoPart",
@@ -33,8 +35,33 @@ __all__ = [
 
 @dataclass(slots=True, frozen=True)
 class TextPart:
+    """Text. ``phase`` is the provider's label for an assistant message that says what it is
+    (OpenAI's ``"commentary"`` for narration between tool calls, ``"final_answer"``), kept so
+    that it goes back as it came; ``Message.text`` skips commentary."""
+
     text: str
+    _: KW_ONLY
+    phase: str | None = None
     kind: Literal["text"] = "text"
+
+
+@dataclass(slots=True, frozen=True)
+class ProviderPart:
+    """A block of a provider's own that has no common meaning (Anthropic's ``compaction``
+    block), kept in the assistant message so that the adapter of ``provider`` sends it back as
+    it came; other adapters leave it out, and ``Message.text`` skips it.
+
+    ``data`` is the block as JSON text (immutable like the message that holds it); :meth:`value`
+    reads it back."""
+
+    data: str
+    _: KW_ONLY
+    provider: str
+    kind: Literal["provider"] = "provider"
+
+    def value(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.data)
+        return value
 
 
 @dataclass(slots=True, frozen=True)
@@ -146,4 +173,6 @@ class FilePart(MediaPart):
     kind: Literal["file"] = "file"
 
 
-ContentPart: TypeAlias = TextPart | ReasoningPart | ImagePart | AudioPart | VideoPart | FilePart
+ContentPart: TypeAlias = (
+    TextPart | ReasoningPart | ProviderPart | ImagePart | AudioPart | VideoPart | FilePart
+)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 from beluga.core.errors import BelugaError, ErrorCode
-from beluga.schema.content import ContentPart, ReasoningPart, TextPart
+from beluga.schema.content import ContentPart, ProviderPart, ReasoningPart, TextPart
 from beluga.schema.messages import Message, ToolCall
 from beluga.schema.tools import OutputSchema
 from beluga.schema.usage import Usage
@@ -22,6 +22,7 @@ __all__ = [
     "ChatResponse",
     "FinishEvent",
     "FinishReason",
+    "ItemEvent",
     "ReasoningDelta",
     "ResponseBuilder",
     "StreamEvent",
@@ -35,7 +36,19 @@ FinishReason: TypeAlias = Literal["stop", "length", "tool_calls", "content_filte
 
 @dataclass(slots=True, frozen=True)
 class TextDelta:
+    """A piece of text; ``phase`` as in :class:`~beluga.schema.TextPart` (a change of phase
+    starts a new part)."""
+
     text: str
+    phase: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class ItemEvent:
+    """A whole block of a provider's own (:class:`~beluga.schema.ProviderPart`), once it is
+    complete; it takes its place among the reasoning parts, in order."""
+
+    part: ProviderPart
 
 
 @dataclass(slots=True, frozen=True)
@@ -84,7 +97,9 @@ class FinishEvent:
     response_id: str | None = None
 
 
-StreamEvent: TypeAlias = TextDelta | ReasoningDelta | ToolCallDelta | UsageEvent | FinishEvent
+StreamEvent: TypeAlias = (
+    TextDelta | ReasoningDelta | ToolCallDelta | ItemEvent | UsageEvent | FinishEvent
+)
 
 
 @dataclass(slots=True)
@@ -170,12 +185,24 @@ class ResponseBuilder:
     arrives. ``output`` is the structured output the stream was asked for, given to the response.
     """
 
-    __slots__ = ("_calls", "_finish", "_open", "_parts", "_text", "output", "usage")
+    __slots__ = (
+        "_calls",
+        "_finish",
+        "_open",
+        "_parts",
+        "_phase",
+        "_phases",
+        "_text",
+        "output",
+        "usage",
+    )
 
     def __init__(self, output: OutputSchema | None = None) -> None:
         self.output = output
         self._text: list[str] = []
-        self._parts: list[ReasoningPart] = []
+        self._phase: str | None = None  # the phase of the text now
+        self._phases: list[tuple[int, str | None]] = []  # (index in _text, phase) at each change
+        self._parts: list[ReasoningPart | ProviderPart] = []
         self._open: _Open | None = None
         self._calls: dict[int, list[Any]] = {}  # index -> [id, name, arguments, signature]
         self._finish: FinishEvent | None = None
@@ -184,6 +211,9 @@ class ResponseBuilder:
     def add(self, event: StreamEvent) -> None:
         kind = type(event)
         if kind is TextDelta:
+            if event.phase != self._phase:  # type: ignore[union-attr]
+                self._phase = event.phase  # type: ignore[union-attr]
+                self._phases.append((len(self._text), self._phase))
             self._text.append(event.text)  # type: ignore[union-attr]
         elif kind is ToolCallDelta:
             call = self._calls.get(event.index)  # type: ignore[union-attr]
@@ -209,6 +239,11 @@ class ResponseBuilder:
                 current.texts.append(event.text)  # type: ignore[union-attr]
             else:
                 self._reason(event)  # type: ignore[arg-type]
+        elif kind is ItemEvent:
+            if self._open is not None:
+                self._parts.append(self._open.part())
+                self._open = None
+            self._parts.append(event.part)  # type: ignore[union-attr]
         elif kind is UsageEvent:
             self.usage = self.usage + event.usage  # type: ignore[union-attr]
         elif kind is FinishEvent:
@@ -236,13 +271,26 @@ class ResponseBuilder:
     def text(self) -> str:
         return "".join(self._text)
 
+    def _text_parts(self) -> list[TextPart]:
+        """One part per run of text of one phase (just one when no phase was given)."""
+        if not self._phases:
+            text = self.text
+            return [TextPart(text)] if text else []
+        texts = self._text
+        marks = [(0, None), *self._phases] if self._phases[0][0] else self._phases
+        out: list[TextPart] = []
+        for i, (start, phase) in enumerate(marks):
+            end = marks[i + 1][0] if i + 1 < len(marks) else len(texts)
+            text = "".join(texts[start:end])
+            if text:
+                out.append(TextPart(text, phase=phase))
+        return out
+
     def build(self) -> ChatResponse:
         content: list[ContentPart] = list(self._parts)
         if self._open is not None:
             content.append(self._open.part())
-        text = self.text
-        if text:
-            content.append(TextPart(text))
+        content.extend(self._text_parts())
         calls = tuple(
             ToolCall(cid or "", name or "", args or "{}", signature=signature)
             for cid, name, args, signature in (self._calls[i] for i in sorted(self._calls))

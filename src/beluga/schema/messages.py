@@ -19,6 +19,7 @@ from beluga.schema.content import (
     ContentPart,
     ImagePart,
     MediaPart,
+    ProviderPart,
     ReasoningPart,
     TextPart,
 )
@@ -26,6 +27,7 @@ from beluga.schema.content import (
 __all__ = ["Message", "Prompt", "Role", "ToolCall", "as_messages"]
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
+_COMMENTARY = "commentary"
 _ROLES = frozenset({"system", "user", "assistant", "tool"})
 
 
@@ -150,16 +152,18 @@ class Message:
 
     @property
     def text(self) -> str:
-        """All text parts joined; reasoning and media parts are skipped."""
+        """All text parts joined; reasoning, provider, media parts and commentary (a text part
+        of phase ``"commentary"``) are skipped: this is the answer."""
         parts = self.content
-        if len(parts) == 1 and isinstance(parts[0], TextPart):
+        if len(parts) == 1 and isinstance(parts[0], TextPart) and parts[0].phase is None:
             return parts[0].text
-        return "".join(p.text for p in parts if isinstance(p, TextPart))
+        return "".join(p.text for p in parts if isinstance(p, TextPart) and p.phase != _COMMENTARY)
 
     @property
     def is_text_only(self) -> bool:
-        """Whether the message has no media part (reasoning parts count as text)."""
-        return all(isinstance(p, TextPart | ReasoningPart) for p in self.content)
+        """Whether the message has no media part (reasoning and provider parts count as
+        text)."""
+        return all(isinstance(p, TextPart | ReasoningPart | ProviderPart) for p in self.content)
 
 
 Prompt: TypeAlias = str | Message | Mapping[str, Any] | Sequence[Message | Mapping[str, Any]]

@@ -160,11 +160,6 @@ class Case:
                 return UNSUPPORTED_ITEMS[kind]
             if item.get("role") == "developer":
                 return "uses a developer message; beluga sends instructions as system"
-            if kind == "message" and "phase" in item:
-                return (
-                    "replays an output message item with its id and phase (commentary), not "
-                    "supported: beluga sends an assistant turn's text as a plain message"
-                )
         return None
 
 
@@ -260,7 +255,9 @@ def _messages(body: dict[str, Any]) -> list[Message]:
             messages.append(Message.system(_text(item["content"])))
         elif item["role"] == "assistant":
             text = _text(item["content"])
-            messages.append(Message.assistant([*reasoning, *([TextPart(text)] if text else [])]))
+            phase = item.get("phase")
+            parts = [TextPart(text, phase=phase)] if text else []
+            messages.append(Message.assistant([*reasoning, *parts]))
             reasoning = []
         elif isinstance(item["content"], str):
             messages.append(Message.user(item["content"]))
@@ -351,6 +348,16 @@ def _expected_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if item.get("type") == "function_call":
             # We keep no item ids or statuses: calls are stateless (store=false).
             item = {k: v for k, v in item.items() if k not in ("id", "status")}
+        elif item.get("phase") is not None:
+            # A message item with its phase goes back as a message item with that phase, its
+            # text as one output_text; no id or status (stateless), no empty annotations.
+            text = {"type": "output_text", "text": _text(item["content"])}
+            item = {
+                "type": "message",
+                "role": "assistant",
+                "content": [text],
+                "phase": item["phase"],
+            }
         out.append(item)
     return out
 
@@ -377,13 +384,21 @@ def _expected(recorded: dict[str, Any], provider: str = PROVIDER) -> dict[str, A
     ]
     status = recorded.get("status")
     return {
+        # The answer: every output text but that of commentary (phase) message items.
         "text": "".join(
             p["text"]
             for o in output
-            if o["type"] == "message"
+            if o["type"] == "message" and o.get("phase") != "commentary"
             for p in o["content"]
             if p["type"] == "output_text"
         ),
+        "phased": [
+            (p["text"], o["phase"])
+            for o in output
+            if o["type"] == "message" and o.get("phase") is not None
+            for p in o["content"]
+            if p["type"] == "output_text"
+        ],
         "calls": calls,
         "reasoning": "\n\n".join(
             p["text"]
@@ -494,6 +509,8 @@ def _assert_response_matches(
 ) -> None:
     want = _expected(recorded, provider)
     assert result.text == want["text"]
+    phased = [(p.text, p.phase) for p in result.message.content if type(p) is TextPart and p.phase]
+    assert phased == want["phased"]
     assert [(c.id, c.name, c.arguments) for c in result.tool_calls] == want["calls"]
     assert result.reasoning == want["reasoning"]
     assert _reasoning_of(result) == want["parts"]

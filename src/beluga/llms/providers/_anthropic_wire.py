@@ -34,6 +34,14 @@ thinking of the turn that a tool result continues. Only parts this provider prod
 carry a signature or redacted data are sent; others' reasoning (and unsigned text) is dropped.
 Responses are read as plain dicts (the SDK's ``cast_to=object``), which keeps the per-event cost
 of a stream to a few dict lookups.
+
+Compaction (``context_management`` with a ``compact_*`` edit, through ``extra``; it needs the
+``compact-*`` beta header, given with the model's ``headers``): the ``compaction`` block the
+answer starts with is kept whole as a :class:`ProviderPart` of this provider (streamed: the
+``content_block_start`` block, completed by its ``compaction_delta``, delivered as one
+:class:`ItemEvent` when the block stops), and sent back in place as it came, which is how the
+API knows what the earlier turns were summarized into. The compaction pass is billed apart: its
+``usage.iterations`` entry (left out of the top-level counts) is added to the usage.
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.ids import new_id
+from beluga.llms.providers._wire import sampling, tool_choice
 from beluga.schema import (
     AudioPart,
     ChatResponse,
@@ -54,7 +63,9 @@ from beluga.schema import (
     FinishEvent,
     FinishReason,
     ImagePart,
+    ItemEvent,
     Message,
+    ProviderPart,
     ReasoningDelta,
     ReasoningPart,
     StreamEvent,
@@ -73,10 +84,20 @@ if TYPE_CHECKING:
 
 __all__ = ["build_request", "finish_of", "parse_message", "stream_events", "usage_of"]
 
+# max_tokens is always sent (the API requires it) and seed has no field: neither is in the table.
+_SAMPLING = {"temperature": "temperature", "top_p": "top_p", "stop": "stop_sequences"}
+_MODES = {
+    "auto": lambda: {"type": "auto"},
+    "required": lambda: {"type": "any"},
+    "any": lambda: {"type": "any"},
+}
+# Response blocks kept whole in the message and sent back as they came (ProviderPart).
+_KEPT = frozenset({"compaction"})
 _FINISH: dict[str, FinishReason] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "pause_turn": "stop",
+    "compaction": "stop",  # paused after compaction (pause_after_compaction)
     "max_tokens": "length",
     "model_context_window_exceeded": "length",
     "tool_use": "tool_calls",
@@ -136,12 +157,7 @@ def build_request(
         choice = _tool_choice(settings, tools, op)
         if choice is not None:
             body["tool_choice"] = choice
-    if settings.temperature is not None:
-        body["temperature"] = settings.temperature
-    if settings.top_p is not None:
-        body["top_p"] = settings.top_p
-    if settings.stop is not None:
-        body["stop_sequences"] = list(settings.stop)
+    body.update(sampling(settings, _SAMPLING))
     if settings.output is not None:
         body["output_config"] = {
             "format": {"type": "json_schema", "schema": settings.output.schema}
@@ -175,26 +191,16 @@ def _tool_choice(
     settings: ModelSettings, tools: Sequence[ToolDefinition], op: str
 ) -> dict[str, Any] | None:
     choice = settings.tool_choice
-    if choice is None:
-        out: dict[str, Any] | None = None
-    elif choice == "auto":
-        out = {"type": "auto"}
-    elif choice == "none":
+    if choice == "none":
         return {"type": "none"}  # takes no disable_parallel_tool_use
-    elif choice in ("required", "any"):
-        out = {"type": "any"}
-    elif any(t.name == choice for t in tools):
-        out = {"type": "tool", "name": choice}
-    else:
-        names = ", ".join(t.name for t in tools)
-        raise _refuse(
-            op,
-            f"tool_choice={choice!r} names no tool of this call; use auto, none, required "
-            f"or one of: {names}",
-        )
+    out = None if choice is None else tool_choice(choice, tools, op, _MODES, _named)
     if settings.parallel_tool_calls is False:
         out = {**(out or {"type": "auto"}), "disable_parallel_tool_use": True}
     return out
+
+
+def _named(name: str) -> dict[str, Any]:
+    return {"type": "tool", "name": name}
 
 
 def _user_blocks(parts: Sequence[ContentPart], op: str) -> list[dict[str, Any]]:
@@ -203,7 +209,7 @@ def _user_blocks(parts: Sequence[ContentPart], op: str) -> list[dict[str, Any]]:
         if type(part) is TextPart:
             if part.text:
                 blocks.append({"type": "text", "text": part.text})
-        elif type(part) is not ReasoningPart:
+        elif type(part) not in (ReasoningPart, ProviderPart):
             blocks.append(_media_block(part, op))
     return blocks
 
@@ -271,6 +277,10 @@ def _document(part: FilePart, op: str) -> dict[str, Any]:
 def _assistant_blocks(msg: Message, op: str, provider: str) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     for part in msg.content:
+        if type(part) is ProviderPart:
+            if part.provider == provider:
+                blocks.append(part.value())  # a compaction block goes back as it came
+            continue
         if type(part) is ReasoningPart:
             if part.provider != provider:
                 continue  # another vendor's reasoning means nothing here
@@ -320,12 +330,22 @@ def usage_of(raw: dict[str, Any]) -> Usage:
     counts them apart; we follow the OpenAI convention that cached tokens are part of the input)."""
     cache_read = raw.get("cache_read_input_tokens") or 0
     details = raw.get("output_tokens_details")
-    return Usage(
+    usage = Usage(
         (raw.get("input_tokens") or 0) + cache_read + (raw.get("cache_creation_input_tokens") or 0),
         raw.get("output_tokens") or 0,
         cache_read,
         (details.get("thinking_tokens") or 0) if isinstance(details, dict) else 0,
     )
+    for step in raw.get("iterations") or ():
+        # A compaction pass is billed but, unlike the sampling iterations, left out of the
+        # top-level counts (the API's documented rule): add it.
+        if isinstance(step, dict) and step.get("type") == "compaction":
+            usage = usage + usage_of({k: v for k, v in step.items() if k != "iterations"})
+    return usage
+
+
+def _kept(block: dict[str, Any], provider: str) -> ProviderPart:
+    return ProviderPart(json.dumps(block, ensure_ascii=False), provider=provider)
 
 
 def finish_of(raw: str | None) -> FinishReason:
@@ -370,6 +390,8 @@ def parse_message(data: Any, op: str, where: str, provider: str) -> ChatResponse
             )
         elif btype == "redacted_thinking":
             thoughts.append(ReasoningPart(redacted=block.get("data") or "", provider=provider))
+        elif btype in _KEPT:
+            thoughts.append(_kept(block, provider))
         # server tool blocks are not modelled
     text = "".join(texts)
     if text:
@@ -403,6 +425,7 @@ async def stream_events(
     raw_finish: str | None = None
     usage: dict[str, Any] = {}
     calls: dict[int, int] = {}  # content block index -> tool-call ordinal
+    kept: dict[int, dict[str, Any]] = {}  # content block index -> a block kept whole (_KEPT)
     stopped = False
     async for event in stream:
         kind = event.get("type")
@@ -418,7 +441,12 @@ async def stream_events(
             elif dtype == "thinking_delta" and delta["thinking"]:
                 yield ReasoningDelta(delta["thinking"], provider=provider)
             elif dtype == "signature_delta":
-                yield ReasoningDelta("", signature=delta["signature"], provider=provider)
+                if (held := kept.get(event["index"])) is not None:
+                    held["signature"] = delta["signature"]
+                else:
+                    yield ReasoningDelta("", signature=delta["signature"], provider=provider)
+            elif dtype == "compaction_delta" and (held := kept.get(event["index"])) is not None:
+                held.update((k, v) for k, v in delta.items() if k != "type")  # whole values
             # citations_delta carries nothing we model
         elif kind == "content_block_start":
             block = event["content_block"]
@@ -437,6 +465,11 @@ async def stream_events(
                 )
             elif btype == "redacted_thinking":
                 yield ReasoningDelta("", redacted=block.get("data") or "", provider=provider)
+            elif btype in _KEPT:
+                kept[event["index"]] = dict(block)
+        elif kind == "content_block_stop" and kept:
+            if (held := kept.pop(event.get("index"), None)) is not None:
+                yield ItemEvent(_kept(held, provider))
         elif kind == "message_delta":
             raw_finish = event.get("delta", {}).get("stop_reason") or raw_finish
             if more := event.get("usage"):

@@ -32,17 +32,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import AsyncGenerator, AsyncIterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.llms.providers._bedrock_media import DocumentNames, media_block
+from beluga.llms.providers._wire import sampling, tool_choice, with_total
 from beluga.schema import (
     ChatResponse,
     ContentPart,
     FinishEvent,
     FinishReason,
     Message,
+    ProviderPart,
     ReasoningDelta,
     ReasoningPart,
     StreamEvent,
@@ -60,6 +62,17 @@ if TYPE_CHECKING:
 
 __all__ = ["build_request", "finish_of", "parse_response", "stream_events", "usage_of"]
 
+_SAMPLING = {
+    "max_tokens": "maxTokens",
+    "temperature": "temperature",
+    "top_p": "topP",
+    "stop": "stopSequences",
+}
+# "none" is not a Converse choice: the tools are then sent without one (see build_request).
+_MODES: dict[str, Callable[[], Any]] = {
+    "auto": lambda: {"auto": {}},
+    "required": lambda: {"any": {}},
+}
 _FINISH: dict[str, FinishReason] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -112,21 +125,13 @@ def build_request(
     request: dict[str, Any] = {"modelId": model, "messages": turns}
     if system:
         request["system"] = system
-    inference: dict[str, Any] = {}
-    if settings.max_tokens is not None:
-        inference["maxTokens"] = settings.max_tokens
-    if settings.temperature is not None:
-        inference["temperature"] = settings.temperature
-    if settings.top_p is not None:
-        inference["topP"] = settings.top_p
-    if settings.stop is not None:
-        inference["stopSequences"] = list(settings.stop)
+    inference = sampling(settings, _SAMPLING)
     if inference:
         request["inferenceConfig"] = inference
     if tools and (settings.tool_choice != "none" or has_tool_blocks):
         config: dict[str, Any] = {"tools": [_tool(t) for t in tools]}
         if settings.tool_choice not in (None, "none"):
-            config["toolChoice"] = _tool_choice(settings.tool_choice, tools, op)
+            config["toolChoice"] = tool_choice(settings.tool_choice, tools, op, _MODES, _named)
         request["toolConfig"] = config
     if settings.extra:
         request["additionalModelRequestFields"] = dict(settings.extra)
@@ -155,20 +160,8 @@ def _tool(tool: ToolDefinition) -> dict[str, Any]:
     return {"toolSpec": spec}
 
 
-def _tool_choice(choice: str, tools: Sequence[ToolDefinition], op: str) -> dict[str, Any]:
-    if choice == "auto":
-        return {"auto": {}}
-    if choice == "required":
-        return {"any": {}}
-    if not any(t.name == choice for t in tools):
-        names = ", ".join(t.name for t in tools)
-        raise BelugaError(
-            op,
-            ErrorCode.INVALID_REQUEST,
-            f"tool_choice={choice!r} names no tool of this call; use auto, none, required "
-            f"or one of: {names}",
-        )
-    return {"tool": {"name": choice}}
+def _named(name: str) -> dict[str, Any]:
+    return {"tool": {"name": name}}
 
 
 def _turn(
@@ -207,6 +200,8 @@ def _blocks(
                     signed = {"text": part.text, "signature": part.signature}
                     out.append({"reasoningContent": {"reasoningText": signed}})
             continue
+        if isinstance(part, ProviderPart):
+            continue  # a block of another vendor's own (Anthropic's compaction); none here
         out.append(media_block(part, op, docs))
     return out
 
@@ -220,11 +215,12 @@ def usage_of(raw: Any) -> Usage:
         return Usage()
     cache_read = raw.get("cacheReadInputTokens") or 0
     cache_write = raw.get("cacheWriteInputTokens") or 0
-    return Usage(
+    usage = Usage(
         (raw.get("inputTokens") or 0) + cache_read + cache_write,
         raw.get("outputTokens") or 0,
         cache_read,
     )
+    return with_total(usage, raw.get("totalTokens"))
 
 
 def finish_of(raw: str | None) -> FinishReason:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.ids import new_id
+from beluga.llms.providers._wire import with_total
 from beluga.schema import (
     ChatResponse,
     FinishEvent,
@@ -54,7 +55,7 @@ def _usage_of(raw: gt.GenerateContentResponseUsageMetadata) -> Usage:
     """Our usage from Gemini's: thoughts count as (reasoning) output; tool-use prompt tokens
     (results of built-in tools) as input, since they are billed as such."""
     thoughts = raw.thoughts_token_count or 0
-    return Usage(
+    usage = Usage(
         (raw.prompt_token_count or 0) + (raw.tool_use_prompt_token_count or 0),
         (raw.candidates_token_count or 0) + thoughts,
         raw.cached_content_token_count or 0,
@@ -62,6 +63,7 @@ def _usage_of(raw: gt.GenerateContentResponseUsageMetadata) -> Usage:
         _audio(raw.prompt_tokens_details),
         _audio(raw.candidates_tokens_details),
     )
+    return with_total(usage, raw.total_token_count)
 
 
 def _audio(details: list[gt.ModalityTokenCount] | None) -> int:

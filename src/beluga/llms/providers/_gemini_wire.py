@@ -37,9 +37,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from beluga.core.errors import BelugaError, ErrorCode
+from beluga.llms.providers._wire import sampling, tool_choice
 from beluga.schema import (
     ContentPart,
     Message,
+    ProviderPart,
     ReasoningPart,
     TextPart,
     ToolDefinition,
@@ -52,6 +54,19 @@ __all__ = ["SKIP_SIGNATURE", "build_config", "build_contents", "validates_signat
 
 SKIP_SIGNATURE = b"skip_thought_signature_validator"
 # Models that ignore thought signatures (1.x, 2.x): no placeholder is needed for them.
+_SAMPLING = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "max_tokens": "max_output_tokens",
+    "stop": "stop_sequences",
+    "seed": "seed",
+}
+_MODES = {
+    "auto": lambda: {"mode": "AUTO"},
+    "none": lambda: {"mode": "NONE"},
+    "required": lambda: {"mode": "ANY"},
+}
+_NOT_SENT = (ReasoningPart, ProviderPart)  # in a user turn: nothing Gemini takes there
 _UNSIGNED_MODELS = re.compile(r"^(?:models/)?gemini-[12]\.")
 
 
@@ -113,7 +128,7 @@ def build_contents(
             parts = _model_parts(msg, op, provider, placeholder)
             contents.append({"role": "model", "parts": parts or [{"text": ""}]})
         else:
-            parts = [_part(p, op) for p in msg.content if type(p) is not ReasoningPart]
+            parts = [_part(p, op) for p in msg.content if type(p) not in _NOT_SENT]
             contents.append({"role": "user", "parts": parts or [{"text": ""}]})
     return ({"parts": system} if system else None), contents
 
@@ -124,6 +139,8 @@ def _model_parts(msg: Message, op: str, provider: str, placeholder: bool) -> lis
     parts: list[dict[str, Any]] = []
     pending: bytes | None = None  # a signature waiting for the next part
     for item in msg.content:
+        if type(item) is ProviderPart:
+            continue  # a block of another vendor's own; Gemini has none to send back
         if type(item) is ReasoningPart:
             if item.provider != provider:
                 continue  # another vendor's reasoning means nothing to Gemini
@@ -187,7 +204,7 @@ def _function_response(msg: Message, names: dict[str, str], op: str) -> dict[str
 def _part(part: ContentPart, op: str) -> dict[str, Any]:
     if isinstance(part, TextPart):
         return {"text": part.text}
-    assert not isinstance(part, ReasoningPart)  # callers send reasoning their own way
+    assert not isinstance(part, ReasoningPart | ProviderPart)  # callers handle these
     url = part.url
     if url is None:
         return {"inline_data": {"data": part.as_bytes(), "mime_type": part.media_type}}
@@ -234,35 +251,14 @@ def build_config(
             config["tool_config"] = {
                 "function_calling_config": _tool_choice(settings.tool_choice, tools, op)
             }
-    if settings.temperature is not None:
-        config["temperature"] = settings.temperature
-    if settings.top_p is not None:
-        config["top_p"] = settings.top_p
-    if settings.max_tokens is not None:
-        config["max_output_tokens"] = settings.max_tokens
-    if settings.stop is not None:
-        config["stop_sequences"] = list(settings.stop)
-    if settings.seed is not None:
-        config["seed"] = settings.seed
+    config.update(sampling(settings, _SAMPLING))
     if settings.output is not None:
         config["response_mime_type"] = "application/json"
         config["response_json_schema"] = settings.output.schema
     return config
 
 
-def _tool_choice(choice: str, tools: Sequence[ToolDefinition], op: str) -> dict[str, Any]:
-    if choice == "auto":
-        return {"mode": "AUTO"}
-    if choice == "none":
-        return {"mode": "NONE"}
-    if choice == "required":
-        return {"mode": "ANY"}
-    if not any(t.name == choice for t in tools):
-        names = ", ".join(t.name for t in tools)
-        raise BelugaError(
-            op,
-            ErrorCode.INVALID_REQUEST,
-            f"tool_choice={choice!r} names no tool of this call; use auto, none, required "
-            f"or one of: {names}",
-        )
-    return {"mode": "ANY", "allowed_function_names": [choice]}
+def _tool_choice(choice: str, tools: Sequence[ToolDefinition], op: str) -> Any:
+    return tool_choice(
+        choice, tools, op, _MODES, lambda name: {"mode": "ANY", "allowed_function_names": [name]}
+    )

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.ids import new_id
+from beluga.llms.providers._wire import sampling, tool_choice, with_total
 from beluga.schema import (
     AudioPart,
     ChatResponse,
@@ -34,6 +35,7 @@ from beluga.schema import (
     FinishReason,
     ImagePart,
     Message,
+    ProviderPart,
     ReasoningDelta,
     ReasoningPart,
     StreamEvent,
@@ -58,6 +60,14 @@ _FINISH: dict[str, FinishReason] = {
     "function_call": "tool_calls",
     "content_filter": "content_filter",
 }
+_SAMPLING = {
+    "temperature": "temperature",
+    "max_tokens": "max_completion_tokens",
+    "top_p": "top_p",
+    "stop": "stop",
+    "seed": "seed",
+}
+_MODES = {"auto": lambda: "auto", "none": lambda: "none", "required": lambda: "required"}
 _AUDIO_FORMATS = {
     "audio/wav": "wav",
     "audio/x-wav": "wav",
@@ -90,19 +100,10 @@ def build_request(
     if tools:
         body["tools"] = [_tool(t) for t in tools]
         if settings.tool_choice is not None:
-            body["tool_choice"] = _tool_choice(settings.tool_choice, tools, op)
+            body["tool_choice"] = tool_choice(settings.tool_choice, tools, op, _MODES, _named)
         if settings.parallel_tool_calls is not None:
             body["parallel_tool_calls"] = settings.parallel_tool_calls
-    if settings.temperature is not None:
-        body["temperature"] = settings.temperature
-    if settings.max_tokens is not None:
-        body["max_completion_tokens"] = settings.max_tokens
-    if settings.top_p is not None:
-        body["top_p"] = settings.top_p
-    if settings.stop is not None:
-        body["stop"] = list(settings.stop)
-    if settings.seed is not None:
-        body["seed"] = settings.seed
+    body.update(sampling(settings, _SAMPLING))
     if settings.output is not None:
         out = settings.output
         schema, strict = out.request_schema()  # the strict form, or non-strict without one
@@ -127,18 +128,8 @@ def _tool(tool: ToolDefinition) -> dict[str, Any]:
     return {"type": "function", "function": function}
 
 
-def _tool_choice(choice: str, tools: Sequence[ToolDefinition], op: str) -> Any:
-    if choice in ("auto", "none", "required"):
-        return choice
-    if not any(t.name == choice for t in tools):
-        names = ", ".join(t.name for t in tools)
-        raise BelugaError(
-            op,
-            ErrorCode.INVALID_REQUEST,
-            f"tool_choice={choice!r} names no tool of this call; use auto, none, "
-            f"required or one of: {names}",
-        )
-    return {"type": "function", "function": {"name": choice}}
+def _named(name: str) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name}}
 
 
 def _message(msg: Message, op: str) -> dict[str, Any]:
@@ -183,8 +174,8 @@ def _user_content(msg: Message, op: str) -> str | list[dict[str, Any]]:
     for part in parts:
         if isinstance(part, TextPart):
             out.append({"type": "text", "text": part.text})
-        elif isinstance(part, ReasoningPart):
-            continue  # no input field for reasoning
+        elif isinstance(part, ReasoningPart | ProviderPart):
+            continue  # no input field for reasoning, nor for another vendor's blocks
         elif isinstance(part, ImagePart):
             image: dict[str, Any] = {"url": part.as_data_url()}
             if part.detail:
@@ -240,7 +231,7 @@ def _user_content(msg: Message, op: str) -> str | list[dict[str, Any]]:
 def _usage_of(raw: dict[str, Any]) -> Usage:
     prompt = raw.get("prompt_tokens_details") or {}
     completion = raw.get("completion_tokens_details") or {}
-    return Usage(
+    usage = Usage(
         raw.get("prompt_tokens") or 0,
         raw.get("completion_tokens") or 0,
         prompt.get("cached_tokens") or 0,
@@ -248,6 +239,7 @@ def _usage_of(raw: dict[str, Any]) -> Usage:
         prompt.get("audio_tokens") or 0,
         completion.get("audio_tokens") or 0,
     )
+    return with_total(usage, raw.get("total_tokens"))
 
 
 def _finish_of(raw: str | None) -> FinishReason:

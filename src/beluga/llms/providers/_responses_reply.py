@@ -3,9 +3,11 @@
 The request side is ``_responses_wire`` (its docstring tells how reasoning items map to
 :class:`ReasoningPart`). Responses arrive as plain JSON dicts (the SDK's ``cast_to=object``);
 every field is read with ``.get`` since compatible servers omit or add fields freely. Text is
-every ``output_text`` joined, as the SDK's ``output_text`` does. A whole response is read through
-the events its stream would give (``_Reasoning`` and :class:`ResponseBuilder`), so ``generate``
-and ``stream`` agree part for part.
+every ``output_text`` joined, as the SDK's ``output_text`` does, but for the text of message
+items of phase ``commentary`` (narration between tool calls): each item's text keeps its phase
+(:class:`TextPart`), so ``text`` is the final answer and the commentary stays in the parts. A
+whole response is read through the events its stream would give (``_Reasoning`` and
+:class:`ResponseBuilder`), so ``generate`` and ``stream`` agree part for part.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.ids import new_id
+from beluga.llms.providers._wire import with_total
 from beluga.llms.providers.openai import _error_from_body
 from beluga.schema import (
     ChatResponse,
@@ -45,12 +48,19 @@ def _usage_of(raw: Any) -> Usage:
         return Usage()
     given = raw.get("input_tokens_details") or {}
     made = raw.get("output_tokens_details") or {}
-    return Usage(
+    usage = Usage(
         raw.get("input_tokens") or 0,
         raw.get("output_tokens") or 0,
         given.get("cached_tokens") or 0,
         made.get("reasoning_tokens") or 0,
     )
+    return with_total(usage, raw.get("total_tokens"))
+
+
+def _phase(item: Any) -> str | None:
+    """A message item's ``phase`` (``commentary`` or ``final_answer``), if it has one."""
+    phase = item.get("phase") if isinstance(item, dict) else None
+    return phase if isinstance(phase, str) and phase else None
 
 
 def _finish_of(
@@ -110,14 +120,15 @@ def parse_response(data: Any, op: str, where: str, provider: str) -> ChatRespons
         kind = item.get("type") if isinstance(item, dict) else None
         if kind == "message":
             reasoning.key = None
+            phase = _phase(item)
             for part in item.get("content") or ():
                 if not isinstance(part, dict):
                     continue
                 if part.get("type") == "output_text":
-                    add(TextDelta(part.get("text") or ""))
+                    add(TextDelta(part.get("text") or "", phase))
                 elif part.get("type") == "refusal":
                     refused = True
-                    add(TextDelta(part.get("refusal") or ""))
+                    add(TextDelta(part.get("refusal") or "", phase))
         elif kind == "function_call":
             reasoning.key = None
             call_id = item.get("call_id") or item.get("id") or new_id("call")
@@ -208,6 +219,7 @@ async def stream_events(
     ``response.incomplete``). ``response.failed`` and ``error`` events raise."""
     calls: dict[Any, list[Any]] = {}  # output_index (or item id) -> [our index, arguments seen]
     reasoning = _Reasoning(provider)
+    phases: dict[Any, str] = {}  # output_index -> phase of the message item there
     refused = False
     final: dict[str, Any] | None = None
     async for event in stream:
@@ -218,7 +230,7 @@ async def stream_events(
             delta = event.get("delta")
             if delta:
                 reasoning.key = None
-                yield TextDelta(delta)
+                yield TextDelta(delta, phases.get(event.get("output_index")) if phases else None)
         elif kind == "response.function_call_arguments.delta":
             delta = event.get("delta")
             call = calls.get(event.get("output_index", event.get("item_id")))
@@ -233,7 +245,9 @@ async def stream_events(
         elif kind == "response.output_item.added" or kind == "response.output_item.done":
             item = event.get("item")
             itype = item.get("type") if isinstance(item, dict) else None
-            if itype == "function_call":
+            if itype == "message" and (phase := _phase(item)) is not None:
+                phases[event.get("output_index")] = phase
+            elif itype == "function_call":
                 position = event.get("output_index", item.get("id"))  # type: ignore[union-attr]
                 tool_delta = _call_item(calls, position, item, kind)  # type: ignore[arg-type]
                 if tool_delta is not None:
@@ -248,7 +262,7 @@ async def stream_events(
             if delta:
                 refused = True
                 reasoning.key = None
-                yield TextDelta(delta)
+                yield TextDelta(delta, phases.get(event.get("output_index")) if phases else None)
         elif kind == "response.completed" or kind == "response.incomplete":
             response = event.get("response")
             final = response if isinstance(response, dict) else {}

@@ -39,11 +39,13 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from beluga.core.errors import BelugaError, ErrorCode
+from beluga.llms.providers._wire import sampling, tool_choice
 from beluga.schema import (
     ContentPart,
     FilePart,
     ImagePart,
     Message,
+    ProviderPart,
     ReasoningPart,
     TextPart,
     ToolDefinition,
@@ -55,6 +57,8 @@ if TYPE_CHECKING:
 __all__ = ["build_request"]
 
 _ENCRYPTED = "reasoning.encrypted_content"
+_SAMPLING = {"temperature": "temperature", "top_p": "top_p", "max_tokens": "max_output_tokens"}
+_MODES = {"auto": lambda: "auto", "none": lambda: "none", "required": lambda: "required"}
 _REASONING_MODEL = re.compile(r"^(?:o\d|gpt-5|codex)")  # OpenAI's reasoning models
 
 
@@ -92,15 +96,10 @@ def build_request(
     if tools:
         body["tools"] = [_tool(t) for t in tools]
         if settings.tool_choice is not None:
-            body["tool_choice"] = _tool_choice(settings.tool_choice, tools, op)
+            body["tool_choice"] = tool_choice(settings.tool_choice, tools, op, _MODES, _named)
         if settings.parallel_tool_calls is not None:
             body["parallel_tool_calls"] = settings.parallel_tool_calls
-    if settings.temperature is not None:
-        body["temperature"] = settings.temperature
-    if settings.top_p is not None:
-        body["top_p"] = settings.top_p
-    if settings.max_tokens is not None:
-        body["max_output_tokens"] = settings.max_tokens
+    body.update(sampling(settings, _SAMPLING))
     if settings.output is not None:
         out = settings.output
         schema, strict = out.request_schema()  # the strict form, or non-strict without one
@@ -132,18 +131,8 @@ def _tool(tool: ToolDefinition) -> dict[str, Any]:
     return out
 
 
-def _tool_choice(choice: str, tools: Sequence[ToolDefinition], op: str) -> Any:
-    if choice in ("auto", "none", "required"):
-        return choice
-    if not any(t.name == choice for t in tools):
-        names = ", ".join(t.name for t in tools)
-        raise BelugaError(
-            op,
-            ErrorCode.INVALID_REQUEST,
-            f"tool_choice={choice!r} names no tool of this call; use auto, none, "
-            f"required or one of: {names}",
-        )
-    return {"type": "function", "name": choice}
+def _named(name: str) -> dict[str, Any]:
+    return {"type": "function", "name": name}
 
 
 def _input(
@@ -158,9 +147,13 @@ def _input(
             append({"role": "user", "content": _content(msg.content, op)})
         elif role == "assistant":
             items.extend(_reasoning_items(msg, provider, stored))
-            text = _plain_text(msg, op)
-            if text or not msg.tool_calls:
-                append({"role": "assistant", "content": text})
+            phased = _phased_items(msg, op)
+            if phased:
+                items.extend(phased)
+            else:
+                text = _plain_text(msg, op)
+                if text or not msg.tool_calls:
+                    append({"role": "assistant", "content": text})
             for call in msg.tool_calls:
                 append(
                     {
@@ -175,6 +168,28 @@ def _input(
             append({"type": "function_call_output", "call_id": msg.tool_call_id, "output": output})
         else:
             append({"role": "system", "content": _plain_text(msg, op)})
+    return items
+
+
+def _phased_items(msg: Message, op: str) -> list[dict[str, Any]]:
+    """An assistant turn whose text came with phases, as the message items it came as: one per
+    run of text, with its ``phase`` (which newer models want back, commentary included). Empty
+    when no text part has a phase: the turn is then sent as plain assistant text."""
+    if not any(type(p) is TextPart and p.phase is not None for p in msg.content):
+        return []
+    _plain_text(msg, op)  # refuses media in an assistant turn
+    items: list[dict[str, Any]] = []
+    for part in msg.content:
+        if type(part) is not TextPart or not part.text:
+            continue
+        item: dict[str, Any] = {
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": part.text}],
+        }
+        if part.phase is not None:
+            item["phase"] = part.phase
+        items.append(item)
     return items
 
 
@@ -217,8 +232,8 @@ def _content(parts: tuple[ContentPart, ...], op: str) -> str | list[dict[str, An
     for part in parts:
         if isinstance(part, TextPart):
             out.append({"type": "input_text", "text": part.text})
-        elif isinstance(part, ReasoningPart):
-            continue  # reasoning goes back as items of assistant turns only
+        elif isinstance(part, ReasoningPart | ProviderPart):
+            continue  # reasoning goes back as items of assistant turns only; no vendor blocks
         elif isinstance(part, ImagePart):
             out.append(
                 {

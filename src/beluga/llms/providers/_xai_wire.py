@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.ids import new_id
 from beluga.core.registry import require
+from beluga.llms.providers._wire import SAMPLING_FIELDS, sampling, tool_choice, with_total
 from beluga.schema import (
     ChatResponse,
     FilePart,
@@ -48,6 +49,7 @@ from beluga.schema import (
     FinishReason,
     ImagePart,
     Message,
+    ProviderPart,
     ReasoningDelta,
     ReasoningPart,
     StreamEvent,
@@ -73,7 +75,9 @@ _FINISH: dict[str, FinishReason] = {
     "REASON_MAX_CONTEXT": "length",
     "REASON_TIME_LIMIT": "length",
 }
+_SAMPLING = {name: name for name in SAMPLING_FIELDS}  # the proto's fields bear our names
 _MODES = {"auto": "TOOL_MODE_AUTO", "none": "TOOL_MODE_NONE", "required": "TOOL_MODE_REQUIRED"}
+_NOT_SENT = (ReasoningPart, ProviderPart)  # outside an assistant turn: nothing xAI takes
 _DETAIL = {"auto": "DETAIL_AUTO", "low": "DETAIL_LOW", "high": "DETAIL_HIGH"}
 
 
@@ -128,16 +132,11 @@ def build_request(
             request.tool_choice.CopyFrom(_tool_choice(chat, settings.tool_choice, tools, op))
         if settings.parallel_tool_calls is not None:
             request.parallel_tool_calls = settings.parallel_tool_calls
-    if settings.temperature is not None:
-        request.temperature = settings.temperature
-    if settings.max_tokens is not None:
-        request.max_tokens = settings.max_tokens
-    if settings.top_p is not None:
-        request.top_p = settings.top_p
-    if settings.stop is not None:
-        request.stop.extend(settings.stop)
-    if settings.seed is not None:
-        request.seed = settings.seed
+    for key, value in sampling(settings, _SAMPLING).items():
+        if key == "stop":
+            request.stop.extend(value)  # a repeated field takes no assignment
+        else:
+            setattr(request, key, value)
     if settings.output is not None:
         request.response_format.CopyFrom(
             chat.ResponseFormat(
@@ -169,17 +168,8 @@ def _tool(chat: Any, tool: ToolDefinition) -> Any:
 
 
 def _tool_choice(chat: Any, choice: str, tools: Sequence[ToolDefinition], op: str) -> Any:
-    if choice in _MODES:
-        return chat.ToolChoice(mode=_MODES[choice])
-    if not any(t.name == choice for t in tools):
-        names = ", ".join(t.name for t in tools)
-        raise BelugaError(
-            op,
-            ErrorCode.INVALID_REQUEST,
-            f"tool_choice={choice!r} names no tool of this call; use auto, none, required or "
-            f"one of: {names}",
-        )
-    return chat.ToolChoice(function_name=choice)
+    modes = {ours: (lambda mode=mode: chat.ToolChoice(mode=mode)) for ours, mode in _MODES.items()}
+    return tool_choice(choice, tools, op, modes, lambda name: chat.ToolChoice(function_name=name))
 
 
 def _message(pb: Protos, msg: Message, op: str, provider: str) -> Any:
@@ -208,7 +198,7 @@ def _message(pb: Protos, msg: Message, op: str, provider: str) -> Any:
         if encrypted:
             message.encrypted_content = encrypted
         return message
-    content = [_part(pb, p, op) for p in msg.content if type(p) is not ReasoningPart]
+    content = [_part(pb, p, op) for p in msg.content if type(p) not in _NOT_SENT]
     if msg.role == "tool":
         return chat.Message(role=chat.ROLE_TOOL, content=content, tool_call_id=msg.tool_call_id)
     role = chat.ROLE_USER if msg.role == "user" else chat.ROLE_SYSTEM
@@ -244,12 +234,13 @@ def _part(pb: Protos, part: ContentPart, op: str) -> Any:
 
 def _usage(raw: Any) -> Usage:
     reasoning: int = raw.reasoning_tokens
-    return Usage(
+    usage = Usage(
         raw.prompt_tokens,
         raw.completion_tokens + reasoning,
         raw.cached_prompt_text_tokens,
         reasoning,
     )
+    return with_total(usage, raw.total_tokens)
 
 
 def _finish(pb: Protos, value: int) -> tuple[FinishReason, str | None]:
