@@ -424,6 +424,11 @@ class RoleModel:
     def model_name(self) -> str:
         return f"role:{self.role or 'default'}"
 
+    @property
+    def provider(self) -> str:
+        """``router``: a role answers through whichever provider of its chain is up."""
+        return "router"
+
     async def generate(
         self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None
     ) -> ChatResponse:
