@@ -81,13 +81,13 @@ async def test_a_lone_surrogate_is_refused_before_anything_is_sent(
 async def test_nan_in_the_settings_is_refused_before_anything_is_sent(
     name: str, kind: str, server: ReplayServer
 ) -> None:
-    settings = ModelSettings(temperature=float("nan"))
+    settings = ModelSettings(extra={"top_k": float("nan")})  # the fields refuse NaN themselves
     async with ADAPTERS[name](server.url) as model:
         with pytest.raises(BelugaError) as info:
             await _call(model, kind, "hi", settings)
     error = info.value
     assert (error.code, error.retryable) == (ErrorCode.INVALID_REQUEST, False)
-    assert "settings.temperature is nan" in error.message
+    assert "settings.extra (at ['top_k']) is nan" in error.message
     assert server.requests == []
 
 
