@@ -1156,7 +1156,11 @@ async def test_failed_stream_span_carries_the_error_type(
     ("prompt", "settings", "said"),
     [
         ("lone \ud800 surrogate", None, "message 1 (user)"),
-        ("hi", ModelSettings(extra={"top_k": float("nan")}), "settings.extra (at ['top_k']) is nan"),
+        (
+            "hi",
+            ModelSettings(extra={"top_k": float("nan")}),
+            "settings.extra (at ['top_k']) is nan",
+        ),
     ],
     ids=["surrogate", "nan"],
 )
