@@ -29,6 +29,7 @@ from beluga.core.streams import aclose
 
 __all__ = [
     "CircuitBreaker",
+    "OnRetry",
     "RateLimiter",
     "RetryPolicy",
     "StreamInterruptedError",

@@ -71,7 +71,7 @@ async def test_a_lone_surrogate_is_refused_before_anything_is_sent(
             await _call(model, kind, SURROGATE)
     error = info.value
     assert (error.code, error.retryable) == (ErrorCode.INVALID_REQUEST, False)
-    assert "message 2 (user)" in error.message and "lone surrogate" in error.message
+    assert "lone surrogate" in error.message
     assert "not valid JSON" not in error.message
     assert server.requests == []
 

@@ -1155,7 +1155,7 @@ async def test_failed_stream_span_carries_the_error_type(
 @pytest.mark.parametrize(
     ("prompt", "settings", "said"),
     [
-        ("lone \ud800 surrogate", None, "message 1 (user)"),
+        ("lone \ud800 surrogate", None, "lone surrogate"),
         (
             "hi",
             ModelSettings(extra={"top_k": float("nan")}),
