@@ -1,5 +1,6 @@
 """Foundation shared by every area: errors, registries, middleware, streams, ids, run_sync."""
 
+from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.ids import new_id
 from beluga.core.middleware import Middleware, apply, compose
@@ -12,6 +13,7 @@ from beluga.core.sync import run_sync
 __all__ = [
     "MASK",
     "NOT_GIVEN",
+    "AsyncClosing",
     "BelugaError",
     "ErrorCode",
     "Middleware",

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import reduce
-from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import Generic, TypeVar
+
+from beluga.core.closing import AsyncClosing
 
 __all__ = ["Middleware", "Wrapper", "apply", "compose"]
 
@@ -34,7 +35,7 @@ def apply(inner: T, *middlewares: Middleware[T]) -> T:
     return compose(*middlewares)(inner)
 
 
-class Wrapper(Generic[T]):
+class Wrapper(AsyncClosing, Generic[T]):
     """Holds the wrapped ``inner``; ``aclose`` (and leaving ``async with``) closes it.
 
     Each area's wrappers derive from it and forward the rest of their protocol."""
@@ -47,17 +48,6 @@ class Wrapper(Generic[T]):
         close = getattr(self.inner, "aclose", None)
         if close is not None:
             await close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.inner!r})"

@@ -23,9 +23,9 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import wraps
-from types import TracebackType
-from typing import Any, Literal, Protocol, Self, TypeAlias, runtime_checkable
+from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
+from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.streams import aclose
 from beluga.llms._deadline import Deadline
@@ -142,7 +142,7 @@ class ChatModel(Protocol):
     async def aclose(self) -> None: ...
 
 
-class BaseChatModel(ABC):
+class BaseChatModel(AsyncClosing, ABC):
     """Base of every provider: prompt checks, settings merge, deadline, tracing and metrics.
 
     Subclasses set ``provider`` (the ``gen_ai.provider.name``) and implement ``_generate`` and
@@ -328,17 +328,6 @@ class BaseChatModel(ABC):
     async def aclose(self) -> None:
         """Release what the model holds (HTTP clients, loaded weights)."""
         self._closed = True
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self._model!r})"

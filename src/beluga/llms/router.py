@@ -25,10 +25,10 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Self, TypeAlias, cast
+from typing import TypeAlias, cast
 
 from beluga.config import BelugaConfig, ConfigError
+from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.middleware import Middleware, apply
 from beluga.llms._faults import falls_back, is_context_window_error
@@ -102,7 +102,7 @@ class ProviderCheck:
     error: str | None = None
 
 
-class Router:
+class Router(AsyncClosing):
     """Routes calls of a role to the first healthy provider of its chain.
 
     ``provider_types`` gives each provider name its registry type (a name not listed is its
@@ -399,19 +399,8 @@ class Router:
         if self.recorder is not None:
             await self.recorder.aclose()
 
-    async def __aenter__(self) -> Self:
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-
-class RoleModel:
+class RoleModel(AsyncClosing):
     """The router seen as one :class:`ChatModel` for one role. It closes the router only if
     it ``owns_router`` (as the model :func:`~beluga.llms.from_config` gives for a role does)."""
 
@@ -443,17 +432,6 @@ class RoleModel:
         """Close the router if this model owns it; otherwise whoever made the router does."""
         if self.owns_router:
             await self.router.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def _wrappers_for(

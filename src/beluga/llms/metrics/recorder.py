@@ -51,6 +51,7 @@ from contextlib import contextmanager
 from types import FrameType, TracebackType
 from typing import Any, Self
 
+from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError
 from beluga.llms.metrics.base import CallRecord, MetricsStore, _logger
 
@@ -107,7 +108,7 @@ def _install_sigterm() -> None:
             pass
 
 
-class MetricsRecorder:
+class MetricsRecorder(AsyncClosing):
     """Buffers :class:`CallRecord` objects and writes them to ``store`` off the hot path.
 
     ``store`` is a store or a function that opens one (called in the recorder's thread, after
@@ -387,17 +388,6 @@ class MetricsRecorder:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         return (
