@@ -1,0 +1,1 @@
+"""Agents: a model, tools, instructions and memory in a tool-calling loop."""

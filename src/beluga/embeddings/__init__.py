@@ -1,0 +1,1 @@
+"""Embedders: text (and multimodal) content to vectors."""

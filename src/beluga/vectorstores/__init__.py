@@ -1,0 +1,1 @@
+"""Vector stores: similarity search over embedded documents."""
