@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from beluga.agents._state import PausedRun, encode_state
@@ -128,7 +129,7 @@ class Run:
 
     async def events(
         self, first_input: Sequence[Message] | None, resume: tuple[PausedRun, dict[str, Any]] | None
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         """Run to the end (or a pause), yielding events; ``first_input`` is the new user
         input (checked by the input guardrails), ``resume`` a paused step and its approvals."""
         root = self.root
@@ -138,18 +139,20 @@ class Run:
             if first_input is not None and root.input_guardrails:
                 await check_guardrails(root.input_guardrails, self.context(), first_input, "input")
             if resume is not None:
-                async for event in self._resume(op, *resume):
-                    yield event
-                    if type(event) is RunPausedEvent:
-                        return
+                async with aclosing(self._resume(op, *resume)) as resumed:
+                    async for event in resumed:
+                        yield event
+                        if type(event) is RunPausedEvent:
+                            return
             while True:
                 agent = self.agent
                 box = await self._toolbox(agent)
                 response = None
                 if self.streaming:
                     builder = ResponseBuilder(agent.output_schema)
-                    async for event in self._stream_request(op, agent, box[1], builder):
-                        yield event
+                    async with aclosing(self._stream_request(op, agent, box[1], builder)) as deltas:
+                        async for event in deltas:
+                            yield event
                     response = builder.build()
                 else:
                     response = await self._request(op, agent, box[1])
@@ -161,10 +164,11 @@ class Run:
                 calls = message.tool_calls
                 if calls:
                     self._count_step(len(calls))
-                    async for event in self._step(op, agent, calls, box, {}, frozenset()):
-                        yield event
-                        if type(event) is RunPausedEvent:
-                            return
+                    async with aclosing(self._step(op, agent, calls, box, {}, frozenset())) as step:
+                        async for event in step:
+                            yield event
+                            if type(event) is RunPausedEvent:
+                                return
                     continue
                 done, output = self._output(agent, response)
                 if not done:
@@ -202,7 +206,7 @@ class Run:
         agent: Agent[Any, Any],
         tools: list[ToolDefinition],
         builder: ResponseBuilder,
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         self._count_request()
         messages = await self._prompt(agent)
         stream = agent.chat_model().stream(messages, tools=tools, settings=agent.request_settings)
@@ -270,7 +274,7 @@ class Run:
         box: _Box,
         decided: dict[str, ToolResult],
         approved: frozenset[str],
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         """Run one response's calls, or pause when some wait for approval."""
         if self.streaming and not decided and not approved:
             for call in calls:
@@ -424,7 +428,7 @@ class Run:
 
     async def _resume(
         self, op: Operation, paused: PausedRun, approvals: dict[str, Any]
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         """Finish the paused step with ``approvals`` (call id -> True, False or a reason)."""
         missing = [c.id for c in paused.pending if c.id not in approvals]
         if missing:
@@ -449,10 +453,10 @@ class Run:
                 reason = verdict if isinstance(verdict, str) and verdict else _NOT_APPROVED
                 decided[call.id] = _denied(reason)
         box = await self._toolbox(self.agent)
-        async for event in self._step(
-            op, self.agent, last.tool_calls, box, decided, frozenset(approved)
-        ):
-            yield event
+        step = self._step(op, self.agent, last.tool_calls, box, decided, frozenset(approved))
+        async with aclosing(step):
+            async for event in step:
+                yield event
 
     # -- the end -----------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ next turn depends on what it kept.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import aclosing
 from typing import Any, Generic, TypeAlias
 
 from typing_extensions import TypeVar
@@ -196,8 +197,9 @@ class Agent(AsyncClosing, Generic[DepsT, OutputT]):
         """Run, yielding text deltas as the model writes, tool calls and results as they
         happen, and a last :class:`FinalOutputEvent` (or :class:`RunPausedEvent`)."""
         run, new_input = await self._start(prompt, deps, session_id, message_history, True)
-        async for event in run.events(new_input, None):
-            yield event
+        async with aclosing(run.events(new_input, None)) as events:
+            async for event in events:
+                yield event
 
     async def resume(
         self,
@@ -220,8 +222,9 @@ class Agent(AsyncClosing, Generic[DepsT, OutputT]):
     ) -> AsyncIterator[AgentEvent]:
         """:meth:`resume`, yielding events as :meth:`stream` does."""
         run, resume = self._resumed(state, approvals, deps, True)
-        async for event in run.events(None, resume):
-            yield event
+        async with aclosing(run.events(None, resume)) as events:
+            async for event in events:
+                yield event
 
     def as_tool(
         self,
@@ -315,11 +318,12 @@ class Agent(AsyncClosing, Generic[DepsT, OutputT]):
             )
 
 
-async def _finish(events: AsyncIterator[AgentEvent]) -> RunResult[Any]:
+async def _finish(events: AsyncGenerator[AgentEvent, None]) -> RunResult[Any]:
     """Drive a run that is not streamed and return its result."""
-    async for event in events:
-        if type(event) is FinalOutputEvent or type(event) is RunPausedEvent:
-            return event.result
+    async with aclosing(events):
+        async for event in events:
+            if type(event) is FinalOutputEvent or type(event) is RunPausedEvent:
+                return event.result
     raise BelugaError("agents.run", ErrorCode.INTERNAL, "the run ended without a result")
 
 
