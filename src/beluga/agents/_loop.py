@@ -345,12 +345,14 @@ class Run:
             i = todo[0]
             results[i] = await self._call(tools[calls[i].name], calls[i])
         elif todo:
-            try:
+            first = todo[0]
+            try:  # the first call runs in this task, the others in tasks of their own
                 async with asyncio.TaskGroup() as group:
                     tasks = [
                         (i, group.create_task(self._call(tools[calls[i].name], calls[i])))
-                        for i in todo
+                        for i in todo[1:]
                     ]
+                    results[first] = await self._call(tools[calls[first].name], calls[first])
             except BaseExceptionGroup as failed:  # run_tool turns failures into results:
                 raise failed.exceptions[0] from None  # this is a bug, shown as itself
             for i, task in tasks:

@@ -9,7 +9,7 @@ again) naming the limit and its value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.schema import Usage
@@ -44,9 +44,12 @@ class UsageLimits:
     max_input_tokens: int | None = None
     max_output_tokens: int | None = None
     max_total_tokens: int | None = None
+    _tokens: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for f in fields(self):
+            if not f.init:
+                continue
             value = getattr(self, f.name)
             if value is not None and (
                 not isinstance(value, int) or isinstance(value, bool) or value < 1
@@ -57,9 +60,13 @@ class UsageLimits:
                     f"UsageLimits {f.name}={value!r} is not valid; use a whole number of at "
                     "least 1, or None for no limit",
                 )
+        bounded = (self.max_input_tokens, self.max_output_tokens, self.max_total_tokens)
+        object.__setattr__(self, "_tokens", any(v is not None for v in bounded))
 
     def check_tokens(self, agent: str, usage: Usage) -> None:
         """Raise when ``usage`` (the run's total) is over a token limit."""
+        if not self._tokens:
+            return
         for limit, value, reached in (
             ("max_input_tokens", self.max_input_tokens, usage.input_tokens),
             ("max_output_tokens", self.max_output_tokens, usage.output_tokens),
