@@ -19,7 +19,7 @@ from beluga.tools.base import RunContext, Tool, ToolResult
 if TYPE_CHECKING:
     from beluga.agents.agent import Agent
 
-__all__ = ["apply_approvals", "decide", "execute", "is_denial", "text_of"]
+__all__ = ["apply_approvals", "decide", "denied", "execute", "is_denial", "text_of"]
 
 NOT_APPROVED = "the user did not approve this call"
 _Results = list[ToolResult | None]
