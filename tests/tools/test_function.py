@@ -523,3 +523,8 @@ def test_as_tool_refuses_toolsets_and_non_callables() -> None:
     with pytest.raises(BelugaError, match="'int'") as info:
         as_tool(3)  # type: ignore[arg-type]
     assert info.value.code is ErrorCode.INVALID_REQUEST
+
+
+def test_as_tool_refuses_a_tool_class() -> None:
+    with pytest.raises(BelugaError, match="_StaticTool is a class"):
+        as_tool(_StaticTool)  # type: ignore[arg-type]

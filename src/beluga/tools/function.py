@@ -191,6 +191,12 @@ def as_tool(obj: Tool | Callable[..., Any]) -> Tool:
     Agents call this on everything given as ``tools=``."""
     if isinstance(obj, FunctionTool):
         return obj
+    if isinstance(obj, type):
+        raise BelugaError(
+            "tools.as_tool",
+            ErrorCode.INVALID_REQUEST,
+            f"{obj.__name__} is a class; pass an instance of it (a Tool) or a function",
+        )
     if isinstance(obj, Tool):
         return obj
     if isinstance(obj, Toolset):
