@@ -115,7 +115,7 @@ class FunctionTool(Generic[P, R]):
         try:
             values = self._validate(arguments).__dict__
         except ValidationError as exc:
-            raise ToolRetry(_explain(self.definition.name, exc)) from None
+            raise ToolRetry(_explain(ctx.tool_name or self.definition.name, exc)) from None
         kwargs = {param: values[field] for field, param in self._fields}
         args: list[Any] = [values[field] for field in self._positional]
         if self._takes_ctx:
