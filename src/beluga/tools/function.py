@@ -109,7 +109,8 @@ class FunctionTool(Generic[P, R]):
 
     async def call(self, arguments: dict[str, Any], ctx: RunContext[Any]) -> ToolResult:
         """Validate ``arguments``, call the function (``ctx`` first if it takes one) and
-        convert what it returns; invalid arguments raise :class:`ToolRetry`."""
+        convert what it returns; invalid arguments raise :class:`ToolRetry`. (A strict tool
+        removes from ``arguments``, in place, the ``null`` s its strict schema added.)"""
         if self._schema is not None:
             arguments = drop_added_nulls(arguments, self._schema)[0]
         try:
@@ -127,6 +128,8 @@ class FunctionTool(Generic[P, R]):
             result = await asyncio.to_thread(function, *args, **kwargs)
         else:
             result = function(*args, **kwargs)
+        if not self._is_async and inspect.isawaitable(result):
+            result = await result  # a sync wrapper around a coroutine function
         return to_result(result)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
