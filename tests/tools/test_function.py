@@ -528,3 +528,31 @@ def test_as_tool_refuses_toolsets_and_non_callables() -> None:
 def test_as_tool_refuses_a_tool_class() -> None:
     with pytest.raises(BelugaError, match="_StaticTool is a class"):
         as_tool(_StaticTool)  # type: ignore[arg-type]
+
+
+class _Greeter:
+    def __init__(self, greeting: str) -> None:
+        self.greeting = greeting
+
+    def greet(self, name: str) -> str:
+        """Greet someone."""
+        return f"{self.greeting} {name}"
+
+
+async def test_a_bound_method_is_a_tool_without_self() -> None:
+    greet = as_tool(_Greeter("hello").greet)
+    assert greet.definition.name == "greet"
+    assert list(greet.definition.parameters["properties"]) == ["name"]
+    assert _text(await greet.call({"name": "ada"}, _ctx())) == "hello ada"
+
+
+async def test_a_partial_keeps_only_the_open_parameters() -> None:
+    import functools
+
+    def scale(factor: int, value: int) -> int:
+        return factor * value
+
+    triple = FunctionTool(functools.partial(scale, 3), name="triple")
+    assert list(triple.definition.parameters["properties"]) == ["value"]
+    assert _text(await triple.call({"value": 5}, _ctx())) == "15"
+    assert FunctionTool(functools.partial(scale, 3)).definition.name == "scale"
