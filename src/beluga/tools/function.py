@@ -12,7 +12,8 @@ receives the run's context (dependencies, session id, usage so far).
 Async functions are awaited on the event loop. **Sync functions run in a worker thread**
 (``asyncio.to_thread``, which carries the context variables, so spans nest) and never block the
 loop; a sync function that is only a few microseconds of pure computation may pass
-``in_thread=False`` to skip the thread hop.
+``in_thread=False`` to skip the thread hop. A thread cannot be stopped: when a sync tool times
+out, the model gets its error at once, and the thread runs on to its end in the background.
 
 The decorated object stays callable as the original function, so it can be tested directly.
 """
