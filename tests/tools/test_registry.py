@@ -6,13 +6,13 @@ import pytest
 
 from beluga.core import BelugaError, ErrorCode
 from beluga.tools import FunctionTool, RunContext, ToolResult
-from beluga.tools.registry import create_tool, load_tool, tools_registry
+from beluga.tools.registry import create_tool, load_tool, registry
 from beluga.tools.toolset import Tools
 from tests.tools import _sample_tools
 
 
 def test_builtins_are_registered() -> None:
-    assert {"calculator", "http_fetch", "read_file"} <= set(tools_registry.names())
+    assert {"calculator", "http_fetch", "read_file"} <= set(registry.names())
 
 
 async def test_create_a_builtin_with_options(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Tools by name and by import path, for configuration (``beluga.yaml`` agents).
 
 Built-in tool factories are registered by name (``http_fetch``, ``calculator``, ``read_file``)
-in :data:`tools_registry`, and plugins add theirs through the ``beluga.tools`` entry-point
+in :data:`registry`, and plugins add theirs through the ``beluga.tools`` entry-point
 group; :func:`create_tool` builds one with its options. :func:`load_tool` resolves either a
 registered name or an import path ``"package.module:function"`` (or ``:object``, a Tool or a
 Toolset already), so a YAML file can name any tool a project defines.
@@ -18,15 +18,15 @@ from beluga.core.registry import Registry
 from beluga.tools.base import Tool, Toolset
 from beluga.tools.function import FunctionTool
 
-__all__ = ["ToolFactory", "create_tool", "load_tool", "tools_registry"]
+__all__ = ["ToolFactory", "create_tool", "load_tool", "registry"]
 
 ToolFactory = Callable[..., Tool]
 """Builds a tool from keyword options (``http_fetch(allowed_hosts=[...])``)."""
 
-tools_registry: Registry[ToolFactory] = Registry("tool", "beluga.tools")
-tools_registry.register("http_fetch", "beluga.tools.builtins.fetch:http_fetch")
-tools_registry.register("calculator", "beluga.tools.builtins.arithmetic:calculator")
-tools_registry.register("read_file", "beluga.tools.builtins.files:read_file")
+registry: Registry[ToolFactory] = Registry("tool", "beluga.tools")
+registry.register("http_fetch", "beluga.tools.builtins.fetch:http_fetch")
+registry.register("calculator", "beluga.tools.builtins.arithmetic:calculator")
+registry.register("read_file", "beluga.tools.builtins.files:read_file")
 
 _OP = "tools.load"
 
@@ -34,7 +34,7 @@ _OP = "tools.load"
 def create_tool(name: str, **options: Any) -> Tool:
     """The registered tool ``name`` built with ``options``; a wrong option is an
     INVALID_CONFIG error naming the tool."""
-    factory = tools_registry.get(name)
+    factory = registry.get(name)
     try:
         return factory(**options)
     except TypeError as exc:
