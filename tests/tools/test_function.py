@@ -556,3 +556,15 @@ async def test_a_partial_keeps_only_the_open_parameters() -> None:
     assert list(triple.definition.parameters["properties"]) == ["value"]
     assert _text(await triple.call({"value": 5}, _ctx())) == "15"
     assert FunctionTool(functools.partial(scale, 3)).definition.name == "scale"
+
+
+def test_generators_are_refused() -> None:
+    def numbers(n: int) -> Any:
+        yield from range(n)
+
+    async def stream(n: int) -> Any:
+        yield n
+
+    for function in (numbers, stream):
+        with pytest.raises(BelugaError, match="generator cannot be a tool"):
+            tool(function)

@@ -74,6 +74,8 @@ class FunctionTool(Generic[P, R]):
     ) -> None:
         tool_name = name or _name_of(function)
         _check_limits(tool_name, timeout, max_retries)
+        if inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
+            raise _invalid(tool_name, "a generator cannot be a tool; return the whole result")
         signature = read_signature(function, tool_name)
         parameters = signature.schema
         if strict:
