@@ -33,11 +33,12 @@ from mcp_types import (
 )
 
 PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
+    "AAAABJRU5ErkJggg=="
 )
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt "
 
-server: MCPServer = MCPServer("demo")
+server: MCPServer = MCPServer("demo", log_level="WARNING")
 
 
 @server.tool()
@@ -69,7 +70,9 @@ def documents() -> list[Any]:
     """An embedded text resource, an embedded blob and a resource link."""
     return [
         EmbeddedResource(
-            resource=TextResourceContents(uri="file:///notes.txt", text="the notes", mime_type="text/plain")
+            resource=TextResourceContents(
+                uri="file:///notes.txt", text="the notes", mime_type="text/plain"
+            )
         ),
         EmbeddedResource(
             resource=BlobResourceContents(
@@ -120,6 +123,12 @@ async def slow(seconds: float) -> str:
 def environment(name: str) -> str:
     """The value of an environment variable of the server process ('' when unset)."""
     return os.environ.get(name, "")
+
+
+@server.tool()
+def pid() -> int:
+    """The server's process id."""
+    return os.getpid()
 
 
 @server.tool()
