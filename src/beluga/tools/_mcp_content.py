@@ -27,7 +27,9 @@ def sanitize_name(name: str) -> str:
     """``name`` as providers accept it: letters, digits, ``_`` and ``-``, not starting with a
     digit or ``-``, at most 64 characters (a long name keeps a hash of the whole, so two long
     names that share a start stay distinct)."""
-    clean = _INVALID.sub("_", name).strip("_") or "tool"
+    clean = _INVALID.sub("_", name)
+    if not clean.strip("_-"):
+        clean = "tool"
     if not (clean[0].isalpha() or clean[0] == "_"):
         clean = f"_{clean}"
     if len(clean) > _MAX_NAME:

@@ -226,6 +226,6 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, PermissionError):
         return f"command not executable ({exc.filename or exc})"
     if isinstance(exc, httpx2.ConnectError):
-        return f"cannot connect ({exc})"
+        return f"nothing answers at that address ({exc})"
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -276,9 +276,9 @@ class MCPServer(AsyncClosing):
 
     def _unavailable(self, reason: str, cause: BaseException) -> BelugaError:
         if isinstance(self._target, HttpTarget):
-            fix = f"check that the server runs at {display_url(self._target.url)} and the URL"
+            fix = f"check that an MCP server runs at {display_url(self._target.url)}"
         else:
-            fix = "check the command, its arguments and the server's own error output (stderr)"
+            fix = "check the command, its arguments and the server's error output (its stderr)"
         return BelugaError(
             "tools.mcp.connect",
             ErrorCode.PROVIDER_UNAVAILABLE,
