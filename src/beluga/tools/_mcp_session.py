@@ -46,7 +46,6 @@ __all__ = [
     "METHOD_NOT_FOUND",
     "REQUEST_TIMEOUT",
     "Connection",
-    "MCPError",
     "describe",
     "root_cause",
 ]
@@ -58,14 +57,14 @@ METHOD_NOT_FOUND = mcp_types.METHOD_NOT_FOUND
 
 _log = logging.getLogger("beluga.tools.mcp")
 
-Handshake = Literal["auto", "legacy"]
+_Handshake = Literal["auto", "legacy"]
 
 
 class Connection:
     """A connected MCP client and the task that owns it. Use :meth:`open` and :meth:`close`."""
 
     def __init__(
-        self, target: StdioTarget | HttpTarget, protocol: Handshake, on_change: Callable[[], None]
+        self, target: StdioTarget | HttpTarget, protocol: _Handshake, on_change: Callable[[], None]
     ) -> None:
         self._target = target
         self._protocol = protocol
@@ -83,7 +82,7 @@ class Connection:
         cls,
         target: StdioTarget | HttpTarget,
         *,
-        protocol: Handshake,
+        protocol: _Handshake,
         timeout: float | None,
         on_change: Callable[[], None],
     ) -> Connection:
@@ -172,7 +171,7 @@ def _listens(client: Client) -> bool:
 
 def _client(
     target: StdioTarget | HttpTarget,
-    protocol: Handshake,
+    protocol: _Handshake,
     on_message: MessageHandlerFnT,
 ) -> Client:
     transport = _stdio(target) if isinstance(target, StdioTarget) else _http(target)

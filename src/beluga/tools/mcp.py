@@ -310,12 +310,13 @@ class MCPServer(AsyncClosing):
         timeout: float | None,
         connection: Connection | None,
     ) -> BaseException:
+        from mcp.shared.exceptions import MCPError
+
         from beluga.tools._mcp_session import (
             CONNECTION_CLOSED,
             INVALID_PARAMS,
             METHOD_NOT_FOUND,
             REQUEST_TIMEOUT,
-            MCPError,
             describe,
         )
 
