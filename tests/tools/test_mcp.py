@@ -281,3 +281,17 @@ def test_tool_results_decode_base64_once() -> None:
 
     (part,) = to_tool_result([Block()], None, False).content
     assert isinstance(part, ImagePart) and part.base64 == Block.data
+
+
+def test_one_server_used_by_two_event_loops_reconnects_in_the_second() -> None:
+    server = demo()
+    first = asyncio.run(call(server, "pid"))  # the loop's end cancels, and closes, its connection
+    assert process_gone(int(texts(first)[0]))
+
+    async def again() -> list[str]:
+        try:
+            return texts(await call(server, "add", a=5, b=6))
+        finally:
+            await server.aclose()
+
+    assert asyncio.run(again()) == ["11"]

@@ -72,6 +72,7 @@ class Connection:
         self._ready = asyncio.Event()
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._loop = asyncio.get_running_loop()
         self.client: Client | None = None
         self.error: BaseException | None = None
         """Why the connection could not be made or ended (None while it is fine)."""
@@ -104,13 +105,19 @@ class Connection:
             raise connection.error or ConnectionError("the MCP connection ended at once")
         return connection
 
+    @property
+    def usable(self) -> bool:
+        """Connected, not broken, and on the running event loop (``asyncio.run`` twice makes
+        two loops: the first one's connection died with it)."""
+        return self.client is not None and not self.broken and self._loop is _running_loop()
+
     async def close(self) -> None:
         """Leave the client (stopping a stdio server) and wait for the owning task to end."""
         self.broken = True
-        self._stop.set()
         task = self._task
-        if task is None:
-            return
+        if task is None or self._loop is not asyncio.get_running_loop():
+            return  # that loop ended, and its end cancelled (and so closed) the connection
+        self._stop.set()
         if self.client is None and not task.done():
             task.cancel()  # still connecting: nothing to leave gracefully
         await asyncio.wait([task])
@@ -157,6 +164,13 @@ class Connection:
             # A failed subscription still lets the connection start (changes are not followed).
             with suppress(RuntimeError):  # already started
                 task_status.started()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _listens(client: Client) -> bool:

@@ -117,6 +117,7 @@ class MCPServer(AsyncClosing):
         )
         self._connection: Connection | None = None
         self._lock = asyncio.Lock()
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._entered = 0
         self._changes = 0
         self._listed_at = -1
@@ -192,7 +193,7 @@ class MCPServer(AsyncClosing):
 
     async def aclose(self) -> None:
         """Close the connection and stop a stdio server; a later call connects again."""
-        async with self._lock:
+        async with self._loop_lock():
             connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
@@ -242,11 +243,13 @@ class MCPServer(AsyncClosing):
     async def _client(self) -> Client:
         """The live client, connecting (again) when there is none or the last one died."""
         connection = self._connection
-        if connection is not None and connection.client is not None and not connection.broken:
+        if connection is not None and connection.usable:
+            assert connection.client is not None
             return connection.client
-        async with self._lock:
+        async with self._loop_lock():
             connection = self._connection
-            if connection is not None and connection.client is not None and not connection.broken:
+            if connection is not None and connection.usable:
+                assert connection.client is not None
                 return connection.client
             self._connection = None
             if connection is not None:
@@ -256,6 +259,13 @@ class MCPServer(AsyncClosing):
             self._changed()  # a new session may serve other tools than the last one
             assert connection.client is not None
             return connection.client
+
+    def _loop_lock(self) -> asyncio.Lock:
+        """The lock of the running loop (an asyncio lock belongs to the loop it first waits in)."""
+        loop = asyncio.get_running_loop()
+        if self._lock_loop is not loop:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        return self._lock
 
     async def _open(self) -> Connection:
         require("mcp", extra="mcp")
