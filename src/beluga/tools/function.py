@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable
-from typing import Any, Generic, ParamSpec, TypeVar, cast, overload
+from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from pydantic import ValidationError
 
@@ -85,6 +85,7 @@ class FunctionTool(Generic[P, R]):
                 )
             parameters = strict_form
         self.function = function
+        self._call: Callable[..., Any] = function
         self.definition = ToolDefinition(
             tool_name,
             signature.description if description is None else description,
@@ -119,7 +120,7 @@ class FunctionTool(Generic[P, R]):
         args: list[Any] = [values[field] for field in self._positional]
         if self._takes_ctx:
             args.insert(0, ctx)
-        function = cast(Callable[..., Any], self.function)
+        function = self._call
         if self._is_async:
             result = await function(*args, **kwargs)
         elif self._in_thread:
