@@ -94,6 +94,8 @@ async def test_a_crash_mid_call_then_recovery_once_the_server_is_back() -> None:
             assert caught.value.retryable
             assert "MCP server 'flaky' closed the connection" in caught.value.message
             demo.process.wait(timeout=STARTUP)
+            listed = await server.list_tools(CTX)  # the last listing, while the server is down
+            assert "add" in {t.mcp_name for t in listed}
             with pytest.raises(BelugaError) as down:
                 await call(server, "add", a=1, b=2)
             assert down.value.code is ErrorCode.PROVIDER_UNAVAILABLE

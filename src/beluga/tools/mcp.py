@@ -17,6 +17,7 @@ needs no ``mcp`` SDK; connecting without it is a clear error naming the ``mcp`` 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from beluga.tools._mcp_session import Connection
 
 __all__ = ["MCPServer", "MCPServerConfig", "MCPTool"]
+
+_log = logging.getLogger("beluga.tools.mcp")
 
 _MAX_PAGES = 100
 """Most ``tools/list`` pages read: a server whose cursor never ends cannot hang a run."""
@@ -155,8 +158,19 @@ class MCPServer(AsyncClosing):
     # -- the toolset -------------------------------------------------------------------------
 
     async def list_tools(self, ctx: RunContext[Any] | None = None) -> Sequence[MCPTool]:
-        """The server's tools, listed once and again after the server says they changed."""
-        client = await self._client()
+        """The server's tools, listed once and again after the server says they changed.
+
+        A server that was reached before and cannot be reached again (it is restarting) still
+        offers its last listing, with a warning: its calls fail with a clear error the model
+        sees, and each one tries to reconnect, so one unreachable server does not end a run.
+        """
+        try:
+            client = await self._client()
+        except BelugaError as exc:
+            if self._tools is None or exc.code is not ErrorCode.PROVIDER_UNAVAILABLE:
+                raise
+            _log.warning("%s; offering its last tool listing", exc.message)
+            return self._tools
         if self._tools is not None and self._listed_at == self._changes:
             return self._tools
         seen = self._changes
