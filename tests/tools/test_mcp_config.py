@@ -142,3 +142,16 @@ def test_names_that_sanitize_alike_get_a_suffix() -> None:
 def test_long_names_keep_a_hash_of_the_whole() -> None:
     one, two = "x" * 70 + "one", "x" * 70 + "two"
     assert len(sanitize_name(one)) == 64 and sanitize_name(one) != sanitize_name(two)
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"max_retries": -1}, "max_retries= must be an integer >= 0"),
+        ({"max_retries": True}, "max_retries= must be an integer >= 0"),
+        ({"requires_approval": [1]}, "requires_approval= is True, False or a list"),
+    ],
+)
+def test_bad_tool_options_are_invalid_config(options: dict[str, object], fragment: str) -> None:
+    with pytest.raises(BelugaError, match=re.escape(fragment)):
+        MCPServer(command="x", **options)  # type: ignore[arg-type]

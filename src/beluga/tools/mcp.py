@@ -19,9 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 from pydantic import Field, NonNegativeInt, PositiveFloat, SecretStr, model_validator
 
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MCPServer", "MCPServerConfig", "MCPTool"]
 
+T = TypeVar("T")
 _log = logging.getLogger("beluga.tools.mcp")
 
 _MAX_PAGES = 100
@@ -99,7 +100,7 @@ class MCPServer(AsyncClosing):
         max_retries: int = 1,
         protocol: Literal["auto", "legacy"] = "auto",
     ) -> None:
-        _check_options(command, url, args, env, cwd, headers, timeout, connect_timeout)
+        _check_options(command, url, args, env, cwd, headers, timeout, connect_timeout, max_retries)
         for value in [*(env or {}).values(), *(headers or {}).values()]:
             register_secret(value)
         register_url(url)
@@ -110,14 +111,8 @@ class MCPServer(AsyncClosing):
         self.connect_timeout = connect_timeout
         self.max_retries = max_retries
         self.protocol = protocol
-        self._approval = requires_approval if isinstance(requires_approval, bool) else None
-        self._approved_names = (
-            frozenset()
-            if isinstance(requires_approval, bool)
-            else frozenset(
-                [requires_approval] if isinstance(requires_approval, str) else requires_approval
-            )
-        )
+        self._approve_all = requires_approval is True
+        self._approve_names = _names(requires_approval)
         self._connection: Connection | None = None
         self._lock = asyncio.Lock()
         self._lock_loop: asyncio.AbstractEventLoop | None = None
@@ -195,8 +190,6 @@ class MCPServer(AsyncClosing):
         connection = self._connection
         try:
             result = await client.call_tool(name, dict(arguments), read_timeout_seconds=timeout)
-        except ToolRetry:
-            raise
         except Exception as exc:
             raise self._call_error(exc, name, timeout, connection) from exc
         return to_tool_result(result.content, result.structured_content, result.is_error)
@@ -248,7 +241,8 @@ class MCPServer(AsyncClosing):
             description=tool.description or tool.title or "",
             parameters=dict(tool.input_schema),
         )
-        approval = self._approval or bool(self._approved_names & {exposed, tool.name})
+        approval = self._approve_all or not self._approve_names.isdisjoint((exposed, tool.name))
+
         return MCPTool(definition, tool.name, self, approval, self.timeout, self.max_retries)
 
     def _changed(self) -> None:
@@ -310,7 +304,7 @@ class MCPServer(AsyncClosing):
             cause=cause,
         )
 
-    async def _bounded(self, work: Any, what: str) -> Any:
+    async def _bounded(self, work: Coroutine[Any, Any, T], what: str) -> T:
         """``work`` within ``connect_timeout``; a dead connection is marked for reconnecting."""
         connection = self._connection
         try:
@@ -460,6 +454,19 @@ def _target(
     )
 
 
+def _names(requires_approval: bool | Iterable[str]) -> frozenset[str]:
+    if isinstance(requires_approval, bool):
+        return frozenset()
+    names = [requires_approval] if isinstance(requires_approval, str) else list(requires_approval)
+    if not all(isinstance(n, str) for n in names):
+        raise BelugaError(
+            "tools.mcp",
+            ErrorCode.INVALID_CONFIG,
+            "MCPServer: requires_approval= is True, False or a list of tool names",
+        )
+    return frozenset(names)
+
+
 def _label(command: str | None, args: Sequence[str], url: str | None) -> str:
     """A server's name for messages: ``python server.py``, ``npx server-github`` or a URL
     without credentials."""
@@ -481,6 +488,7 @@ def _check_options(
     headers: Mapping[str, str] | None,
     timeout: float | None,
     connect_timeout: float,
+    max_retries: int,
 ) -> None:
     problem = None
     if (command is None) == (url is None):
@@ -493,6 +501,8 @@ def _check_options(
         problem = "args= is a list of arguments, not one string"
     elif timeout is not None and not timeout > 0:
         problem = f"timeout= must be a positive number of seconds or None, not {timeout}"
+    elif isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        problem = f"max_retries= must be an integer >= 0, not {max_retries!r}"
     elif not connect_timeout > 0:
         problem = f"connect_timeout= must be a positive number of seconds, not {connect_timeout}"
     if problem:
