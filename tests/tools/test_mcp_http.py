@@ -132,3 +132,26 @@ def test_the_config_of_an_http_server_masks_its_headers() -> None:
     assert SECRET not in config.model_dump_json()
     assert config.options()["headers"] == {"Authorization": SECRET}
     assert SECRET not in repr(MCPServer.from_config(config))
+
+
+async def test_refused_credentials_are_auth_failed_naming_no_secret() -> None:
+    with http_demo(token="right-token-1234") as demo:
+        wrong = MCPServer.http(
+            demo.url, headers={"Authorization": "Bearer wrong-token-5678"}, connect_timeout=STARTUP
+        )
+        with pytest.raises(BelugaError) as caught:
+            await wrong.list_tools(CTX)
+        assert caught.value.code is ErrorCode.AUTH_FAILED
+        assert "refused the credentials (HTTP 401)" in caught.value.message
+        assert "wrong-token-5678" not in str(caught.value)
+
+        right = MCPServer.http(
+            demo.url, headers={"Authorization": "Bearer right-token-1234"}, connect_timeout=STARTUP
+        )
+        async with right:
+            assert texts(await call(right, "add", a=1, b=2)) == ["3"]
+            assert texts(await call(right, "revoke")) == ["revoked"]
+            with pytest.raises(BelugaError) as revoked:
+                await call(right, "add", a=1, b=2)
+            assert revoked.value.code is ErrorCode.AUTH_FAILED
+            assert "during the call to tool 'add' (HTTP 401)" in revoked.value.message

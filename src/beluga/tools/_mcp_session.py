@@ -22,7 +22,7 @@ import asyncio
 import logging
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any, Literal, TextIO, cast
 
@@ -46,6 +46,7 @@ __all__ = [
     "METHOD_NOT_FOUND",
     "REQUEST_TIMEOUT",
     "Connection",
+    "OpenFailed",
     "describe",
     "root_cause",
 ]
@@ -60,8 +61,26 @@ _log = logging.getLogger("beluga.tools.mcp")
 _Handshake = Literal["auto", "legacy"]
 
 
+class OpenFailed(Exception):
+    """A connection could not be made: ``cause`` is why (None when ``timed_out``), and
+    ``http_status`` the last HTTP error status the server answered, if any."""
+
+    def __init__(
+        self, cause: BaseException | None, http_status: int | None, *, timed_out: bool = False
+    ) -> None:
+        super().__init__(describe(root_cause(cause)) if cause is not None else "timed out")
+        self.cause = cause
+        self.http_status = http_status
+        self.timed_out = timed_out
+
+
 class Connection:
-    """A connected MCP client and the task that owns it. Use :meth:`open` and :meth:`close`."""
+    """A connected MCP client and the task that owns it. Use :meth:`open` and :meth:`close`.
+
+    ``http_status`` is the last HTTP error status (400 and up) the server answered with, the
+    only trace of an authentication failure the SDK leaves (it reports a bare "error
+    response").
+    """
 
     def __init__(
         self, target: StdioTarget | HttpTarget, protocol: _Handshake, on_change: Callable[[], None]
@@ -77,6 +96,7 @@ class Connection:
         self.error: BaseException | None = None
         """Why the connection could not be made or ended (None while it is fine)."""
         self.broken = False
+        self.http_status: int | None = None
 
     @classmethod
     async def open(
@@ -87,22 +107,23 @@ class Connection:
         timeout: float | None,
         on_change: Callable[[], None],
     ) -> Connection:
-        """Connect and complete the MCP handshake within ``timeout`` seconds.
-
-        Raises :class:`TimeoutError` when the server does not answer in time, and the
-        connection's own error (``error``, see :func:`root_cause`) when it fails.
-        """
+        """Connect and complete the MCP handshake within ``timeout`` seconds, or raise
+        :class:`OpenFailed`."""
         connection = cls(target, protocol, on_change)
         connection._task = asyncio.get_running_loop().create_task(connection._own())
         try:
             async with asyncio.timeout(timeout):
                 await connection._ready.wait()
+        except TimeoutError:
+            await connection.close()
+            raise OpenFailed(None, connection.http_status, timed_out=True) from None
         except BaseException:
             await connection.close()
             raise
         if connection.client is None:
             await connection.close()
-            raise connection.error or ConnectionError("the MCP connection ended at once")
+            error = connection.error or ConnectionError("the MCP connection ended at once")
+            raise OpenFailed(error, connection.http_status) from error
         return connection
 
     @property
@@ -121,11 +142,13 @@ class Connection:
         if self.client is None and not task.done():
             task.cancel()  # still connecting: nothing to leave gracefully
         await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved: a failure was already reported as ``error``
 
     async def _own(self) -> None:
         try:
             async with (
-                _client(self._target, self._protocol, self._on_message) as client,
+                _client(self._target, self._protocol, self._on_message, self._on_http) as client,
                 anyio.create_task_group() as group,
             ):
                 if _listens(client):
@@ -142,6 +165,10 @@ class Connection:
             self.client = None
             self.broken = True
             self._ready.set()
+
+    async def _on_http(self, response: httpx2.Response) -> None:
+        if response.status_code >= 400:
+            self.http_status = response.status_code
 
     async def _on_message(self, message: IncomingMessage) -> None:
         if isinstance(message, mcp_types.ToolListChangedNotification):
@@ -187,8 +214,9 @@ def _client(
     target: StdioTarget | HttpTarget,
     protocol: _Handshake,
     on_message: MessageHandlerFnT,
+    on_http: Callable[[httpx2.Response], Awaitable[None]],
 ) -> Client:
-    transport = _stdio(target) if isinstance(target, StdioTarget) else _http(target)
+    transport = _stdio(target) if isinstance(target, StdioTarget) else _http(target, on_http)
     # No response cache: the toolset keeps its own listing and refreshes it on change.
     return Client(transport, mode=protocol, message_handler=on_message, cache=None)
 
@@ -213,12 +241,13 @@ def _errlog() -> TextIO:
 
 
 @asynccontextmanager
-async def _http(target: HttpTarget) -> AsyncIterator[TransportStreams]:
+async def _http(
+    target: HttpTarget, on_response: Callable[[httpx2.Response], Awaitable[None]]
+) -> AsyncIterator[TransportStreams]:
     timeout = httpx2.Timeout(target.timeout, read=max(target.timeout, MCP_DEFAULT_SSE_READ_TIMEOUT))
-    async with (
-        create_mcp_http_client(headers=dict(target.headers), timeout=timeout) as http,
-        streamable_http_client(target.url, http_client=http) as streams,
-    ):
+    http = create_mcp_http_client(headers=dict(target.headers), timeout=timeout)
+    http.event_hooks["response"].append(on_response)
+    async with http, streamable_http_client(target.url, http_client=http) as streams:
         yield streams
 
 
@@ -239,6 +268,6 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, PermissionError):
         return f"command not executable ({exc.filename or exc})"
     if isinstance(exc, httpx2.ConnectError):
-        return f"nothing answers at that address ({exc})"
+        return f"the connection failed ({exc})"
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

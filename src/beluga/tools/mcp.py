@@ -277,7 +277,7 @@ class MCPServer(AsyncClosing):
 
     async def _open(self) -> Connection:
         require("mcp", extra="mcp")
-        from beluga.tools._mcp_session import Connection, describe, root_cause
+        from beluga.tools._mcp_session import Connection, OpenFailed
 
         try:
             return await Connection.open(
@@ -286,13 +286,24 @@ class MCPServer(AsyncClosing):
                 timeout=self.connect_timeout,
                 on_change=self._changed,
             )
-        except TimeoutError as exc:
-            reason = f"it did not complete the MCP handshake within {self.connect_timeout:g} s"
-            raise self._unavailable(reason, exc) from None
-        except Exception as exc:
-            raise self._unavailable(describe(root_cause(exc)), exc) from None
+        except OpenFailed as exc:
+            raise self._open_error(exc) from None
 
-    def _unavailable(self, reason: str, cause: BaseException) -> BelugaError:
+    def _open_error(self, failure: Any) -> BelugaError:
+        """Why a connection could not be made (``failure`` is an ``OpenFailed``), with the fix."""
+        status = failure.http_status
+        if status in (401, 403):
+            return BelugaError(
+                "tools.mcp.connect",
+                ErrorCode.AUTH_FAILED,
+                f"MCP server {self.name!r} refused the credentials (HTTP {status}); check the "
+                "headers (Authorization and the like)",
+                cause=failure.cause,
+            )
+        if failure.timed_out:
+            reason = f"it did not complete the MCP handshake within {self.connect_timeout:g} s"
+        else:
+            reason = str(failure) + (f" (HTTP {status})" if status else "")
         if isinstance(self._target, HttpTarget):
             fix = f"check that an MCP server runs at {display_url(self._target.url)}"
         else:
@@ -301,7 +312,7 @@ class MCPServer(AsyncClosing):
             "tools.mcp.connect",
             ErrorCode.PROVIDER_UNAVAILABLE,
             f"cannot connect to MCP server {self.name!r}: {reason}; {fix}",
-            cause=cause,
+            cause=failure.cause,
         )
 
     async def _bounded(self, work: Coroutine[Any, Any, T], what: str) -> T:
@@ -363,6 +374,16 @@ class MCPServer(AsyncClosing):
             )
         if code == INVALID_PARAMS and tool:
             return ToolRetry(f"invalid arguments for {tool}: {redact(describe(exc))}")
+        # The SDK reports an HTTP error status as a bare error response; the status says more.
+        status = connection.http_status if connection is not None else None
+        if status in (401, 403):
+            return BelugaError(
+                op,
+                ErrorCode.AUTH_FAILED,
+                f"MCP server {self.name!r} refused the credentials during {what} (HTTP "
+                f"{status}); check the headers",
+                cause=exc,
+            )
         kind = ErrorCode.NOT_FOUND if code == METHOD_NOT_FOUND else ErrorCode.INVALID_REQUEST
         return BelugaError(
             op,

@@ -1,7 +1,8 @@
 """A real MCP server for the tests, written with the ``mcp`` SDK's server API.
 
-Run as ``python demo.py stdio`` (tools over stdin/stdout) or ``python demo.py http PORT``
-(streamable HTTP on 127.0.0.1; port 0 picks a free one). In HTTP mode the server binds the
+Run as ``python demo.py stdio`` (tools over stdin/stdout) or ``python demo.py http PORT
+[TOKEN]`` (streamable HTTP on 127.0.0.1; port 0 picks a free one; with a token, requests
+without ``Authorization: Bearer TOKEN`` get 401). In HTTP mode the server binds the
 socket itself and prints ``PORT <n>`` on stdout once it listens, so a test never races for a
 port; a restart passes the same port back.
 
@@ -152,7 +153,34 @@ async def grow(ctx: Context) -> str:
     return "grown"
 
 
-def _serve_http(port: int) -> None:
+_revoked = False
+
+
+@server.tool()
+def revoke() -> str:
+    """Refuse the client's token from the next request on (HTTP with a token only)."""
+    global _revoked
+    _revoked = True
+    return "revoked"
+
+
+def _guarded(app: Any, token: str) -> Any:
+    """``app`` answering 401 to a request without ``Authorization: Bearer <token>``."""
+    expected = f"Bearer {token}".encode()
+
+    async def guard(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (
+            _revoked or dict(scope["headers"]).get(b"authorization") != expected
+        ):
+            await send({"type": "http.response.start", "status": 401, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await app(scope, receive, send)
+
+    return guard
+
+
+def _serve_http(port: int, token: str | None) -> None:
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -160,6 +188,8 @@ def _serve_http(port: int) -> None:
     sock.bind(("127.0.0.1", port))
     sock.listen(64)
     app = server.streamable_http_app(host="127.0.0.1")
+    if token:
+        app = _guarded(app, token)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     uv = uvicorn.Server(config)
     print(f"PORT {sock.getsockname()[1]}", flush=True)
@@ -168,6 +198,6 @@ def _serve_http(port: int) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["http"]:
-        _serve_http(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+        _serve_http(int(sys.argv[2]) if len(sys.argv) > 2 else 0, (sys.argv[3:4] or [None])[0])
     else:
         server.run("stdio")

@@ -32,6 +32,7 @@ class HttpDemo:
 
     port: int
     process: subprocess.Popen[str]
+    token: str | None = None
 
     @property
     def url(self) -> str:
@@ -40,13 +41,14 @@ class HttpDemo:
     def restart(self) -> None:
         """Start the server again on the same port (after it crashed or was killed)."""
         _stop(self.process)
-        self.process = _start(self.port)[1]
+        self.process = _start(self.port, self.token)[1]
 
 
 @contextmanager
-def http_demo() -> Iterator[HttpDemo]:
-    port, process = _start(0)
-    demo = HttpDemo(port, process)
+def http_demo(token: str | None = None) -> Iterator[HttpDemo]:
+    """The demo server over HTTP; with ``token``, it refuses requests without that bearer."""
+    port, process = _start(0, token)
+    demo = HttpDemo(port, process, token)
     try:
         yield demo
     finally:
@@ -73,11 +75,11 @@ def process_gone(pid: int, within: float = STARTUP) -> bool:
     return False
 
 
-def _start(port: int) -> tuple[int, subprocess.Popen[str]]:
+def _start(port: int, token: str | None) -> tuple[int, subprocess.Popen[str]]:
     # stderr to a file: a pipe nobody reads could fill up and stall the server.
     with tempfile.TemporaryFile("w+") as errors:
         process = subprocess.Popen(
-            [sys.executable, DEMO, "http", str(port)],
+            [sys.executable, DEMO, "http", str(port), *([token] if token else [])],
             stdout=subprocess.PIPE,
             stderr=errors,
             text=True,
