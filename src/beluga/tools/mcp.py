@@ -32,8 +32,14 @@ from beluga.core.redaction import display_url, redact, register_secret, register
 from beluga.core.registry import require
 from beluga.schema import ToolDefinition
 from beluga.tools._mcp_content import exposed_names, to_tool_result
-from beluga.tools._mcp_targets import HttpTarget, StdioTarget
-from beluga.tools.base import RunContext, ToolResult, ToolRetry
+from beluga.tools._mcp_targets import (
+    HttpTarget,
+    approval_names,
+    check_options,
+    label,
+    target_of,
+)
+from beluga.tools.base import RunContext, ToolResult
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -100,19 +106,19 @@ class MCPServer(AsyncClosing):
         max_retries: int = 1,
         protocol: Literal["auto", "legacy"] = "auto",
     ) -> None:
-        _check_options(command, url, args, env, cwd, headers, timeout, connect_timeout, max_retries)
+        check_options(command, url, args, env, cwd, headers, timeout, connect_timeout, max_retries)
         for value in [*(env or {}).values(), *(headers or {}).values()]:
             register_secret(value)
         register_url(url)
-        self._target = _target(command, args, env, cwd, url, headers, connect_timeout)
-        self.name = name or _label(command, args, url)
+        self._target = target_of(command, args, env, cwd, url, headers, connect_timeout)
+        self.name = name or label(command, args, url)
         self.prefix = prefix
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.max_retries = max_retries
         self.protocol = protocol
         self._approve_all = requires_approval is True
-        self._approve_names = _names(requires_approval)
+        self._approve_names = approval_names(requires_approval)
         self._connection: Connection | None = None
         self._lock = asyncio.Lock()
         self._lock_loop: asyncio.AbstractEventLoop | None = None
@@ -191,7 +197,9 @@ class MCPServer(AsyncClosing):
         try:
             result = await client.call_tool(name, dict(arguments), read_timeout_seconds=timeout)
         except Exception as exc:
-            raise self._call_error(exc, name, timeout, connection) from exc
+            from beluga.tools._mcp_errors import call_error
+
+            raise call_error(self.name, exc, name, timeout, connection) from exc
         return to_tool_result(result.content, result.structured_content, result.is_error)
 
     async def connect(self) -> None:
@@ -277,6 +285,7 @@ class MCPServer(AsyncClosing):
 
     async def _open(self) -> Connection:
         require("mcp", extra="mcp")
+        from beluga.tools._mcp_errors import open_error
         from beluga.tools._mcp_session import Connection, OpenFailed
 
         try:
@@ -287,33 +296,7 @@ class MCPServer(AsyncClosing):
                 on_change=self._changed,
             )
         except OpenFailed as exc:
-            raise self._open_error(exc) from None
-
-    def _open_error(self, failure: Any) -> BelugaError:
-        """Why a connection could not be made (``failure`` is an ``OpenFailed``), with the fix."""
-        status = failure.http_status
-        if status in (401, 403):
-            return BelugaError(
-                "tools.mcp.connect",
-                ErrorCode.AUTH_FAILED,
-                f"MCP server {self.name!r} refused the credentials (HTTP {status}); check the "
-                "headers (Authorization and the like)",
-                cause=failure.cause,
-            )
-        if failure.timed_out:
-            reason = f"it did not complete the MCP handshake within {self.connect_timeout:g} s"
-        else:
-            reason = str(failure) + (f" (HTTP {status})" if status else "")
-        if isinstance(self._target, HttpTarget):
-            fix = f"check that an MCP server runs at {display_url(self._target.url)}"
-        else:
-            fix = "check the command, its arguments and the server's error output (its stderr)"
-        return BelugaError(
-            "tools.mcp.connect",
-            ErrorCode.PROVIDER_UNAVAILABLE,
-            f"cannot connect to MCP server {self.name!r}: {reason}; {fix}",
-            cause=failure.cause,
-        )
+            raise open_error(self.name, self._target, self.connect_timeout, exc) from None
 
     async def _bounded(self, work: Coroutine[Any, Any, T], what: str) -> T:
         """``work`` within ``connect_timeout``; a dead connection is marked for reconnecting."""
@@ -329,69 +312,9 @@ class MCPServer(AsyncClosing):
                 cause=exc,
             ) from None
         except Exception as exc:
-            error = self._call_error(exc, None, self.connect_timeout, connection)
-            raise error from exc
+            from beluga.tools._mcp_errors import call_error
 
-    def _call_error(
-        self,
-        exc: Exception,
-        tool: str | None,
-        timeout: float | None,
-        connection: Connection | None,
-    ) -> BaseException:
-        from mcp.shared.exceptions import MCPError
-
-        from beluga.tools._mcp_session import (
-            CONNECTION_CLOSED,
-            INVALID_PARAMS,
-            METHOD_NOT_FOUND,
-            REQUEST_TIMEOUT,
-            describe,
-        )
-
-        what = f"the call to tool {tool!r}" if tool else "listing its tools"
-        op = "tools.mcp.call_tool" if tool else "tools.mcp.list_tools"
-        code = exc.code if isinstance(exc, MCPError) else None
-        dead = connection is None or connection.broken or connection.client is None
-        if code == CONNECTION_CLOSED or (code is None and dead):
-            if connection is not None:
-                connection.broken = True
-            return BelugaError(
-                op,
-                ErrorCode.PROVIDER_UNAVAILABLE,
-                f"MCP server {self.name!r} closed the connection during {what} (it may have "
-                f"crashed: {describe(exc)}); the next call reconnects",
-                retryable=True,
-                cause=exc,
-            )
-        if code == REQUEST_TIMEOUT:
-            limit = f" within {timeout:g} s" if timeout else ""
-            return BelugaError(
-                op,
-                ErrorCode.TIMEOUT,
-                f"MCP server {self.name!r} did not answer {what}{limit}",
-                cause=exc,
-            )
-        if code == INVALID_PARAMS and tool:
-            return ToolRetry(f"invalid arguments for {tool}: {redact(describe(exc))}")
-        # The SDK reports an HTTP error status as a bare error response; the status says more.
-        status = connection.http_status if connection is not None else None
-        if status in (401, 403):
-            return BelugaError(
-                op,
-                ErrorCode.AUTH_FAILED,
-                f"MCP server {self.name!r} refused the credentials during {what} (HTTP "
-                f"{status}); check the headers",
-                cause=exc,
-            )
-        kind = ErrorCode.NOT_FOUND if code == METHOD_NOT_FOUND else ErrorCode.INVALID_REQUEST
-        return BelugaError(
-            op,
-            kind,
-            f"MCP server {self.name!r} failed {what}: {describe(exc)}",
-            retryable=False,
-            cause=exc,
-        )
+            raise call_error(self.name, exc, None, self.connect_timeout, connection) from exc
 
 
 class MCPServerConfig(ConfigModel):
@@ -456,75 +379,3 @@ def _named(tools: list[Any], prefix: str | None) -> list[tuple[str, Any]]:
     return [
         (exposed, by_name[original]) for exposed, original in exposed_names(by_name, prefix).items()
     ]
-
-
-def _target(
-    command: str | None,
-    args: Sequence[str],
-    env: Mapping[str, str] | None,
-    cwd: str | os.PathLike[str] | None,
-    url: str | None,
-    headers: Mapping[str, str] | None,
-    connect_timeout: float,
-) -> StdioTarget | HttpTarget:
-    if url is not None:
-        return HttpTarget(url, dict(headers or {}), connect_timeout)
-    assert command is not None
-    return StdioTarget(
-        command, tuple(args), dict(env or {}), os.fspath(cwd) if cwd is not None else None
-    )
-
-
-def _names(requires_approval: bool | Iterable[str]) -> frozenset[str]:
-    if isinstance(requires_approval, bool):
-        return frozenset()
-    names = [requires_approval] if isinstance(requires_approval, str) else list(requires_approval)
-    if not all(isinstance(n, str) for n in names):
-        raise BelugaError(
-            "tools.mcp",
-            ErrorCode.INVALID_CONFIG,
-            "MCPServer: requires_approval= is True, False or a list of tool names",
-        )
-    return frozenset(names)
-
-
-def _label(command: str | None, args: Sequence[str], url: str | None) -> str:
-    """A server's name for messages: ``python server.py``, ``npx server-github`` or a URL
-    without credentials."""
-    if url is not None:
-        return display_url(url)
-    words = [os.path.basename(command or "")]
-    script = next((a for a in args if not a.startswith("-")), None)
-    if script:
-        words.append(os.path.basename(script.rstrip("/")) or script)
-    return redact(" ".join(words))
-
-
-def _check_options(
-    command: str | None,
-    url: str | None,
-    args: Sequence[str],
-    env: Mapping[str, str] | None,
-    cwd: object,
-    headers: Mapping[str, str] | None,
-    timeout: float | None,
-    connect_timeout: float,
-    max_retries: int,
-) -> None:
-    problem = None
-    if (command is None) == (url is None):
-        problem = "give command= (stdio) or url= (streamable HTTP), exactly one"
-    elif url is not None and (args or env or cwd):
-        problem = "args=, env= and cwd= are for command=; a url= server takes headers="
-    elif command is not None and headers:
-        problem = "headers= are for url=; a command= server takes args=, env= and cwd="
-    elif isinstance(args, str):
-        problem = "args= is a list of arguments, not one string"
-    elif timeout is not None and not timeout > 0:
-        problem = f"timeout= must be a positive number of seconds or None, not {timeout}"
-    elif isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        problem = f"max_retries= must be an integer >= 0, not {max_retries!r}"
-    elif not connect_timeout > 0:
-        problem = f"connect_timeout= must be a positive number of seconds, not {connect_timeout}"
-    if problem:
-        raise BelugaError("tools.mcp", ErrorCode.INVALID_CONFIG, f"MCPServer: {problem}")
