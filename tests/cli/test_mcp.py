@@ -64,3 +64,10 @@ def test_a_missing_command_is_exit_1() -> None:
 )
 def test_bad_usage_is_exit_2(args: list[str]) -> None:
     assert runner.invoke(app, ["mcp", "tools", *args]).exit_code == 2
+
+
+def test_without_the_mcp_sdk_the_exit_code_is_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "mcp", None)
+    result = runner.invoke(app, ["mcp", "tools", "some-server"])
+    assert result.exit_code == 3
+    assert "pip install 'beluga-ai[mcp]'" in result.stderr

@@ -4,6 +4,7 @@ names providers accept."""
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 from hypothesis import given
@@ -155,3 +156,14 @@ def test_long_names_keep_a_hash_of_the_whole() -> None:
 def test_bad_tool_options_are_invalid_config(options: dict[str, object], fragment: str) -> None:
     with pytest.raises(BelugaError, match=re.escape(fragment)):
         MCPServer(command="x", **options)  # type: ignore[arg-type]
+
+
+async def test_without_the_mcp_sdk_connecting_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "mcp", None)
+    server = MCPServer.stdio("server")
+    with pytest.raises(BelugaError) as caught:
+        await server.list_tools()
+    assert caught.value.code is ErrorCode.INVALID_CONFIG
+    assert "pip install 'beluga-ai[mcp]'" in caught.value.message
