@@ -257,6 +257,15 @@ async def test_a_streamed_action_is_held_back_and_delivered_as_tool_calls() -> N
     assert any(isinstance(e, UsageEvent) for e in events)
 
 
+async def test_a_marker_split_after_a_long_text_full_of_colons_is_found() -> None:
+    prefix = [f"note {i}: nothing yet. " for i in range(40)]
+    events = await collect(
+        ReActModel(streaming(*prefix, "Final A", "nswer", ":", "\n", "  ", "yes"))
+    )
+    assert [e.text for e in events if isinstance(e, TextDelta)] == ["yes"]
+    assert [e.text for e in events if isinstance(e, ReasoningDelta)] == ["".join(prefix).strip()]
+
+
 async def test_a_streamed_reply_with_no_label_is_delivered_whole_at_the_end() -> None:
     events = await collect(ReActModel(streaming("Paris ", "is the capital.")))
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["Paris is the capital."]

@@ -24,13 +24,21 @@ from typing import Any
 from beluga.agents._react_json import object_at
 from beluga.schema import ToolDefinition
 
-__all__ = ["Action", "Reply", "answer_start", "first_decisive_label", "parse_reply", "thought_of"]
+__all__ = [
+    "LABEL_SPAN",
+    "Action",
+    "Reply",
+    "answer_start",
+    "first_decisive_label",
+    "parse_reply",
+    "thought_of",
+]
 
 _LABEL = re.compile(
     r"(?<![\w])(?:\*\*|__)?"
     r"(?P<label>thought|action[ \t_\-]*input|action|observation|final[ \t_\-]*answer)"
     r"(?:[ \t]*#?\d+|[ \t]*\([^)\n]{0,64}\))?"
-    r"[ \t]*(?:\*\*|__)?[ \t]*[:：](?:[ \t]*(?:\*\*|__))?",
+    r"[ \t]*(?:\*\*|__)?[ \t]*(?P<colon>[:：])(?:[ \t]*(?:\*\*|__))?",
     re.IGNORECASE,
 )
 _THOUGHT_LABEL = re.compile(r"(?<![\w])(?:\*\*|__)?thought[ \t]*(?:\*\*|__)?[ \t]*[:：]", re.I)
@@ -39,6 +47,8 @@ _TOKEN = re.compile(r"[\w\-]+")
 _FENCE = re.compile(r"```[^\n`]*\n?")
 _ANSWER_NAMES = frozenset({"final answer", "finalanswer", "finish", "answer"})
 _MARKUP = " \t\r\n*_#>`"
+LABEL_SPAN = 120
+"""More than the longest label: a streamed reply is searched again from this far back."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -113,11 +123,10 @@ def _names(tools: Sequence[ToolDefinition]) -> dict[str, ToolDefinition]:
     return names
 
 
-def first_decisive_label(text: str, *, actions: bool = True) -> re.Match[str] | None:
+def first_decisive_label(text: str, pos: int = 0, *, actions: bool = True) -> re.Match[str] | None:
     """The first ``Action`` (unless ``actions`` is false) or ``Final Answer`` label in
-    ``text``: what decides, while a reply is still streaming, whether it is an action or an
-    answer."""
-    pos = 0
+    ``text`` from ``pos`` on: what decides, while a reply is still streaming, whether it is
+    an action or an answer."""
     while (match := _LABEL.search(text, pos)) is not None:
         kind = _kind(match)
         if kind == "final" or (
@@ -153,7 +162,8 @@ def _read_action(
     line_end = len(text) if line_end < 0 else line_end
     following = _LABEL.search(text, match.end())
     name_end = line_end if following is None else min(line_end, following.start())
-    name_text = text[match.end() : name_end]
+    # from the colon: a bold closer after it may be the name itself (a tool called "__")
+    name_text = text[match.end("colon") : name_end]
     if not name_text.strip(_MARKUP) or name_text.strip(" \t`").startswith("{"):
         blob = _json_blob(text, match.end())
         if blob is not None:

@@ -24,6 +24,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Sequence
 
 from beluga.agents._react_parse import (
+    LABEL_SPAN,
     Action,
     Reply,
     answer_start,
@@ -183,7 +184,7 @@ def _response(response: ChatResponse, reply: Reply, settings: ModelSettings | No
 class _Decision:
     """Where a streamed reply stands: undecided, an answer being streamed, or an action."""
 
-    __slots__ = ("actions", "answering", "buffer", "settled", "waiting")
+    __slots__ = ("actions", "answering", "buffer", "searched", "settled", "waiting")
 
     def __init__(self, actions: bool) -> None:
         self.actions = actions  # whether tools were offered, so that a reply may be an action
@@ -191,6 +192,7 @@ class _Decision:
         self.settled = False  # an action, or an answer whose start was sent
         self.answering = False
         self.waiting = False  # a "Final Answer:" marker came, its text not yet
+        self.searched = 0  # how much of the buffer was searched for a label, so none is re-read
 
     def feed(self, text: str) -> list[StreamEvent]:
         """The events ``text`` releases now: none while undecided or in an action; the
@@ -203,7 +205,9 @@ class _Decision:
         if ":" not in text and "：" not in text and not self.waiting:
             return []  # a label ends with a colon: no new one without it
         joined = "".join(self.buffer)
-        label = first_decisive_label(joined, actions=self.actions)
+        since = max(0, self.searched - LABEL_SPAN)
+        label = first_decisive_label(joined, since, actions=self.actions)
+        self.searched = len(joined)
         if label is None:
             return []
         if label.group("label").lower().startswith("action"):
@@ -212,6 +216,7 @@ class _Decision:
         start = answer_start(joined, label.end())
         if start == len(joined):
             self.waiting = True
+            self.searched = label.start()  # so that the next search finds the marker again
             return []
         self.settled = self.answering = True
         events: list[StreamEvent] = []
