@@ -95,6 +95,35 @@ def _beluga() -> Run | None:
     return run
 
 
+def _beluga_react() -> Run | None:
+    """Beluga's loop over :class:`~beluga.agents.react.ReActModel`: what ReAct prompting and
+    parsing add for a model without native tool calling (not a peer: an extra row)."""
+    import beluga.agents
+
+    if not hasattr(beluga.agents, "Agent"):
+        return None
+    from beluga.agents import Agent
+    from beluga.agents.react import ReActModel
+    from beluga.llms.testing import AgentInfo, FunctionModel
+    from beluga.schema import Message
+
+    actions = 'Action: add\nAction Input: {"a": 2, "b": 3}\nAction: upper\nAction Input: hi'
+
+    def model(messages: Sequence[Message], info: AgentInfo) -> str:
+        last = messages[-1].text
+        if not last.startswith("Observation: "):
+            return "Thought: both tools at once\n" + actions
+        return "Final Answer: " + " ".join(line[13:] for line in last.splitlines())
+
+    agent = Agent(ReActModel(FunctionModel(model)), tools=[add, upper], instructions=INSTRUCTIONS)
+
+    async def run() -> str:
+        result = await agent.run(QUESTION)
+        return str(result.output)
+
+    return run
+
+
 # -- pydantic-ai ----------------------------------------------------------------------------------
 
 
@@ -278,6 +307,7 @@ def _langgraph() -> Run | None:
 
 BUILDERS: dict[str, Callable[[], Run | None]] = {
     "beluga": _beluga,
+    "beluga+react": _beluga_react,
     "pydantic-ai": _pydantic_ai,
     "openai-agents": _openai_agents,
     "langgraph": _langgraph,

@@ -164,8 +164,8 @@ def test_lenient_json_leaves_valid_json_as_is_and_repairs_the_rest() -> None:
     assert loads_lenient('{"a": [1, 2.5e3, null]}') == ({"a": [1, 2500.0, None]},)
     assert loads_lenient("{'a': None, 'b': 'x\\u00e9',}") == ({"a": None, "b": "x\u00e9"},)
     assert loads_lenient("{'a': ") is None
-    assert object_at('xx {"a": 1} tail', 3) == ({"a": 1}, 11)
-    assert object_at("{'a': [1, 2,]} tail", 0) == ({"a": [1, 2]}, 14)
+    assert object_at('xx {"a": 1} tail', 3) == ({"a": 1}, 11, True)
+    assert object_at("{'a': [1, 2,]} tail", 0) == ({"a": [1, 2]}, 14, False)
 
 
 # -- properties -------------------------------------------------------------------------------

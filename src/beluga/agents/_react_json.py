@@ -23,16 +23,19 @@ _CLOSES_NEXT = re.compile(r"\s*(?:[}\]]|$)")
 _OPENERS = {"{": "}", "[": "]"}
 
 
-def object_at(text: str, start: int) -> tuple[Any, int] | None:
-    """The JSON value (object or array) that begins at ``text[start]``, read leniently, and the
-    index just past it; None when nothing there reads as one."""
+def object_at(text: str, start: int) -> tuple[Any, int, bool] | None:
+    """The JSON value (object or array) that begins at ``text[start]``, read leniently, the
+    index just past it, and whether it was valid JSON as written; None when nothing there
+    reads as one."""
     try:
-        return _DECODER.raw_decode(text, start)
-    except json.JSONDecodeError:
+        value, end = _DECODER.raw_decode(text, start)
+    except (json.JSONDecodeError, RecursionError):
         pass
+    else:
+        return value, end, True
     end = _balanced_end(text, start)
-    value = loads_lenient(text[start:end])
-    return None if value is None else (value[0], end)
+    repaired = loads_lenient(text[start:end])
+    return None if repaired is None else (repaired[0], end, False)
 
 
 def loads_lenient(snippet: str) -> tuple[Any] | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,8 +35,8 @@ __all__ = [
     "thought_of",
 ]
 
-_LABEL = re.compile(
-    r"(?<![\w])(?:\*\*|__)?"
+_LABEL = re.compile(  # the lookahead lets the engine skip most positions at once
+    r"(?<![\w])(?:\*\*|__)?(?=[tafoTAFO])"
     r"(?P<label>thought|action[ \t_\-]*input|action|observation|final[ \t_\-]*answer)"
     r"(?:[ \t]*#?\d+|[ \t]*\([^)\n]{0,64}\))?"
     r"[ \t]*(?:\*\*|__)?[ \t]*(?P<colon>[:：])(?:[ \t]*(?:\*\*|__))?",
@@ -78,23 +79,43 @@ def _at_line_start(text: str, start: int) -> bool:
     return match is not None and match.end() == start
 
 
+_KINDS = {"t": "thought", "o": "observation", "f": "final"}
+
+
 def _kind(match: re.Match[str]) -> str:
-    label = match.group("label").lower()
-    if label.startswith("action") and label != "action":
-        return "input"
-    if label.startswith("final"):
-        return "final"
-    return label
+    """``thought``, ``action``, ``input``, ``observation`` or ``final``."""
+    label = match.group("label")
+    first = label[0].lower()
+    if first == "a":
+        return "action" if len(label) == 6 else "input"
+    return _KINDS[first]
+
+
+class _Labels:
+    """Every label of a reply, found in one pass; :meth:`after` is the first from a position
+    (labels inside an action's JSON input are passed over that way)."""
+
+    __slots__ = ("kinds", "matches", "starts")
+
+    def __init__(self, text: str) -> None:
+        self.matches = list(_LABEL.finditer(text))
+        self.starts = [m.start() for m in self.matches]
+        self.kinds = [_kind(m) for m in self.matches]
+
+    def after(self, pos: int) -> tuple[re.Match[str], str] | None:
+        i = bisect_left(self.starts, pos)
+        return (self.matches[i], self.kinds[i]) if i < len(self.matches) else None
 
 
 def parse_reply(text: str, tools: Sequence[ToolDefinition] = (), *, actions: bool = True) -> Reply:
     """Read ``text``; with ``actions=False`` (tools were not offered) only the answer is read."""
     by_name = _names(tools)
+    labels = _Labels(text)
     found: list[Action] = []
     thought_end: int | None = None
     pos = 0
-    while (match := _LABEL.search(text, pos)) is not None:
-        kind = _kind(match)
+    while (label := labels.after(pos)) is not None:
+        match, kind = label
         pos = match.end()
         if kind == "observation" and found:
             break
@@ -104,7 +125,7 @@ def parse_reply(text: str, tools: Sequence[ToolDefinition] = (), *, actions: boo
             return Reply(thought_of(text[: match.start()]), answer=_answer_text(text, match.end()))
         if kind != "action" or not actions or not _at_line_start(text, match.start()):
             continue
-        action, pos, answer = _read_action(text, match, by_name)
+        action, pos, answer = _read_action(text, match, labels, by_name)
         if answer is not None and not found:
             return Reply(thought_of(text[: match.start()]), answer=answer)
         if action is not None:
@@ -154,13 +175,14 @@ def thought_of(text: str) -> str:
 
 
 def _read_action(
-    text: str, match: re.Match[str], by_name: Mapping[str, ToolDefinition]
+    text: str, match: re.Match[str], labels: _Labels, by_name: Mapping[str, ToolDefinition]
 ) -> tuple[Action | None, int, str | None]:
     """The action whose label is ``match``, the index past it, and the answer when the "tool"
     is the final answer (``Action: Final Answer``)."""
     line_end = text.find("\n", match.end())
     line_end = len(text) if line_end < 0 else line_end
-    following = _LABEL.search(text, match.end())
+    next_label = labels.after(match.end())
+    following = None if next_label is None else next_label[0]
     name_end = line_end if following is None else min(line_end, following.start())
     # from the colon: a bold closer after it may be the name itself (a tool called "__")
     name_text = text[match.end("colon") : name_end]
@@ -175,16 +197,17 @@ def _read_action(
     answering = tool is None and _is_answer_name(name_text)
     if (
         following is None
-        or _kind(following) != "input"
+        or next_label is None
+        or next_label[1] != "input"
         or text[name_end : following.start()].strip(_MARKUP)
     ):
         if answering:
             return None, name_end, ""
         return Action(name, "{}"), name_end, None
-    value, end = _read_input(text, following.end())
+    value, end, exact = _read_input(text, following.end(), labels)
     if answering:
         return None, end, value if isinstance(value, str) else json.dumps(value)
-    return Action(name, _arguments(value, tool)), end, None
+    return Action(name, exact or _arguments(value, tool)), end, None
 
 
 def _is_answer_name(name_text: str) -> bool:
@@ -212,28 +235,31 @@ def _json_blob(text: str, start: int) -> tuple[Action, int] | None:
     read = object_at(text, i)
     if read is None or not isinstance(read[0], dict) or not isinstance(read[0].get("action"), str):
         return None
-    blob, end = read
+    blob, end, _ = read
     arguments = blob.get("action_input", blob.get("action_args", {}))
     return Action(blob["action"], _arguments(arguments, None)), _past_fence(text, end)
 
 
-def _read_input(text: str, start: int) -> tuple[Any, int]:
+def _read_input(text: str, start: int, labels: _Labels) -> tuple[Any, int, str | None]:
     """The action's input after ``Action Input:``: a JSON object or array (read leniently), or
-    else the bare text up to the next label (a JSON scalar, a quoted or plain string)."""
+    else the bare text up to the next label (a JSON scalar, a quoted or plain string); the
+    index past it; and the object's text as written when it was valid JSON (kept as is)."""
     i = _skip_space(text, start)
     fenced = text.startswith("```", i)
     i = _skip_space(text, _skip_fence(text, i))
     if i < len(text) and text[i] in "{[":
         read = object_at(text, i)
         if read is not None:
-            return read[0], _past_fence(text, read[1]) if fenced else read[1]
-    following = _LABEL.search(text, i)
-    end = len(text) if following is None else following.start()
+            value, end, strict = read
+            exact = text[i:end] if strict and isinstance(value, dict) else None
+            return value, _past_fence(text, end) if fenced else end, exact
+    following = labels.after(i)
+    end = len(text) if following is None else following[0].start()
     if fenced:
         close = text.find("```", i, end)
         end = end if close < 0 else close
     bare = text[i:end].strip()
-    return _scalar(bare), _past_fence(text, end) if fenced else end
+    return _scalar(bare), _past_fence(text, end) if fenced else end, None
 
 
 def _scalar(bare: str) -> Any:

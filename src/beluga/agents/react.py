@@ -57,6 +57,7 @@ from beluga.schema import (
 
 __all__ = ["ReActModel"]
 
+_UNSET = object()
 _STOP = "\nObservation"
 _MAX_STOPS = 4  # the most stop sequences OpenAI-style APIs take
 
@@ -73,6 +74,10 @@ class ReActModel(ModelWrapper):
     def __init__(self, model: ChatModel, *, stop_at_observation: bool = True) -> None:
         super().__init__(model)
         self.stop_at_observation = stop_at_observation
+        # The last request's tools and settings, with the prompt section and the wrapped
+        # model's settings made from them: an agent asks with the same ones at every step.
+        self._last: tuple[tuple[ToolDefinition, ...], object, str | None, ModelSettings | None]
+        self._last = ((), _UNSET, None, None)
 
     async def generate(
         self,
@@ -107,6 +112,22 @@ class ReActModel(ModelWrapper):
         """The ReAct messages and the settings the wrapped model gets (no tool options: it is
         sent no tools; no structured output while tools are offered: the answer comes after a
         ``Final Answer:`` marker, so the schema goes into the prompt instead)."""
+        section, inner_settings = self._prepared(tools, settings)
+        messages = to_react_messages(as_messages(prompt), section, final_marker=bool(tools))
+        return messages, inner_settings
+
+    def _prepared(
+        self, tools: Sequence[ToolDefinition], settings: ModelSettings | None
+    ) -> tuple[str | None, ModelSettings | None]:
+        """The prompt section and the wrapped model's settings for these tools and settings
+        (both immutable, so the last ones are reused when they are the same objects)."""
+        last_tools, last_settings, section, inner = self._last
+        if (
+            last_settings is settings
+            and len(last_tools) == len(tools)
+            and all(a is b for a, b in zip(last_tools, tools, strict=True))
+        ):
+            return section, inner
         section = None
         if tools:
             output = settings.output if settings is not None else None
@@ -116,8 +137,9 @@ class ReActModel(ModelWrapper):
                 choice=None if settings is None else settings.tool_choice,
                 output_schema=None if output is None else output.schema,
             )
-        messages = to_react_messages(as_messages(prompt), section, final_marker=bool(tools))
-        return messages, self._inner_settings(settings, tools)
+        inner = self._inner_settings(settings, tools)
+        self._last = (tuple(tools), settings, section, inner)
+        return section, inner
 
     def _inner_settings(
         self, settings: ModelSettings | None, tools: Sequence[ToolDefinition]
@@ -153,6 +175,14 @@ def _offered(
     return chosen or tools
 
 
+def _ids(count: int) -> list[str]:
+    """Ids for the calls of one reply: one new id, numbered (a new id costs microseconds)."""
+    if not count:
+        return []
+    base = new_id("call")
+    return [base] if count == 1 else [f"{base}_{i}" for i in range(count)]
+
+
 def _allowed(reply: Reply, settings: ModelSettings | None) -> tuple[Action, ...]:
     """The reply's actions, only the first when parallel tool calls are turned off."""
     if settings is not None and settings.parallel_tool_calls is False:
@@ -166,7 +196,10 @@ def _response(response: ChatResponse, reply: Reply, settings: ModelSettings | No
     content: list[ContentPart] = [p for p in response.message.content if type(p) is not TextPart]
     if reply.thought:
         content.append(ReasoningPart(reply.thought, provider=REACT))
-    calls = tuple(ToolCall(new_id("call"), a.name, a.arguments) for a in _allowed(reply, settings))
+    calls = tuple(
+        ToolCall(call_id, a.name, a.arguments)
+        for call_id, a in zip(_ids(len(reply.actions)), _allowed(reply, settings), strict=False)
+    )
     finish: FinishReason = "tool_calls" if calls else response.finish_reason
     if not calls and reply.answer:
         content.append(TextPart(reply.answer))
@@ -253,8 +286,8 @@ async def _read_stream(
         if reply.thought:
             yield ReasoningDelta(reply.thought, provider=REACT)
         actions = _allowed(reply, settings)
-        for index, action in enumerate(actions):
-            yield ToolCallDelta(index, new_id("call"), action.name, action.arguments)
+        for index, (call_id, action) in enumerate(zip(_ids(len(actions)), actions, strict=True)):
+            yield ToolCallDelta(index, call_id, action.name, action.arguments)
         if actions:
             reason = "tool_calls"
         elif reply.answer:
