@@ -74,6 +74,20 @@ async def test_a_bad_input_comes_back_as_an_observation_the_model_corrects() -> 
     assert sent[2] == ["5"]
 
 
+async def test_an_unknown_tool_comes_back_as_an_observation_naming_the_tools() -> None:
+    sent: list[list[str]] = []
+
+    def writer(messages: Sequence[Message], info: AgentInfo) -> str:
+        sent.append(observations(messages))
+        if len(sent) == 1:
+            return "Action: search\nAction Input: {}"
+        return "Final Answer: sorry"
+
+    result = await Agent(ReActModel(FunctionModel(writer)), tools=[add]).run("find it")
+    assert result.output == "sorry"
+    assert sent[1][0].startswith("Error: ") and "add" in sent[1][0]
+
+
 async def test_the_agent_streams_a_react_answer_without_its_marker() -> None:
     async def stream(
         messages: Sequence[Message], info: AgentInfo
