@@ -162,3 +162,26 @@ async def test_a_failed_run_marks_its_span(telemetry: Telemetry) -> None:
         await Agent(ScriptedModel(), name="broken").run("x")
     (span,) = [s for s in telemetry.finished_spans() if s.name == "invoke_agent broken"]
     assert span.attributes is not None and span.attributes["error.type"] == "internal"
+
+
+async def test_closing_the_agent_closes_the_model_it_resolved_only() -> None:
+    named = Agent("test")
+    await named.run("hi")
+    resolved = named.chat_model()
+    await named.aclose()
+    assert getattr(resolved, "_closed", False) is True
+    given = ScriptedModel("x")
+    async with Agent(given) as agent:
+        await agent.run("hi")
+    assert given._closed is False
+
+
+def test_agent_errors_survive_pickling_with_their_details() -> None:
+    import pickle
+
+    from beluga.agents import GuardrailTripped, UsageLimitExceeded
+
+    limit = pickle.loads(pickle.dumps(UsageLimitExceeded("a", "max_steps", 3, 4)))
+    assert (limit.limit, limit.value, limit.code) == ("max_steps", 3, ErrorCode.CAPACITY_EXCEEDED)
+    trip = pickle.loads(pickle.dumps(GuardrailTripped("a", "g", "input", "why", None)))
+    assert (trip.guardrail, trip.stage, trip.reason) == ("g", "input", "why")

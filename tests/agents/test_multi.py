@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
-from beluga.agents import Agent, FinalOutputEvent, HandoffEvent, ToolCallEvent
+from beluga.agents import Agent, FinalOutputEvent, HandoffEvent, ToolCallEvent, ToolResultEvent
 from beluga.agents.testing import ScriptedModel, call
 from beluga.llms.testing import TestModel
 from beluga.schema import Usage
@@ -72,3 +74,36 @@ async def test_an_agent_in_tools_becomes_a_tool_and_agents_use_their_own_models(
     boss = Agent(ScriptedModel(call("helper", input="help"), "done"), tools=[helper])
     result = await boss.run("go")
     assert tool_messages(result.new_messages())[0].text == "helped"
+
+
+async def test_of_two_handoffs_in_one_response_the_first_wins_and_the_model_is_told() -> None:
+    a = Agent(ScriptedModel("a answers"), name="a")
+    b = Agent(ScriptedModel("b answers"), name="b")
+    triage = Agent(ScriptedModel([call("transfer_to_a"), call("transfer_to_b")]), handoffs=[a, b])
+    result = await triage.run("who?")
+    assert result.output == "a answers" and result.agent_name == "a"
+    texts = [m.text for m in tool_messages(result.new_messages())]
+    assert texts == ["transferred to a", "not transferred: a answers now"]
+
+
+async def test_a_run_paused_after_a_handoff_resumes_in_the_agent_it_reached() -> None:
+    def billing(model: ScriptedModel) -> Agent[Any, str]:
+        refund = FnTool("refund", lambda a, c: "refunded", requires_approval=True)
+        return Agent(model, tools=[refund], name="billing")
+
+    refund_call = call("refund")
+    first = Agent(
+        ScriptedModel(call("transfer_to_billing")),
+        handoffs=[billing(ScriptedModel(refund_call))],
+        name="triage",
+    )
+    paused = await first.run("refund please")
+    assert paused.paused and paused.agent_name == "billing"
+
+    fresh = Agent(ScriptedModel(), handoffs=[billing(ScriptedModel("done"))], name="triage")
+    events = [e async for e in fresh.resume_stream(paused.state or {}, {refund_call.id: True})]
+    results = [e for e in events if isinstance(e, ToolResultEvent)]
+    assert [r.result.content[0].text for r in results] == ["refunded"]  # type: ignore[union-attr]
+    final = events[-1]
+    assert isinstance(final, FinalOutputEvent) and final.output == "done"
+    assert final.result.agent_name == "billing"

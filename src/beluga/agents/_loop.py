@@ -11,13 +11,13 @@ running: leaving the generator cancels what it awaited.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import uuid
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
+from beluga.agents._calls import apply_approvals, decide, execute, is_denial, text_of
 from beluga.agents._state import PausedRun, encode_state
 from beluga.agents.events import (
     AgentEvent,
@@ -42,7 +42,6 @@ from beluga.schema import (
     ReasoningDelta,
     ResponseBuilder,
     TextDelta,
-    TextPart,
     ToolCall,
     ToolDefinition,
     Usage,
@@ -279,7 +278,7 @@ class Run:
         if self.streaming and not decided and not approved:
             for call in calls:
                 yield ToolCallEvent(call, agent.name)
-        results, pending = await self._decide(agent, calls, box[0], decided, approved)
+        results, pending = await decide(agent, self.context, calls, box[0], decided, approved)
         if pending:
             for call in pending:
                 yield ApprovalRequiredEvent(call, agent.name)
@@ -287,76 +286,28 @@ class Run:
             yield RunPausedEvent(result)
             return
         with op.activated():
-            await self._execute(calls, box[0], results)
+            await execute(self._call, calls, box[0], results)
         target: Agent[Any, Any] | None = None
         for call, outcome in zip(calls, results, strict=True):
             assert outcome is not None
+            tool = box[0].get(call.name)
+            if outcome.is_error:
+                self._count_retry(agent, call.name, tool, outcome)
+            elif type(tool) is HandoffTool:
+                if target is None:
+                    target = tool.agent
+                else:  # one conversation goes one way: the first handoff wins
+                    outcome = ToolResult.text(f"not transferred: {target.name} answers now")
             if self.streaming:
                 yield ToolResultEvent(call, outcome, agent.name)
             self.messages.append(
                 Message.tool(call.id, outcome.content, name=call.name, is_error=outcome.is_error)
             )
-            tool = box[0].get(call.name)
-            if outcome.is_error:
-                self._count_retry(agent, call.name, tool, outcome)
-            elif type(tool) is HandoffTool and target is None:
-                target = tool.agent
         if target is not None:
             op.event("gen_ai.agent.handoff", {"from": agent.name, "to": target.name})
             self.agent = target
             if self.streaming:
                 yield HandoffEvent(agent.name, target.name)
-
-    async def _decide(
-        self,
-        agent: Agent[Any, Any],
-        calls: Sequence[ToolCall],
-        tools: dict[str, Tool],
-        decided: dict[str, ToolResult],
-        approved: frozenset[str],
-    ) -> tuple[list[ToolResult | None], list[ToolCall]]:
-        """Each call's result where it is known without running (unknown tool, denial, an
-        earlier decision); None where it is to run; and the calls that wait for approval."""
-        results: list[ToolResult | None] = [None] * len(calls)
-        pending: list[ToolCall] = []
-        for i, call in enumerate(calls):
-            known = decided.get(call.id)
-            if known is not None:
-                results[i] = known
-                continue
-            tool = tools.get(call.name)
-            if tool is None:
-                results[i] = _unknown(call.name, tools)
-            elif tool.requires_approval and call.id not in approved:
-                if agent.approve is None:
-                    pending.append(call)
-                else:
-                    ok, reason = await _ask(agent, self.context(), call)
-                    if not ok:
-                        results[i] = _denied(reason)
-        return results, pending
-
-    async def _execute(
-        self, calls: Sequence[ToolCall], tools: dict[str, Tool], results: list[ToolResult | None]
-    ) -> None:
-        """Fill in the results still None by running their calls, concurrently."""
-        todo = [i for i, r in enumerate(results) if r is None]
-        if len(todo) == 1:
-            i = todo[0]
-            results[i] = await self._call(tools[calls[i].name], calls[i])
-        elif todo:
-            first = todo[0]
-            try:  # the first call runs in this task, the others in tasks of their own
-                async with asyncio.TaskGroup() as group:
-                    tasks = [
-                        (i, group.create_task(self._call(tools[calls[i].name], calls[i])))
-                        for i in todo[1:]
-                    ]
-                    results[first] = await self._call(tools[calls[first].name], calls[first])
-            except BaseExceptionGroup as failed:  # run_tool turns failures into results:
-                raise failed.exceptions[0] from None  # this is a bug, shown as itself
-            for i, task in tasks:
-                results[i] = task.result()
 
     async def _call(self, tool: Tool, call: ToolCall) -> ToolResult:
         ctx = RunContext(
@@ -378,7 +329,7 @@ class Run:
     def _count_retry(
         self, agent: Agent[Any, Any], name: str, tool: Tool | None, result: ToolResult
     ) -> None:
-        if type(result) is _Denied:  # a decision, not a mistake to correct
+        if is_denial(result):  # a decision, not a mistake to correct
             return
         count = self.retries[name] = self.retries.get(name, 0) + 1
         limit = agent.output_retries if tool is None else tool.max_retries
@@ -389,7 +340,7 @@ class Run:
                 ErrorCode.INVALID_REQUEST,
                 f"agent {agent.name!r}: the model got {count} {what} {name!r}, more than its "
                 f"{'output_retries' if tool is None else 'max_retries'}={limit}; last error: "
-                f"{_text(result)[:300]}; fix the tool or its description, or raise the limit",
+                f"{text_of(result)[:300]}; fix the tool or its description, or raise the limit",
                 retryable=False,
             )
 
@@ -445,17 +396,9 @@ class Run:
             raise BelugaError(
                 "agents.resume", ErrorCode.INVALID_REQUEST, "the state has no step to resume"
             )
-        decided = {cid: _from_message(m) for cid, m in paused.decided.items()}
-        approved: set[str] = set()
-        for call in paused.pending:
-            verdict = approvals[call.id]
-            if verdict is True:
-                approved.add(call.id)
-            else:
-                reason = verdict if isinstance(verdict, str) and verdict else _NOT_APPROVED
-                decided[call.id] = _denied(reason)
+        decided, approved = apply_approvals(paused, approvals)
         box = await self._toolbox(self.agent)
-        step = self._step(op, self.agent, last.tool_calls, box, decided, frozenset(approved))
+        step = self._step(op, self.agent, last.tool_calls, box, decided, approved)
         async with aclosing(step):
             async for event in step:
                 yield event
@@ -505,40 +448,3 @@ class Run:
             self.tool_calls,
             self.agent.name,
         )
-
-
-_NOT_APPROVED = "the user did not approve this call"
-
-
-async def _ask(agent: Agent[Any, Any], ctx: RunContext[Any], call: ToolCall) -> tuple[bool, str]:
-    assert agent.approve is not None
-    verdict = agent.approve(ctx, call)
-    if inspect.isawaitable(verdict):
-        verdict = await verdict
-    if isinstance(verdict, tuple):
-        ok, reason = verdict
-        return bool(ok), str(reason) if reason else _NOT_APPROVED
-    return bool(verdict), _NOT_APPROVED
-
-
-def _unknown(name: str, tools: dict[str, Tool]) -> ToolResult:
-    offered = ", ".join(sorted(tools)) or "none"
-    return ToolResult.text(f"unknown tool {name!r}; the tools are: {offered}", is_error=True)
-
-
-class _Denied(ToolResult):
-    """The error result of a call that was not approved."""
-
-    __slots__ = ()
-
-
-def _denied(reason: str) -> ToolResult:
-    return _Denied((TextPart(f"denied: {reason}"),), True)
-
-
-def _text(result: ToolResult) -> str:
-    return "".join(getattr(p, "text", "") for p in result.content)
-
-
-def _from_message(message: Message) -> ToolResult:
-    return ToolResult(message.content, message.is_error)

@@ -39,7 +39,7 @@ from beluga.schema import Message, OutputSchema, Prompt, ToolCall, ToolDefinitio
 from beluga.tools.base import RunContext, Tool, Toolset
 from beluga.tools.function import as_tool
 
-__all__ = ["Agent", "Approver", "Instructions", "ToolLike"]
+__all__ = ["Agent", "Approver", "DepsT", "Instructions", "ToolLike"]
 
 DepsT = TypeVar("DepsT", default=Any)
 
