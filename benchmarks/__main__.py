@@ -1,4 +1,5 @@
-"""``make bench``: framework overhead, peers, routing and metrics figures (medians, ratios)."""
+"""``make bench``: framework overhead, peers, routing, metrics and agent-loop figures (medians,
+ratios)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from benchmarks import metrics_summary, overhead, peers, router
+from benchmarks import agents, metrics_summary, overhead, peers, router
 
 
 def _print(results: dict[str, Any]) -> None:
@@ -42,6 +43,7 @@ def _print(results: dict[str, Any]) -> None:
         f"(worst filter {worst:.1f} ms; target < 200 ms); CLI end to end "
         f"{m['cli_summary_ms']['all']:.0f} ms; record() {m['record_us']:.2f} us"
     )
+    agents.report(results["agents"])
 
 
 def main() -> None:
@@ -55,6 +57,7 @@ def main() -> None:
         "peers": peers.run(max(args.calls // 2, 20), args.rounds),
         "router": router.run(),
         "metrics": metrics_summary.run(),
+        "agents": agents.run(max(args.calls // 2, 20), args.rounds),
     }
     if args.json:
         print(json.dumps(results, indent=2))
