@@ -288,3 +288,44 @@ async def test_the_span_ends_when_cancelled(telemetry: Telemetry) -> None:
         await task
     (span,) = telemetry.finished_spans()
     assert span.name == "execute_tool slow"
+
+
+async def test_a_bug_in_a_tool_is_logged_with_its_traceback_redacted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    register_secret(SECRET)
+
+    @tool
+    def buggy() -> str:
+        raise KeyError(f"missing {SECRET}")
+
+    with caplog.at_level("WARNING", logger="beluga.tools"):
+        await run_tool(buggy, ToolCall("c", "buggy"), RunContext(None))
+    (record,) = [r for r in caplog.records if r.name == "beluga.tools"]
+    assert "tool buggy raised KeyError" in record.getMessage()
+    assert "Traceback" in caplog.text
+    assert SECRET not in caplog.text
+
+
+async def test_tool_retry_and_beluga_errors_are_not_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    @tool
+    def asks() -> str:
+        raise ToolRetry("again")
+
+    with caplog.at_level("WARNING", logger="beluga.tools"):
+        await run_tool(asks, ToolCall("c", "asks"), RunContext(None))
+        await run_tool(add, ToolCall("c", "add", "{"), RunContext(None))
+    assert not [r for r in caplog.records if r.name == "beluga.tools"]
+
+
+async def test_a_sync_function_returning_a_coroutine_is_awaited() -> None:
+    async def inner(x: int) -> int:
+        return x * 2
+
+    def wrapper(x: int) -> object:
+        return inner(x)
+
+    result = await run_tool(tool(wrapper), ToolCall("c", "wrapper", '{"x": 4}'), RunContext(None))
+    assert result == ToolResult.text("8")

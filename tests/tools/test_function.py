@@ -523,3 +523,48 @@ def test_as_tool_refuses_toolsets_and_non_callables() -> None:
     with pytest.raises(BelugaError, match="'int'") as info:
         as_tool(3)  # type: ignore[arg-type]
     assert info.value.code is ErrorCode.INVALID_REQUEST
+
+
+def test_as_tool_refuses_a_tool_class() -> None:
+    with pytest.raises(BelugaError, match="_StaticTool is a class"):
+        as_tool(_StaticTool)  # type: ignore[arg-type]
+
+
+class _Greeter:
+    def __init__(self, greeting: str) -> None:
+        self.greeting = greeting
+
+    def greet(self, name: str) -> str:
+        """Greet someone."""
+        return f"{self.greeting} {name}"
+
+
+async def test_a_bound_method_is_a_tool_without_self() -> None:
+    greet = as_tool(_Greeter("hello").greet)
+    assert greet.definition.name == "greet"
+    assert list(greet.definition.parameters["properties"]) == ["name"]
+    assert _text(await greet.call({"name": "ada"}, _ctx())) == "hello ada"
+
+
+async def test_a_partial_keeps_only_the_open_parameters() -> None:
+    import functools
+
+    def scale(factor: int, value: int) -> int:
+        return factor * value
+
+    triple = FunctionTool(functools.partial(scale, 3), name="triple")
+    assert list(triple.definition.parameters["properties"]) == ["value"]
+    assert _text(await triple.call({"value": 5}, _ctx())) == "15"
+    assert FunctionTool(functools.partial(scale, 3)).definition.name == "scale"
+
+
+def test_generators_are_refused() -> None:
+    def numbers(n: int) -> Any:
+        yield from range(n)
+
+    async def stream(n: int) -> Any:
+        yield n
+
+    for function in (numbers, stream):
+        with pytest.raises(BelugaError, match="generator cannot be a tool"):
+            tool(function)

@@ -138,3 +138,10 @@ async def test_a_view_of_a_plain_toolset_opens_and_closes() -> None:
 def test_bad_prefix_is_refused(bad: str) -> None:
     with pytest.raises(BelugaError, match="prefix"):
         prefixed(Tools(search), bad)
+
+
+async def test_errors_of_a_prefixed_tool_use_the_name_the_model_sees() -> None:
+    (renamed,) = await prefixed(Tools(search), "web").list_tools(ctx())
+    result = await run_tool(renamed, ToolCall("c", "web_search", "{}"), ctx())
+    assert result.is_error
+    assert "Invalid arguments for tool 'web_search'" in result.content[0].text  # type: ignore[union-attr]

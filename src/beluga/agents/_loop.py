@@ -209,18 +209,21 @@ class Run:
         self._count_request()
         messages = await self._prompt(agent)
         stream = agent.chat_model().stream(messages, tools=tools, settings=agent.request_settings)
+        finished = False
         try:
             while True:
                 with op.activated():  # the model's span starts on the first read
                     try:
                         event = await anext(stream)
                     except StopAsyncIteration:
+                        finished = True
                         return
                 builder.add(event)
                 if isinstance(event, _PASS_THROUGH):
                     yield event
         finally:
-            await aclose(stream)
+            if not finished:  # left early: release the model's stream now
+                await aclose(stream)
 
     async def _prompt(self, agent: Agent[Any, Any]) -> list[Message]:
         instructions = agent.instructions

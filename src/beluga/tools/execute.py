@@ -5,7 +5,9 @@
 :class:`ToolResult` instead of raising it: malformed JSON, :class:`ToolRetry` (invalid
 arguments or the tool's own request to try again), a timeout, any other exception. The message
 says what went wrong in a few words (exception type and redacted text, never a traceback or a
-secret). Cancellation and ``KeyboardInterrupt`` are not failures of the tool and propagate.
+secret); an exception that is not a :class:`BelugaError` is also logged with its traceback
+(redacted) as a warning for the developer, since it is likely a bug. Cancellation and
+``KeyboardInterrupt`` are not failures of the tool and propagate.
 
 Approval and counting retries against ``max_retries`` are the caller's (the agent's) job: an
 error result has ``is_error`` set, which is all it needs to count.
@@ -13,15 +15,17 @@ error result has ``is_error`` set, which is all it needs to count.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
+
+from pydantic_core import from_json
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.redaction import redact
 from beluga.core.resilience import timeout_call
 from beluga.observability.genai import start_operation
+from beluga.observability.logs import get_logger
 from beluga.schema import ToolCall
 from beluga.tools._results import error_result, to_result
 from beluga.tools.base import RunContext, Tool, ToolResult, ToolRetry
@@ -29,6 +33,7 @@ from beluga.tools.base import RunContext, Tool, ToolResult, ToolRetry
 __all__ = ["run_tool"]
 
 _EMPTY = ("", "{}")
+_log = get_logger("beluga.tools")
 
 
 async def run_tool(tool: Tool, call: ToolCall, ctx: RunContext[Any]) -> ToolResult:
@@ -70,6 +75,8 @@ async def _execute(
         return error_result(exc.message)
     except Exception as exc:
         fail(exc)
+        if not isinstance(exc, BelugaError):  # likely a bug in the tool: show its traceback
+            _log.warning("tool %s raised %s", name, type(exc).__name__, exc_info=exc)
         return error_result(_describe(exc, name))
     return result if type(result) is ToolResult else to_result(result)
 
@@ -80,11 +87,11 @@ def _arguments(text: str, name: str) -> dict[str, Any] | BelugaError:
     if text in _EMPTY:
         return {}
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
+        value = from_json(text)  # pydantic's parser: several times faster than json.loads
+    except ValueError as exc:
         return _bad_arguments(
-            f"The arguments for tool {name!r} are not valid JSON ({exc.msg} at char "
-            f"{exc.pos}). Send one JSON object matching the tool's parameters."
+            f"The arguments for tool {name!r} are not valid JSON ({exc}). Send one JSON "
+            "object matching the tool's parameters."
         )
     if not isinstance(value, dict):
         return _bad_arguments(

@@ -12,7 +12,8 @@ receives the run's context (dependencies, session id, usage so far).
 Async functions are awaited on the event loop. **Sync functions run in a worker thread**
 (``asyncio.to_thread``, which carries the context variables, so spans nest) and never block the
 loop; a sync function that is only a few microseconds of pure computation may pass
-``in_thread=False`` to skip the thread hop.
+``in_thread=False`` to skip the thread hop. A thread cannot be stopped: when a sync tool times
+out, the model gets its error at once, and the thread runs on to its end in the background.
 
 The decorated object stays callable as the original function, so it can be tested directly.
 """
@@ -73,6 +74,8 @@ class FunctionTool(Generic[P, R]):
     ) -> None:
         tool_name = name or _name_of(function)
         _check_limits(tool_name, timeout, max_retries)
+        if inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
+            raise _invalid(tool_name, "a generator cannot be a tool; return the whole result")
         signature = read_signature(function, tool_name)
         parameters = signature.schema
         if strict:
@@ -109,13 +112,14 @@ class FunctionTool(Generic[P, R]):
 
     async def call(self, arguments: dict[str, Any], ctx: RunContext[Any]) -> ToolResult:
         """Validate ``arguments``, call the function (``ctx`` first if it takes one) and
-        convert what it returns; invalid arguments raise :class:`ToolRetry`."""
+        convert what it returns; invalid arguments raise :class:`ToolRetry`. (A strict tool
+        removes from ``arguments``, in place, the ``null`` s its strict schema added.)"""
         if self._schema is not None:
             arguments = drop_added_nulls(arguments, self._schema)[0]
         try:
             values = self._validate(arguments).__dict__
         except ValidationError as exc:
-            raise ToolRetry(_explain(self.definition.name, exc)) from None
+            raise ToolRetry(_explain(ctx.tool_name or self.definition.name, exc)) from None
         kwargs = {param: values[field] for field, param in self._fields}
         args: list[Any] = [values[field] for field in self._positional]
         if self._takes_ctx:
@@ -127,6 +131,8 @@ class FunctionTool(Generic[P, R]):
             result = await asyncio.to_thread(function, *args, **kwargs)
         else:
             result = function(*args, **kwargs)
+        if not self._is_async and inspect.isawaitable(result):
+            result = await result  # a sync wrapper around a coroutine function
         return to_result(result)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -191,6 +197,12 @@ def as_tool(obj: Tool | Callable[..., Any]) -> Tool:
     Agents call this on everything given as ``tools=``."""
     if isinstance(obj, FunctionTool):
         return obj
+    if isinstance(obj, type):
+        raise BelugaError(
+            "tools.as_tool",
+            ErrorCode.INVALID_REQUEST,
+            f"{obj.__name__} is a class; pass an instance of it (a Tool) or a function",
+        )
     if isinstance(obj, Tool):
         return obj
     if isinstance(obj, Toolset):

@@ -65,6 +65,8 @@ def test_arithmetic(expression: str, expected: float) -> None:
         ("sqrt(-1)", "math error"),
         ("factorial(10 ** 6)", "limited to n <= 1000"),
         ("10.0 ** 400", "too large"),
+        ("(-8) ** (1 / 3)", "not a real number"),
+        ("2 ** 4000 / 3", "too large"),
     ],
 )
 def test_refusals(expression: str, match: str) -> None:

@@ -181,10 +181,16 @@ def _check_power(base: _Number, exponent: _Number) -> None:
         raise _too_large()
 
 
-def _checked(value: _Number) -> _Number:
-    if isinstance(value, int) and value.bit_length() > MAX_BITS:
-        raise _too_large()
-    return value
+def _checked(value: object) -> _Number:
+    """``value`` if it is a real number of bounded size (a negative number to a fractional
+    power is complex in Python, and refused)."""
+    if type(value) is float:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > MAX_BITS:
+            raise _too_large()
+        return value
+    raise _refuse("the result is not a real number")
 
 
 def _too_large() -> BelugaError:

@@ -141,6 +141,8 @@ def _read_up_to(fd: int, limit: int) -> bytes:
 
 def _open_below(root: Path, parts: tuple[str, ...]) -> int:
     """Open ``root/parts...`` without following any symlink on the way."""
+    if os.open not in os.supports_dir_fd:  # Windows: the checked real path, opened directly
+        return os.open(root.joinpath(*parts), _FILE_FLAGS)
     fd = os.open(root, _DIRECTORY_FLAGS)
     try:
         for part in parts[:-1]:
