@@ -17,6 +17,7 @@ from rich.table import Table
 from beluga import __version__
 from beluga.cli._errors import EXIT_FAILED, err, friendly
 from beluga.cli.mcp import mcp_app
+from beluga.cli.run import run_command
 from beluga.cli.metrics import metrics_app
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 # Commands import the framework inside their bodies: `beluga --help` stays fast.
 
-__all__ = ["app", "main"]
+__all__ = ["app", "load_cli_config", "main"]
 
 app = typer.Typer(
     name="beluga",
@@ -41,6 +42,7 @@ app.add_typer(_providers_app, name="providers")
 app.add_typer(_config_app, name="config")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(mcp_app, name="mcp")
+app.command("run")(run_command)
 
 
 _ConfigOption = Annotated[
@@ -72,7 +74,8 @@ def _root(
     """Beluga AI command line."""
 
 
-def _load(path: Path | None) -> BelugaConfig:
+def load_cli_config(path: Path | None) -> BelugaConfig:
+    """The configuration a command uses, with logging set up as it says."""
     from beluga.config import ObservabilityConfig, load_config
     from beluga.observability import configure_logging
 
@@ -116,7 +119,7 @@ def _chat(
 
     if role is not None and model is not None:
         raise typer.BadParameter("give --model or --role, not both", param_hint="--role")
-    cfg = _load(config)
+    cfg = load_cli_config(config)
     if role is not None:
         _check_role(cfg, role)
     messages = ([Message.system(system)] if system else []) + [Message.user(question)]
@@ -203,7 +206,7 @@ def _providers_check(
     from beluga.llms.config import LLMConfig
     from beluga.llms.router import ProviderCheck, check_providers
 
-    cfg = _load(config)
+    cfg = load_cli_config(config)
     llm = LLMConfig.of(cfg)
     names = sorted(llm.providers) or [llm.default]
     models, report = {}, []
@@ -243,6 +246,7 @@ def _config_check(
     ] = None,
 ) -> None:
     """Validate a beluga.yaml: syntax, keys, environment variables and provider options."""
+    from beluga.agents.config import validate_agents
     from beluga.config import load_config
     from beluga.llms import validate_config
     from beluga.llms.config import LLMConfig
@@ -251,6 +255,7 @@ def _config_check(
     cfg = load_config(file)
     names = validate_config(cfg)
     chains = check_roles(cfg)
+    agents = validate_agents(cfg)
     listed = ", ".join(names) or "none (offline defaults)"
     typer.echo(
         f"{cfg.source}: OK — default model {LLMConfig.of(cfg).default!r}; providers: {listed}"
@@ -258,6 +263,8 @@ def _config_check(
     for role, chain in chains.items():
         if role != "(default)":
             typer.echo(f"  role {role}: {' -> '.join(chain)}")
+    if agents:
+        typer.echo(f"  agents: {', '.join(agents)}")
     typer.echo(f"  metrics: {_metrics_store(cfg)}")
 
 

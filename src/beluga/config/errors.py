@@ -34,12 +34,18 @@ class ConfigError(BelugaError):
 
 
 def from_validation(
-    exc: ValidationError, source: str, model: type[BaseModel], prefix: Sequence[str] = ()
+    exc: ValidationError,
+    source: str,
+    model: type[BaseModel],
+    prefix: Sequence[str] = (),
+    *,
+    hidden: int = 0,
 ) -> ConfigError:
-    """The first error of ``exc`` (raised validating ``model`` at ``prefix``) as a ConfigError."""
+    """The first error of ``exc`` (raised validating ``model`` at ``prefix``) as a ConfigError;
+    the key path leaves out the first ``hidden`` parts of the error's location."""
     err = exc.errors()[0]
     loc = [str(p) for p in err["loc"]]
-    key_path = ".".join([*prefix, *loc])
+    key_path = ".".join([*prefix, *loc[hidden:]])
     kind = err["type"]
     if kind == "extra_forbidden":
         inner = _model_at(model, loc[:-1])

@@ -78,6 +78,9 @@ class Section(ConfigModel):
     """A top-level section of ``beluga.yaml``; ``key`` is its name there."""
 
     key: ClassVar[str]
+    by_name: ClassVar[str | None] = None
+    """The field holding the section's entries when the YAML maps names straight to them
+    (``agents: {assistant: {...}}``); error key paths then leave that field's name out."""
 
     @classmethod
     def of(cls, config: BelugaConfig) -> Self:
@@ -166,4 +169,6 @@ def _section(model: type[Section], value: Any, source: str) -> Section:
     try:
         return model.model_validate(value)
     except ValidationError as exc:
-        raise from_validation(exc, source, model, (model.key,)) from None
+        raise from_validation(
+            exc, source, model, (model.key,), hidden=1 if model.by_name else 0
+        ) from None

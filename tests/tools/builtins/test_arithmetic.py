@@ -122,3 +122,10 @@ async def test_the_tool() -> None:
         await tool.call({"expression": "y"}, ctx)
     result = await run_tool(tool, ToolCall("c", "calculator", '{"expression": "9**9**9"}'), ctx)
     assert result.is_error and "exceed" in result.content[0].text  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "text", ["1234 * 5678,", "1234 * 5678 =", "1234 * 5678.", " 1234 * 5678 ?\n"]
+)
+def test_what_models_append_to_an_expression_is_trimmed(text: str) -> None:
+    assert evaluate(text) == 7006652

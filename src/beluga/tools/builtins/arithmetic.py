@@ -95,7 +95,7 @@ def evaluate(expression: str) -> _Number:
     if len(expression) > MAX_LENGTH:
         raise _refuse(f"the expression is longer than {MAX_LENGTH} characters")
     try:
-        tree = ast.parse(expression.strip(), mode="eval")
+        tree = ast.parse(_trimmed(expression), mode="eval")
     except SyntaxError as exc:
         raise _refuse(f"it is not a valid arithmetic expression ({exc.msg})") from None
     except (ValueError, RecursionError):
@@ -202,6 +202,14 @@ _ALLOWED = "use numbers, + - * / // % **, parentheses and math functions"
 
 def _refuse(reason: str) -> BelugaError:
     return BelugaError("tools.calculator", ErrorCode.INVALID_REQUEST, f"cannot calculate: {reason}")
+
+
+_TRAILING = " \t\n,;.=?"
+"""What models append to an expression ("2 * 3 =", "2 * 3,"): trimmed, never a tuple."""
+
+
+def _trimmed(expression: str) -> str:
+    return expression.strip().rstrip(_TRAILING)
 
 
 def calculator(*, name: str = "calculator") -> Tool:
