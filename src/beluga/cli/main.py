@@ -17,6 +17,7 @@ from rich.table import Table
 from beluga import __version__
 from beluga.cli._errors import EXIT_FAILED, err, friendly
 from beluga.cli.metrics import metrics_app
+from beluga.cli.prompts import prompts_app
 
 if TYPE_CHECKING:
     from beluga.config import BelugaConfig
@@ -39,6 +40,7 @@ _config_app = typer.Typer(no_args_is_help=True, help="Configuration files.")
 app.add_typer(_providers_app, name="providers")
 app.add_typer(_config_app, name="config")
 app.add_typer(metrics_app, name="metrics")
+app.add_typer(prompts_app, name="prompts")
 
 
 _ConfigOption = Annotated[
