@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from beluga.config import ConfigError, sections
+from beluga.config import ConfigError
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.prompts import (
     ChatTemplate,
