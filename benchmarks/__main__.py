@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from benchmarks import metrics_summary, overhead, peers, router
+from benchmarks import metrics_summary, overhead, peers, prompts, router
 
 
 def _print(results: dict[str, Any]) -> None:
@@ -42,6 +42,10 @@ def _print(results: dict[str, Any]) -> None:
         f"(worst filter {worst:.1f} ms; target < 200 ms); CLI end to end "
         f"{m['cli_summary_ms']['all']:.0f} ms; record() {m['record_us']:.2f} us"
     )
+    p = results["prompts"]
+    lc = f", LangChain {p['langchain_us']:.1f} us" if "langchain_us" in p else ""
+    ratio = f" (ratio {p['ratio_vs_langchain']:.2f})" if "ratio_vs_langchain" in p else ""
+    print(f"Prompts: chat template render, Beluga {p['beluga_us']:.1f} us{lc}{ratio}")
 
 
 def main() -> None:
@@ -55,6 +59,7 @@ def main() -> None:
         "peers": peers.run(max(args.calls // 2, 20), args.rounds),
         "router": router.run(),
         "metrics": metrics_summary.run(),
+        "prompts": prompts.run(),
     }
     if args.json:
         print(json.dumps(results, indent=2))
