@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from benchmarks import agents, metrics_summary, overhead, peers, router
+from benchmarks import agents, metrics_summary, overhead, peers, prompts, router
 
 
 def _print(results: dict[str, Any]) -> None:
@@ -44,6 +44,10 @@ def _print(results: dict[str, Any]) -> None:
         f"{m['cli_summary_ms']['all']:.0f} ms; record() {m['record_us']:.2f} us"
     )
     agents.report(results["agents"])
+    p = results["prompts"]
+    lc = f", LangChain {p['langchain_us']:.1f} us" if "langchain_us" in p else ""
+    ratio = f" (ratio {p['ratio_vs_langchain']:.2f})" if "ratio_vs_langchain" in p else ""
+    print(f"Prompts: chat template render, Beluga {p['beluga_us']:.1f} us{lc}{ratio}")
 
 
 def main() -> None:
@@ -58,6 +62,7 @@ def main() -> None:
         "router": router.run(),
         "metrics": metrics_summary.run(),
         "agents": agents.run(max(args.calls // 2, 20), args.rounds),
+        "prompts": prompts.run(),
     }
     if args.json:
         print(json.dumps(results, indent=2))

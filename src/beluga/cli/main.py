@@ -17,8 +17,9 @@ from rich.table import Table
 from beluga import __version__
 from beluga.cli._errors import EXIT_FAILED, err, friendly
 from beluga.cli.mcp import mcp_app
-from beluga.cli.run import run_command
 from beluga.cli.metrics import metrics_app
+from beluga.cli.prompts import prompts_app
+from beluga.cli.run import run_command
 
 if TYPE_CHECKING:
     from beluga.config import BelugaConfig
@@ -43,6 +44,7 @@ app.add_typer(_config_app, name="config")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(mcp_app, name="mcp")
 app.command("run")(run_command)
+app.add_typer(prompts_app, name="prompts")
 
 
 _ConfigOption = Annotated[
