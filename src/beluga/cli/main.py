@@ -7,7 +7,7 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -122,7 +122,7 @@ def _chat(
     asyncio.run(_stream_answer(cfg, role or model, messages, settings))
 
 
-def _options(settings: type[ModelSettings], **values: float | int | None) -> ModelSettings:
+def _options(settings: type[ModelSettings], **values: Any) -> ModelSettings:
     """The settings the options ask for; a bad value is bad input (exit 3, one line), not a
     failed call."""
     from beluga.core.errors import BelugaError, ErrorCode
