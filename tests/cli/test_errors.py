@@ -109,3 +109,15 @@ def test_debug_still_raises_a_failed_operation_for_its_traceback(
     result = runner.invoke(app, ["chat", "hi", "--config", str(path)])
     assert isinstance(result.exception, BelugaError)
     assert result.exception.code is not ErrorCode.INVALID_CONFIG
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [("--temperature", "-5", "temperature"), ("--max-tokens", "0", "max_tokens")],
+)
+def test_a_bad_chat_option_is_one_line_and_exit_3(option: str, value: str, named: str) -> None:
+    result = runner.invoke(app, ["chat", option, value, "hi"], env={"BELUGA_CONFIG": ""})
+    assert result.exit_code == EXIT_CONFIG, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    assert option in lines[0] and named in lines[0] and "Traceback" not in result.output

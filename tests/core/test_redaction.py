@@ -103,3 +103,45 @@ def test_a_secret_containing_another_is_masked_whole(monkeypatch: pytest.MonkeyP
     register_secret("abcdef")
     register_secret("abcdefghijkl")
     assert redact("x abcdefghijkl y") == f"x {MASK} y"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "api-version=2031-07-19-preview",  # Azure: a date, not a credential
+        "deployment=gpt-4o-mini-eu7",
+        "sslmode=require-verify7",
+        "region=westeurope-7",
+        "country_code=lowered-77",
+        "request_id=3f2a9c1e-77b0-4e1d-9a51-0c6de3b2f4a8",  # a UUID is lower-case hex
+    ],
+)
+def test_register_url_leaves_query_values_that_are_no_credential(query: str) -> None:
+    from beluga.core.redaction import register_url
+
+    register_url(f"https://res.example.com/openai?{query}")
+    value = query.partition("=")[2]
+    assert redact(f"sent {value} to the server") == f"sent {value} to the server"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "key=plainvalue-7781",  # Gemini
+        "api-key=plainvalue-7782",
+        "access_token=plainvalue-7783",
+        "sig=plainvalue-7784",  # Azure SAS
+        "X-Amz-Signature=plainvalue-7785",
+        "X-Amz-Security-Token=plainvalue-7786",
+        "client_secret=plainvalue-7787",
+        "sslpassword=plainvalue-7788",
+        "code=plainvalue-7789",  # an OAuth code
+        "x=Q2hEw9Lk3Mz8Rt5Yb1Np",  # any name: it looks like a generated key
+    ],
+)
+def test_register_url_masks_query_values_that_are_credentials(query: str) -> None:
+    from beluga.core.redaction import register_url
+
+    register_url(f"https://res.example.com/v1?mode=a&{query}")
+    value = query.partition("=")[2]
+    assert value not in redact(f"sent {value} to the server")

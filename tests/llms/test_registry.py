@@ -140,3 +140,26 @@ def test_bad_middleware_is_a_config_error_at_its_key(
         with pytest.raises(ConfigError) as caught:
             build(config)
         assert caught.value.key_path == key, build
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "said"),
+    [
+        ("stop: 5", "llm.settings.stop", "stop=5 is not valid: use a string"),
+        ("stop: [END, 7]", "llm.settings.stop", "a list of non-empty strings"),
+        ("temperature: hot", "llm.settings.temperature", "temperature='hot' is not valid"),
+        ("top_p: 7", "llm.settings.top_p", "top_p=7 is not valid"),
+        ("max_tokens: 0", "llm.settings.max_tokens", "max_tokens=0 is not valid"),
+        ("parallel_tool_calls: 3", "llm.settings.parallel_tool_calls", "True or False"),
+    ],
+)
+def test_settings_are_checked_by_model_settings_and_located_in_the_file(
+    tmp_path: Path, line: str, key: str, said: str
+) -> None:
+    path = tmp_path / "beluga.yaml"
+    path.write_text(f"llm:\n  settings:\n    {line}\n")
+    with pytest.raises(ConfigError) as caught:
+        validate_config(load_config(path))
+    message = caught.value.message
+    assert caught.value.key_path == key and str(path) in message
+    assert said in message and "expected" not in message and "tuple" not in message

@@ -1,4 +1,4 @@
-"""The ``agents:`` section of ``beluga.yaml``: agents declared by name, built by :func:`build_agent`.
+"""The ``agents:`` section of ``beluga.yaml``: agents declared by name, built by name.
 
 Each entry names its model (a provider entry, a role, or an id such as ``openai:gpt-4o-mini``;
 default ``llm.default``), instructions, tools, memory, output type, limits and settings::

@@ -7,7 +7,7 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -121,12 +121,26 @@ def _chat(
 
     if role is not None and model is not None:
         raise typer.BadParameter("give --model or --role, not both", param_hint="--role")
+    settings = _options(ModelSettings, temperature=temperature, max_tokens=max_tokens)
     cfg = load_cli_config(config)
     if role is not None:
         _check_role(cfg, role)
     messages = ([Message.system(system)] if system else []) + [Message.user(question)]
-    settings = ModelSettings(temperature=temperature, max_tokens=max_tokens)
     asyncio.run(_stream_answer(cfg, role or model, messages, settings))
+
+
+def _options(settings: type[ModelSettings], **values: Any) -> ModelSettings:
+    """The settings the options ask for; a bad value is bad input (exit 3, one line), not a
+    failed call."""
+    from beluga.core.errors import BelugaError, ErrorCode
+
+    try:
+        return settings(**values)
+    except BelugaError as exc:
+        given = ", ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in values.items() if v is not None
+        )
+        raise BelugaError("cli.chat", ErrorCode.INVALID_CONFIG, f"{given}: {exc.message}") from None
 
 
 def _check_role(cfg: BelugaConfig, role: str) -> None:

@@ -11,9 +11,16 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-__all__ = ["MASK", "display_url", "redact", "register_secret", "register_url"]
+__all__ = [
+    "MASK",
+    "display_url",
+    "is_credential_query",
+    "redact",
+    "register_secret",
+    "register_url",
+]
 
 MASK = "[REDACTED]"
 _MIN_SECRET_LEN = 6
@@ -60,7 +67,12 @@ def register_secret(value: str | None) -> None:
 
 
 def register_url(url: str | None) -> None:
-    """Register the password and query values of ``url`` as secrets (a base URL or DSN)."""
+    """Register the credentials of ``url`` (a base URL or DSN) as secrets: its password, and
+    the query values that are credentials (see :func:`is_credential_query`).
+
+    Not every query value: ``api-version=2024-10-21`` registered would mask that date in every
+    message of the process.
+    """
     if not url:
         return
     try:
@@ -70,8 +82,61 @@ def register_url(url: str | None) -> None:
         head = url.partition("://")[2].rpartition("@")[0]
         register_secret(head.partition(":")[2])
         return
-    for pair in parts.query.split("&"):
-        register_secret(pair.partition("=")[2])
+    for name, value in parse_qsl(parts.query, keep_blank_values=False):
+        if is_credential_query(name, value):
+            register_secret(value)
+
+
+_QUERY_WORDS = frozenset(
+    {
+        "key",
+        "apikey",
+        "token",
+        "sig",
+        "signature",
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "credential",
+        "credentials",
+        "auth",
+        "authorization",
+        "session",
+        "sessionid",
+        "sslpassword",
+        "passphrase",
+    }
+)
+_PARAM_PARTS = re.compile(r"[^a-z0-9]+")
+_KEY_LIKE = re.compile(r"[A-Za-z0-9+/_~.=-]{20,}")
+
+
+def is_credential_query(name: str, value: str) -> bool:
+    """Whether the query parameter ``name=value`` carries a credential.
+
+    By name: ``code`` (an OAuth code), or any word of it (split at ``_``, ``-``, ``.``) is one
+    of key, token, sig, signature, password, secret, credential, auth, session... (``api_key``,
+    ``access_token``, ``X-Amz-Signature``, ``client_secret``, a SAS ``sig``), or a word ends in
+    ``key``, ``token``, ``secret`` or ``password`` (``apikey``, ``sslpassword``). By value,
+    whatever the name: 20 or more characters of a token alphabet mixing upper case, lower case
+    and digits, which is how generated keys look and how versions, names, ids and dates never
+    do.
+    """
+    lowered = name.lower()
+    if lowered == "code":  # an OAuth authorization code (but not ``country_code``)
+        return True
+    words = _PARAM_PARTS.split(lowered)
+    if any(
+        w in _QUERY_WORDS or w.endswith(("key", "token", "secret", "password")) for w in words if w
+    ):
+        return True
+    return (
+        _KEY_LIKE.fullmatch(value) is not None
+        and any(c.isupper() for c in value)
+        and any(c.islower() for c in value)
+        and any(c.isdigit() for c in value)
+    )
 
 
 def display_url(url: str) -> str:

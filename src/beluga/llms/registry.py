@@ -114,49 +114,22 @@ def settings_from(
             f"use one of {', '.join(sorted(_SETTING_NAMES))}, or put "
             "provider-specific options under 'extra'",
         )
-    data = dict(values)
-    if isinstance(data.get("stop"), list | str):
-        stop = data["stop"]
-        data["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
+    data = {
+        name: OutputSchema.of(value) if name == "output" and isinstance(value, dict) else value
+        for name, value in values.items()
+    }
     for name, value in data.items():  # each field alone, so an error names its key
         _check_setting(name, value, f"{where}.{name}", source)
-    if isinstance(data.get("output"), dict):
-        data["output"] = OutputSchema.of(data["output"])
     return ModelSettings(**data)
 
 
-_SETTING_TYPES: dict[str, tuple[type, ...]] = {
-    "temperature": (int, float),
-    "top_p": (int, float),
-    "max_tokens": (int,),
-    "seed": (int,),
-    "stop": (tuple,),
-    "output": (dict, OutputSchema),
-    "extra": (dict,),
-}
-
-
 def _check_setting(name: str, value: Any, key: str, source: str) -> None:
-    """One setting as ``ModelSettings`` will take it, or a ConfigError at ``key``."""
-    expected = _SETTING_TYPES.get(name)
-    wrong_type = expected is not None and (
-        not isinstance(value, expected) or isinstance(value, bool)
-    )
-    if value is not None and wrong_type and expected is not None:
-        kinds = " or ".join(t.__name__ for t in expected)
-        raise ConfigError(
-            source, key, f"expected {kinds}, got {type(value).__name__} {value!r}", _HINTS[name]
-        )
-    if name == "stop" and isinstance(value, tuple) and not all(isinstance(s, str) for s in value):
-        raise ConfigError(source, key, "every stop sequence must be a string", _HINTS[name])
-    field_value: Any = (
-        OutputSchema.of(value) if name == "output" and isinstance(value, dict) else value
-    )
+    """One setting checked by ``ModelSettings`` itself (the one place settings are validated),
+    its error given as a ConfigError at ``key`` with the fix for a YAML file."""
     try:
-        ModelSettings(**{name: field_value})
-    except (BelugaError, TypeError, ValueError) as exc:
-        message = exc.message if isinstance(exc, BelugaError) else str(exc)
-        raise ConfigError(source, key, message, _HINTS.get(name, "see ModelSettings")) from exc
+        ModelSettings(**{name: value})
+    except BelugaError as exc:
+        raise ConfigError(source, key, exc.message, _HINTS.get(name, "see ModelSettings")) from exc
 
 
 _HINTS = {
@@ -165,6 +138,8 @@ _HINTS = {
     "max_tokens": "use a positive whole number",
     "seed": "use a whole number",
     "stop": "use a string or a list of strings",
+    "tool_choice": "use auto, none, required or the name of a tool",
+    "parallel_tool_calls": "use true or false",
     "output": "use a JSON schema mapping",
     "extra": "use a mapping of provider options",
 }

@@ -23,6 +23,9 @@ class ToolDefinition:
     description: str = ""
     parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
     strict: bool | None = None
+    _request: tuple[dict[str, Any], bool | None] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "_").isidentifier():
@@ -32,6 +35,23 @@ class ToolDefinition:
                 f"tool name {self.name!r} must be letters, digits, '_' or '-' (providers reject "
                 "other characters)",
             )
+
+    def request_parameters(self) -> tuple[dict[str, Any], bool | None]:
+        """The parameters schema to send and the ``strict`` flag to send with it (computed once).
+
+        ``strict=True`` gives the strict form of ``parameters`` (every object closed, every
+        property required, see :func:`~beluga.schema.strict_json_schema`), or ``parameters`` as
+        is with strict off when it has none: OpenAI rejects a strict tool whose schema is not in
+        that form. ``False`` and ``None`` send ``parameters`` unchanged.
+        """
+        if self.strict is not True:
+            return self.parameters, self.strict
+        if self._request is None:
+            form = strict_json_schema(self.parameters)
+            object.__setattr__(
+                self, "_request", (self.parameters, False) if form is None else (form, True)
+            )
+        return self._request  # type: ignore[return-value]
 
 
 @dataclass(slots=True, frozen=True)

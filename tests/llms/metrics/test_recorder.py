@@ -321,3 +321,40 @@ def test_the_handler_is_installed_only_from_the_main_thread(tmp_path: Path) -> N
         """
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+class _WatchedSqlite(SqliteStore):
+    """Remembers the lock wait (``PRAGMA busy_timeout``, ms) in force at each write."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)  # busy_timeout 10 s, as a store opened from configuration
+        self.waits: list[int] = []
+
+    def write(self, records: Sequence[CallRecord]) -> int:
+        self.waits.append(self._conn.execute("PRAGMA busy_timeout").fetchone()[0])
+        return super().write(records)
+
+
+def test_a_locked_sqlite_store_at_exit_is_waited_on_briefly_then_dropped_with_a_count(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "metrics.db"
+    store = _WatchedSqlite(path)
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # another process holds the store
+    try:
+        recorder = MetricsRecorder(store, interval=3600)
+        recorder.record(_calls(1)[0])
+        with caplog.at_level(logging.WARNING, logger="beluga"):
+            recorder.close()
+    finally:
+        locker.rollback()
+        locker.close()
+    # The last write waited the short close bound, not the store's 10 s; the record is counted.
+    assert store.waits == [int(recorder_module._CLOSE_LOCK_WAIT * 1000)]
+    assert store.waits[0] < 10_000
+    assert (recorder.dropped, recorder.written) == (1, 0)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "1 call records were not written" in warnings[0].getMessage()

@@ -494,6 +494,7 @@ def _chunk(
 
 
 _ANSWER = {"type": "object", "properties": {"city": {"type": "string"}}}
+_CLOSED = {"type": "object", "properties": {}, "required": [], "additionalProperties": False}
 _STRICT_ANSWER = {
     "type": "object",
     "properties": {"city": {"type": ["string", "null"]}},
@@ -591,7 +592,7 @@ async def test_request_maps_every_setting_and_part(server: ReplayServer) -> None
             "function": {
                 "name": "lookup",
                 "description": "Look up.",
-                "parameters": {"type": "object", "properties": {}},
+                "parameters": _CLOSED,  # a strict tool goes in the strict form
                 "strict": True,
             },
         }

@@ -658,6 +658,7 @@ def _reasoning(*summaries: str, content: tuple[str, ...] = ()) -> dict[str, Any]
 
 
 _ANSWER = {"type": "object", "properties": {"city": {"type": "string"}}}
+_CLOSED = {"type": "object", "properties": {}, "required": [], "additionalProperties": False}
 _STRICT_ANSWER = {
     "type": "object",
     "properties": {"city": {"type": ["string", "null"]}},
@@ -750,7 +751,7 @@ async def test_request_maps_every_setting_and_part(server: ReplayServer) -> None
             "type": "function",
             "name": "lookup",
             "description": "Look up.",
-            "parameters": {"type": "object", "properties": {}},
+            "parameters": _CLOSED,  # a strict tool goes in the strict form
             "strict": True,
         },
         {

@@ -183,3 +183,54 @@ def test_xai_counts_what_only_the_total_holds() -> None:
         prompt_tokens=10, completion_tokens=2, reasoning_tokens=3, total_tokens=20
     )
     assert _usage(raw) == Usage(10, 10, reasoning_tokens=3 + 5)
+
+
+# -- strict tools ------------------------------------------------------------------------------
+
+_OPTIONAL = {"type": "object", "properties": {"city": {"type": "string"}}}
+_OPTIONAL_STRICT = {
+    "type": "object",
+    "properties": {"city": {"type": ["string", "null"]}},
+    "required": ["city"],
+    "additionalProperties": False,
+}
+_FREE_FORM = {"type": "object", "properties": {"data": {"type": "object"}}}
+
+
+def _sent_tool(api: str, tool: ToolDefinition) -> tuple[dict[str, Any], Any]:
+    """The parameters and ``strict`` flag ``api``'s request carries for ``tool``."""
+    from beluga.llms.providers import _openai_wire, _responses_wire
+    from beluga.schema import Message
+
+    messages, settings = [Message.user("hi")], ModelSettings()
+    if api == "chat":
+        body, _ = _openai_wire.build_request("m", messages, [tool], settings, "t", stream=False)
+        function = body["tools"][0]["function"]
+        return function["parameters"], function.get("strict")
+    body, _ = _responses_wire.build_request(
+        "m", messages, [tool], settings, "t", stream=False, provider="openai"
+    )
+    return body["tools"][0]["parameters"], body["tools"][0]["strict"]
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_a_strict_tool_is_sent_in_the_strict_form(api: str) -> None:
+    tool = ToolDefinition("lookup", "Look up.", _OPTIONAL, strict=True)
+    assert _sent_tool(api, tool) == (_OPTIONAL_STRICT, True)
+    assert tool.parameters == _OPTIONAL  # the definition itself is left as given
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_a_strict_tool_without_a_strict_form_is_sent_not_strict(api: str) -> None:
+    # A free-form object cannot be strict: OpenAI would reject the request.
+    tool = ToolDefinition("store", "", _FREE_FORM, strict=True)
+    assert _sent_tool(api, tool) == (_FREE_FORM, False)
+
+
+@pytest.mark.parametrize(("api", "no_flag"), [("chat", None), ("responses", False)])
+def test_a_tool_not_asking_for_strict_is_sent_as_written(api: str, no_flag: bool | None) -> None:
+    assert _sent_tool(api, ToolDefinition("lookup", "", _OPTIONAL)) == (_OPTIONAL, no_flag)
+    assert _sent_tool(api, ToolDefinition("lookup", "", _OPTIONAL, strict=False)) == (
+        _OPTIONAL,
+        False,
+    )

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from beluga.core.errors import BelugaError as _BelugaError
 from beluga.core.errors import ErrorCode as _ErrorCode
+from beluga.core.redaction import display_url
 from beluga.llms.metrics.base import (
     CALL_FIELDS,
     CallRecord,
@@ -58,25 +59,11 @@ _SCHEMES = ("sqlite", "jsonl", "postgresql", "postgres")
 _FORMS = "sqlite:///path/metrics.db, postgresql://user@host:5432/db or jsonl:///path/metrics.jsonl"
 
 
-def _masked(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for messages)."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        netloc = parts.netloc.rpartition("@")[2]
-        user = parts.username or ""
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
-    except ValueError:
-        head, at, tail = url.rpartition("@")
-        return f"{head.partition('://')[0]}://***@{tail}" if at else url
-
-
 def _bad_url(url: str, problem: str) -> _BelugaError:
     return _BelugaError(
         "llms.metrics.store",
         _ErrorCode.INVALID_CONFIG,
-        f"invalid metrics store URL {_masked(url)!r}: {problem}; use {_FORMS} "
+        f"invalid metrics store URL {display_url(url)!r}: {problem}; use {_FORMS} "
         "(llm.metrics.store, $BELUGA_METRICS_STORE or --store)",
     )
 
@@ -84,9 +71,10 @@ def _bad_url(url: str, problem: str) -> _BelugaError:
 def check_store_url(url: str | os.PathLike[str]) -> str:
     """Validate a metrics store URL without opening anything; returns it as text.
 
-    Raises :class:`~beluga.core.errors.BelugaError` (``invalid_config``) naming the URL (its
-    password masked) and the forms that work: an unknown scheme, a PostgreSQL port that is not a
-    number from 1 to 65535, a JSON lines URL with no path. Called by :func:`open_store` and
+    Raises :class:`~beluga.core.errors.BelugaError` (``invalid_config``) naming the URL as
+    :func:`~beluga.core.redaction.display_url` shows it (no user info, no query) and the forms
+    that work: an unknown scheme, a PostgreSQL port that is not a number from 1 to 65535, a JSON
+    lines URL with no path. Called by :func:`open_store` and
     ``recorder_from``, so a bad URL fails at start-up while a store that is down does not.
     """
     text = str(url)

@@ -72,6 +72,9 @@ def _transient(exc: Exception) -> bool:
 
 
 _SIGNAL_FLUSH_WAIT = 5.0  # seconds the SIGTERM handler waits for a write under way
+_CLOSE_LOCK_WAIT = 0.5
+"""Seconds the last write at close waits for a store's lock (a store with ``wait_at_most``,
+such as SQLite): what is still locked then is dropped, counted and warned about once."""
 
 _live: weakref.WeakSet[MetricsRecorder] = weakref.WeakSet()  # started and not closed
 _sigterm_lock = threading.Lock()
@@ -348,6 +351,7 @@ class MetricsRecorder(AsyncClosing):
             thread.join()
         with self._writing():
             warned = self._failures > 0 and time.monotonic() - self._last_log < _LOG_EVERY
+            self._bound_lock_wait()
             self._quiet = True
             try:
                 written = self._write()
@@ -373,6 +377,15 @@ class MetricsRecorder(AsyncClosing):
                 self.store.close()
             except Exception as exc:
                 _logger().warning("closing the metrics store failed: %s", exc)
+
+    def _bound_lock_wait(self) -> None:
+        """Let the last write wait only briefly for a locked store (exit must not hang)."""
+        bound = getattr(self.store, "wait_at_most", None)
+        if callable(bound):
+            try:
+                bound(_CLOSE_LOCK_WAIT)
+            except Exception as exc:  # a store that fails here fails the write next, with a count
+                _logger().debug("could not bound the metrics store's lock wait: %s", exc)
 
     async def aclose(self) -> None:
         """:meth:`close` without blocking the event loop."""

@@ -151,6 +151,12 @@ class SqliteStore(SqlStore):
             with self._lock:
                 rows = self._query(after, [*params, last_ts, last_ts, last_rowid, _PAGE])
 
+    def wait_at_most(self, seconds: float) -> None:
+        """Wait at most ``seconds`` for a lock from now on (the recorder's last write at exit:
+        a store locked by another process must not hold the exit for ``busy_timeout``)."""
+        with self._lock:
+            self._conn.execute(f"PRAGMA busy_timeout = {max(0, int(seconds * 1000))}")
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

@@ -118,13 +118,16 @@ def build_request(
 
 
 def _tool(tool: ToolDefinition) -> dict[str, Any]:
+    """A tool as Chat Completions takes it: a strict one in the strict form, or not strict when
+    its schema has no strict form."""
+    parameters, strict = tool.request_parameters()
     function: dict[str, Any] = {
         "name": tool.name,
         "description": tool.description,
-        "parameters": tool.parameters,
+        "parameters": parameters,
     }
-    if tool.strict is not None:
-        function["strict"] = tool.strict
+    if strict is not None:
+        function["strict"] = strict
     return {"type": "function", "function": function}
 
 

@@ -12,7 +12,9 @@ Request choices, each for a reason:
   OpenAI's side (``extra={"store": True}`` turns it back on).
 - A tool's ``strict`` is sent as ``false`` when :class:`ToolDefinition` leaves it ``None``:
   Responses would otherwise default to strict schemas and reject ordinary ones (optional
-  properties), unlike Chat Completions; a tool behaves the same in both adapters.
+  properties), unlike Chat Completions; a tool behaves the same in both adapters. A strict tool
+  goes in the strict form of its schema, or not strict when it has none
+  (:meth:`ToolDefinition.request_parameters`).
 - ``seed`` and ``stop`` do not exist in the Responses API; asking for them is an error rather than
   a silent no-op.
 - A user message's ``name`` is not sent (Responses has no field for it). Audio and video input
@@ -120,11 +122,14 @@ def _reasons(model: str, settings: ModelSettings) -> bool:
 
 
 def _tool(tool: ToolDefinition) -> dict[str, Any]:
+    """A tool as Responses takes it: a strict one in the strict form, or not strict when its
+    schema has no strict form."""
+    parameters, strict = tool.request_parameters()
     out: dict[str, Any] = {
         "type": "function",
         "name": tool.name,
-        "parameters": tool.parameters,
-        "strict": bool(tool.strict),
+        "parameters": parameters,
+        "strict": bool(strict),
     }
     if tool.description:
         out["description"] = tool.description
