@@ -1,1 +1,5 @@
-"""Embedders: text (and multimodal) content to vectors."""
+"""Embedders: text (and multimodal) content to vectors (see :mod:`.base`)."""
+
+from beluga.embeddings.base import Embedder, EmbedInput
+
+__all__ = ["EmbedInput", "Embedder"]

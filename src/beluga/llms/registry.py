@@ -114,7 +114,7 @@ def settings_from(
             f"use one of {', '.join(sorted(_SETTING_NAMES))}, or put "
             "provider-specific options under 'extra'",
         )
-    data = {
+    data: dict[str, Any] = {
         name: OutputSchema.of(value) if name == "output" and isinstance(value, dict) else value
         for name, value in values.items()
     }

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from beluga.core.errors import BelugaError as _BelugaError
 from beluga.core.errors import ErrorCode as _ErrorCode
-from beluga.core.redaction import display_url
+from beluga.core.redaction import display_url as _display_url
 from beluga.llms.metrics.base import (
     CALL_FIELDS,
     CallRecord,
@@ -63,7 +63,7 @@ def _bad_url(url: str, problem: str) -> _BelugaError:
     return _BelugaError(
         "llms.metrics.store",
         _ErrorCode.INVALID_CONFIG,
-        f"invalid metrics store URL {display_url(url)!r}: {problem}; use {_FORMS} "
+        f"invalid metrics store URL {_display_url(url)!r}: {problem}; use {_FORMS} "
         "(llm.metrics.store, $BELUGA_METRICS_STORE or --store)",
     )
 
