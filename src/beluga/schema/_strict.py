@@ -161,7 +161,10 @@ def _close(node: dict[str, Any]) -> None:
         _walk(sub)
         if name not in required and not _accepts_null(sub):
             props[name] = _nullable(sub)
-    node["required"] = list(props)
+    # Every property is required; those already listed keep their order (a schema already in
+    # strict form comes out exactly as it went in).
+    listed = [name for name in required if name in props]
+    node["required"] = listed + [name for name in props if name not in listed]
     node["additionalProperties"] = False
 
 
