@@ -7,7 +7,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-QUESTION ?= In one sentence, what is an AI agent?
+QUESTION ?= What is 12 times 12?
+FOLLOWUP ?= What did I ask you before?
+# Each demo is a new conversation; its memory is kept in SQLite ($BELUGA_MEMORY_DB or ~/.beluga/memory.db).
+SESSION ?= demo-$(shell date +%s)
 # llama-cpp-python builds from source once (~7 min on 2 cores); pip caches the wheel afterwards.
 # A portable build, so that the cached wheel works on any CPU of this kind.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
@@ -16,7 +19,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: help setup demo test lint typecheck layers pytest bench services clean
 
 help:
-	@echo "make demo   install, then chat with the offline default model"
+	@echo "make demo   install, then run an agent with a tool and memory on the offline default model"
 	@echo "make test   install, then run every gate and the whole test suite"
 	@echo "make bench  overhead, peers, routing and metrics benchmarks (README: Benchmarks)"
 
@@ -30,8 +33,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install the package with every extra the tests need
 
+# The assistant agent of beluga.yaml, offline: a question that needs its calculator tool, then a
+# follow-up that needs its memory, in a second process (the history comes back from SQLite).
 demo: $(STAMP)
-	$(BIN)/beluga chat "$(QUESTION)"
+	@echo "you: $(QUESTION)"
+	@$(BIN)/beluga run assistant "$(QUESTION)" --session $(SESSION)
+	@echo "you: $(FOLLOWUP)"
+	@$(BIN)/beluga run assistant "$(FOLLOWUP)" --session $(SESSION)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
