@@ -22,12 +22,12 @@ import os
 import socket
 import struct
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self, TypeVar
 from urllib.parse import urlsplit
 
 import yaml
@@ -42,7 +42,11 @@ __all__ = [
     "Reply",
     "cassette_root",
     "cassettes",
+    "in_use",
     "load_cassette",
+    "safe_select",
+    "skip_reasons",
+    "unreadable",
     "unused_port",
 ]
 
@@ -163,12 +167,85 @@ def load_cassette(path: Path, provider: str | None = None) -> Cassette:
     return Cassette(path, provider or path.parent.name, tuple(interactions))
 
 
-def cassettes(provider: str, root: Path | None = None) -> list[Cassette]:
-    """Every cassette of ``provider``, sorted by file name; empty if the folder is missing."""
+def _readable(provider: str, root: Path | None) -> tuple[list[Cassette], dict[Path, str]]:
     folder = (root or cassette_root()) / provider
+    loaded: list[Cassette] = []
+    broken: dict[Path, str] = {}
     if not folder.is_dir():
-        return []
-    return [load_cassette(p, provider) for p in sorted(folder.glob("*.yaml"))]
+        return loaded, broken
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            loaded.append(load_cassette(path, provider))
+        except Exception as exc:  # a broken recording must not break collection
+            broken[path] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return loaded, broken
+
+
+def cassettes(provider: str, root: Path | None = None) -> list[Cassette]:
+    """Every readable cassette of ``provider``, sorted by file name; empty if the folder is missing.
+
+    A file that is not valid YAML or not a cassette is left out here and reported by
+    :func:`unreadable` (``tests/support/test_cassettes.py`` fails on it with its reason), so one
+    broken recording never stops collection of a provider's tests.
+    """
+    return _readable(provider, root)[0]
+
+
+def unreadable(provider: str, root: Path | None = None) -> dict[Path, str]:
+    """Cassette files of ``provider`` that cannot be loaded, with why."""
+    return _readable(provider, root)[1]
+
+
+def in_use(value: Any) -> bool:
+    """Whether a recorded field actually uses a feature: ``null``, ``[]``, ``{}``, ``""`` and
+    ``false`` are recorded defaults, not features in use."""
+    return value is not None and value is not False and value != [] and value != {} and value != ""
+
+
+T = TypeVar("T")
+
+
+class _HasReason(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def skip_reason(self) -> str | None: ...
+
+
+def skip_reasons(cases: Iterable[_HasReason]) -> dict[str, str]:
+    """``case id -> reason`` for every case the harness cannot replay.
+
+    A skip rule that raises on a recorded shape it does not know makes that case a skip naming the
+    cassette and the shape, instead of an error at collection time.
+    """
+    out: dict[str, str] = {}
+    for case in cases:
+        try:
+            reason = case.skip_reason
+        except Exception as exc:
+            reason = f"{case.id}: a recorded shape the harness does not know ({_describe(exc)})"
+        if reason is not None:
+            out[case.id] = reason
+    return out
+
+
+def safe_select(cases: Iterable[T], predicate: Callable[[T], bool]) -> list[T]:
+    """The cases ``predicate`` keeps; a case it cannot read is left out (its replay test skips)."""
+    kept: list[T] = []
+    for case in cases:
+        try:
+            if predicate(case):
+                kept.append(case)
+        except Exception:
+            continue
+    return kept
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing key {exc}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 # --------------------------------------------------------------------------- replies

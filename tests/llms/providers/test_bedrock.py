@@ -65,6 +65,9 @@ from tests.support.cassettes import (
     Reply,
     cassette_root,
     cassettes,
+    in_use,
+    safe_select,
+    skip_reasons,
     unused_port,
 )
 from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
@@ -268,7 +271,7 @@ class Case:
         if not isinstance(body, dict):
             return "the recorded request body is not valid JSON (cut short in the cassette)"
         for key, reason in UNSUPPORTED_KEYS.items():
-            if key in body:
+            if in_use(body.get(key)):
                 return reason
         for kind in _block_kinds(body.get("messages") or ()):
             if kind not in SUPPORTED_BLOCKS:
@@ -280,7 +283,7 @@ class Case:
 
 
 CASES = [Case(c, i) for c in cassettes("bedrock") for i in c.interactions]
-SKIPPED: dict[str, str] = {c.id: r for c in CASES if (r := c.skip_reason) is not None}
+SKIPPED: dict[str, str] = skip_reasons(CASES)
 
 
 # --------------------------------------------------------------------------- rebuild inputs
@@ -583,7 +586,7 @@ def _with_reasoning_history(case: Case) -> bool:
     return any(m.role == "assistant" and has_reasoning(m) for m in messages)
 
 
-HISTORY_CASES = [c for c in CASES if _with_reasoning_history(c)]
+HISTORY_CASES = safe_select(CASES, _with_reasoning_history)
 
 
 async def _our_reply(interaction: Interaction) -> Message:

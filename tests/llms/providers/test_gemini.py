@@ -58,6 +58,9 @@ from tests.support.cassettes import (
     Reply,
     cassette_root,
     cassettes,
+    in_use,
+    safe_select,
+    skip_reasons,
     unused_port,
 )
 from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
@@ -183,7 +186,7 @@ class Case:
         if not isinstance(body, dict):
             return "the recorded request has no JSON body (not recorded in the cassette)"
         for key, reason in UNSUPPORTED_KEYS.items():
-            if key in body:
+            if in_use(body.get(key)):
                 return f"uses {reason}"
         for tool in body.get("tools") or ():
             for key in tool:
@@ -211,7 +214,7 @@ def _cases() -> list[Case]:
 
 
 CASES = _cases()
-SKIPPED: dict[str, str] = {c.id: r for c in CASES if (r := c.skip_reason) is not None}
+SKIPPED: dict[str, str] = skip_reasons(CASES)
 
 
 # --------------------------------------------------------------------------- rebuild inputs
@@ -648,7 +651,7 @@ def _with_reasoning_history(case: Case) -> bool:
     return any(m.role == "assistant" and has_reasoning(m) for m in messages)
 
 
-HISTORY_CASES = [c for c in CASES if _with_reasoning_history(c)]
+HISTORY_CASES = safe_select(CASES, _with_reasoning_history)
 
 
 def _sent_back(message: Message) -> tuple[Any, ...]:

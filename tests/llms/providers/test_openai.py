@@ -53,6 +53,8 @@ from tests.support.cassettes import (
     Reply,
     cassette_root,
     cassettes,
+    in_use,
+    skip_reasons,
     unused_port,
 )
 
@@ -133,7 +135,7 @@ class Case:
         if not isinstance(body, dict):
             return "the recorded request has no JSON body"
         for key, reason in UNSUPPORTED_KEYS.items():
-            if key in body:
+            if in_use(body.get(key)):
                 return reason
         if (body.get("n") or 1) != 1:
             return "asks for several choices (n > 1), not supported"
@@ -158,7 +160,7 @@ def _cases() -> list[Case]:
 
 
 CASES = _cases()
-SKIPPED: dict[str, str] = {c.id: r for c in CASES if (r := c.skip_reason) is not None}
+SKIPPED: dict[str, str] = skip_reasons(CASES)
 
 
 # --------------------------------------------------------------------------- rebuild inputs

@@ -52,6 +52,9 @@ from tests.support.cassettes import (
     Reply,
     cassette_root,
     cassettes,
+    in_use,
+    safe_select,
+    skip_reasons,
     unused_port,
 )
 from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
@@ -144,7 +147,7 @@ class Case:
         if not isinstance(body, dict):
             return "the recorded request has no JSON body"
         for key, reason in UNSUPPORTED_KEYS.items():
-            if key in body:
+            if in_use(body.get(key)):
                 return reason
         for tool in body.get("tools") or ():
             if tool.get("type") != "function":
@@ -175,7 +178,7 @@ def _cases() -> list[Case]:
 
 
 CASES = _cases()
-SKIPPED: dict[str, str] = {c.id: r for c in CASES if (r := c.skip_reason) is not None}
+SKIPPED: dict[str, str] = skip_reasons(CASES)
 
 
 # --------------------------------------------------------------------------- rebuild inputs
@@ -557,7 +560,7 @@ def _with_reasoning_history(case: Case) -> bool:
     return any(m.role == "assistant" and has_reasoning(m) for m in messages)
 
 
-HISTORY_CASES = [c for c in CASES if _with_reasoning_history(c)]
+HISTORY_CASES = safe_select(CASES, _with_reasoning_history)
 
 
 async def _our_reply(interaction: Interaction) -> Message:

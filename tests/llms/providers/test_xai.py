@@ -55,7 +55,7 @@ from beluga.schema import (
     UsageEvent,
 )
 from tests.conftest import Telemetry
-from tests.support.cassettes import cassette_root, unused_port
+from tests.support.cassettes import cassette_root, safe_select, skip_reasons, unused_port
 from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
 
 PLANTED = "xai-PLANTED0123456789abcdefghij"
@@ -181,7 +181,7 @@ def _cases() -> list[Case]:
 
 
 CASES = _cases()
-SKIPPED: dict[str, str] = {c.id: r for c in CASES if (r := c.skip_reason) is not None}
+SKIPPED: dict[str, str] = skip_reasons(CASES)
 
 
 # --------------------------------------------------------------------------- replay server
@@ -542,7 +542,7 @@ def _with_reasoning_history(case: Case) -> bool:
     return any(m.role == "assistant" and has_reasoning(m) for m in messages)
 
 
-HISTORY_CASES = [c for c in CASES if _with_reasoning_history(c)]
+HISTORY_CASES = safe_select(CASES, _with_reasoning_history)
 
 
 async def _our_reply(case: Case) -> Message:
