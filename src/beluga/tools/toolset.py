@@ -16,8 +16,9 @@ from typing import Any, Self
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.schema import ToolDefinition
-from beluga.tools.base import RunContext, Tool, ToolResult, Toolset
+from beluga.tools.base import RunContext, Tool, Toolset
 from beluga.tools.function import as_tool
+from beluga.tools.middleware import ToolWrapper
 
 __all__ = [
     "FilteredToolset",
@@ -150,31 +151,16 @@ class PrefixedToolset(ToolsetView):
         return [renamed[id(t)] for t in tools]
 
 
-class PrefixedTool:
+class PrefixedTool(ToolWrapper):
     """``inner`` under the name ``{prefix}_{name}``, with its flags; calls run ``inner``."""
 
-    __slots__ = ("definition", "inner")
-
     def __init__(self, inner: Tool, prefix: str) -> None:
-        self.inner = inner
-        self.definition: ToolDefinition = replace(
-            inner.definition, name=f"{prefix}_{inner.definition.name}"
-        )
+        super().__init__(inner)
+        self._definition = replace(inner.definition, name=f"{prefix}_{inner.definition.name}")
 
     @property
-    def requires_approval(self) -> bool:
-        return self.inner.requires_approval
-
-    @property
-    def timeout(self) -> float | None:
-        return self.inner.timeout
-
-    @property
-    def max_retries(self) -> int:
-        return self.inner.max_retries
-
-    async def call(self, arguments: dict[str, Any], ctx: RunContext[Any]) -> ToolResult:
-        return await self.inner.call(arguments, ctx)
+    def definition(self) -> ToolDefinition:
+        return self._definition
 
     def __repr__(self) -> str:
         return f"PrefixedTool({self.definition.name!r}, {self.inner!r})"
