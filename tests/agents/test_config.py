@@ -108,3 +108,46 @@ def test_the_section_is_registered_and_empty_by_default() -> None:
     from beluga.config import BelugaConfig
 
     assert AgentsConfig.of(BelugaConfig()).agents == {}
+
+
+def scripted_mcp_user(**_: Any) -> Any:
+    """A model that calls the MCP server's ``add`` tool, then answers with its result."""
+    from beluga.llms.testing import FunctionModel
+    from beluga.schema import ChatResponse, Message, ToolCall, Usage
+
+    def answer(messages: Any, info: Any) -> Any:
+        results = [m for m in messages if m.role == "tool"]
+        if results:
+            return f"the sum is {results[-1].text}"
+        names = sorted(t.name for t in info.tools)
+        assert {"m_add", "m_echo_text", "m_picture"} <= set(names)  # prefixed, sanitized
+        call = ToolCall("call_1", "m_add", '{"a": 20, "b": 22}')
+        return ChatResponse(Message.assistant(tool_calls=(call,)), Usage(3, 2), "tool_calls")
+
+    return FunctionModel(answer)
+
+
+async def test_an_agent_declared_with_an_mcp_server_calls_its_tools_over_stdio(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("mcp")
+    import json
+    import sys
+
+    from beluga.llms.registry import registry
+    from tests.tools.mcp_servers.harness import DEMO
+
+    registry.register("scripted-mcp", "tests.agents.test_config:scripted_mcp_user")
+    try:
+        server = json.dumps({"command": sys.executable, "args": [DEMO], "prefix": "m"})
+        path = write(
+            tmp_path, f"  calc:\n    model: scripted-mcp\n    tools: [{{mcp: {server}}}]\n"
+        )
+        agent = build_agent(load_config(path), "calc")
+        async with agent:
+            result = await agent.run("add 20 and 22")
+        assert result.output == "the sum is 42"
+        tool_message = next(m for m in result.all_messages() if m.role == "tool")
+        assert tool_message.text == "42"
+    finally:
+        registry.unregister("scripted-mcp")
