@@ -51,10 +51,14 @@ from tests.support.cassettes import (
     Interaction,
     ReplayServer,
     Reply,
-    cassette_root,
-    cassettes,
+    Unexpressible,
+    Unreplayable,
+    assert_accounted_for,
+    assert_recorded_error,
+    expressible,
     in_use,
-    skip_reasons,
+    replay_cases,
+    replayable,
     unused_port,
 )
 
@@ -110,6 +114,8 @@ MODELED = frozenset(
 
 # --------------------------------------------------------------------------- cases
 
+WHAT = "Chat Completions"
+
 
 @dataclass(frozen=True)
 class Case:
@@ -153,14 +159,7 @@ class Case:
         return None
 
 
-def _cases() -> list[Case]:
-    return [
-        Case(c, i) for provider in PROVIDERS for c in cassettes(provider) for i in c.interactions
-    ]
-
-
-CASES = _cases()
-SKIPPED: dict[str, str] = skip_reasons(CASES)
+CASES = replay_cases(PROVIDERS, Case)
 
 
 # --------------------------------------------------------------------------- rebuild inputs
@@ -196,7 +195,7 @@ def _parts(content: list[dict[str, Any]]) -> list[ContentPart]:
                 )
             )
         else:
-            raise AssertionError(f"unknown content part {kind!r} in a recorded request")
+            raise Unexpressible(f"unknown content part {kind!r} in a recorded request")
     return parts
 
 
@@ -344,13 +343,13 @@ def _assert_no_key(err: BaseException) -> None:
 # --------------------------------------------------------------------------- replay
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
-    if (reason := SKIPPED.get(case.id)) is not None:
-        pytest.skip(reason)
+@pytest.mark.parametrize("slot", CASES, ids=[c.id for c in CASES])
+async def test_replay_cassette(slot: Case | Unreplayable, server: ReplayServer) -> None:
+    case = replayable(slot)
     request, response = case.interaction.request, case.interaction.response
     body = request.body
-    messages, tools, settings = rebuild(body)
+    with expressible(case.id):
+        messages, tools, settings = rebuild(body)
     server.replay(case.interaction)
     streaming = bool(body.get("stream"))
     result: Any = None
@@ -373,11 +372,7 @@ async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
     assert sent.json() == expected_body(body)
 
     if response.status >= 400:
-        assert error is not None, f"HTTP {response.status} was not raised"
-        assert error.code is STATUS_CODES[response.status]
-        recorded = response.parsed_body.get("error", response.parsed_body)
-        assert recorded["message"][:60] in error.message
-        _assert_no_key(error)
+        assert_recorded_error(error, response, STATUS_CODES, case.id, [PLANTED])
         return
     assert error is None, f"unexpected {error!r}"
     if streaming:
@@ -443,12 +438,7 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
 def test_every_cassette_is_accounted_for() -> None:
     """Each interaction is either replayed or skipped with a reason (listed by pytest -ra), and
     at least one is replayed: a set where every recording is skipped proves nothing."""
-    if not CASES:
-        pytest.skip(
-            f"no {'/'.join(PROVIDERS)} cassettes under {cassette_root()} (set BELUGA_CASSETTES)"
-        )
-    assert all(reason for reason in SKIPPED.values())
-    assert len(SKIPPED) < len(CASES), "every recorded interaction was skipped"
+    assert_accounted_for(CASES, WHAT)
 
 
 # --------------------------------------------------------------------------- hand-made payloads

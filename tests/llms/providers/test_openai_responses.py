@@ -50,11 +50,17 @@ from tests.support.cassettes import (
     Interaction,
     ReplayServer,
     Reply,
-    cassette_root,
+    Unexpressible,
+    Unreplayable,
+    assert_accounted_for,
+    assert_recorded_error,
     cassettes,
+    expressible,
     in_use,
+    is_reference_set,
+    replay_cases,
+    replayable,
     safe_select,
-    skip_reasons,
     unused_port,
 )
 from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
@@ -120,6 +126,8 @@ MODELED = frozenset(
 
 # --------------------------------------------------------------------------- cases
 
+WHAT = "Responses"
+
 
 @dataclass(frozen=True)
 class Case:
@@ -166,8 +174,9 @@ class Case:
         return None
 
 
-def _cases() -> list[Case]:
-    cases = [Case(c, i) for c in cassettes("openai_responses") for i in c.interactions]
+def _cases() -> list[Case | Unreplayable]:
+    cases = replay_cases(["openai_responses"], Case)
+    # Responses calls recorded among the Chat Completions cassettes (a path check, cannot fail).
     cases += [
         Case(c, i)
         for c in cassettes("openai")
@@ -178,7 +187,6 @@ def _cases() -> list[Case]:
 
 
 CASES = _cases()
-SKIPPED: dict[str, str] = skip_reasons(CASES)
 
 
 # --------------------------------------------------------------------------- rebuild inputs
@@ -208,7 +216,7 @@ def _parts(content: list[dict[str, Any]]) -> list[ContentPart]:
             media, data = _data_url(p["file_data"])
             parts.append(FilePart(base64=data, media_type=media, name=p.get("filename")))
         else:
-            raise AssertionError(f"unknown content part {kind!r} in a recorded request")
+            raise Unexpressible(f"unknown content part {kind!r} in a recorded request")
     return parts
 
 
@@ -461,14 +469,14 @@ def _sse_events(recorded: str) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- replay
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
-    if (reason := SKIPPED.get(case.id)) is not None:
-        pytest.skip(reason)
+@pytest.mark.parametrize("slot", CASES, ids=[c.id for c in CASES])
+async def test_replay_cassette(slot: Case | Unreplayable, server: ReplayServer) -> None:
+    case = replayable(slot)
     request, response = case.interaction.request, case.interaction.response
     body = request.body
     try:
-        messages, tools, settings = rebuild(body)
+        with expressible(case.id):
+            messages, tools, settings = rebuild(body)
     except BelugaError as exc:  # e.g. temperature=-1, refused on the client since issue 7
         pytest.skip(f"the recorded request cannot be made through beluga: {exc.message}")
     server.replay(case.interaction)
@@ -495,10 +503,7 @@ async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
     assert sent.json() == expected_body(body)
 
     if response.status >= 400:
-        assert error is not None, f"HTTP {response.status} was not raised"
-        assert error.code is STATUS_CODES[response.status]
-        assert response.parsed_body["error"]["message"][:60] in error.message
-        _assert_no_key(error)
+        assert_recorded_error(error, response, STATUS_CODES, case.id, [PLANTED])
         return
     assert error is None, f"unexpected {error!r}"
     if streaming:
@@ -551,7 +556,7 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
 
 
 def _with_reasoning_history(case: Case) -> bool:
-    if case.id in SKIPPED:
+    if case.skip_reason is not None:
         return False
     try:
         messages, _, _ = rebuild(case.interaction.request.body)
@@ -589,18 +594,17 @@ async def test_reasoning_sent_back_is_what_we_parsed(case: Case) -> None:
 
 
 def test_reasoning_round_trips_are_replayed() -> None:
-    if not CASES:
-        pytest.skip("no Responses cassettes")
+    if not is_reference_set():
+        pytest.skip(
+            "how many recordings replay a reasoning history is known for the shared set only"
+        )
     assert len(HISTORY_CASES) >= 3  # encrypted reasoning before calls, and before text
 
 
 def test_every_cassette_is_accounted_for() -> None:
     """Each interaction is either replayed or skipped with a reason (listed by pytest -ra), and
     at least one is replayed: a set where every recording is skipped proves nothing."""
-    if not CASES:
-        pytest.skip(f"no openai_responses cassettes under {cassette_root()} (set BELUGA_CASSETTES)")
-    assert all(reason for reason in SKIPPED.values())
-    assert len(SKIPPED) < len(CASES), "every recorded interaction was skipped"
+    assert_accounted_for(CASES, WHAT)
 
 
 # --------------------------------------------------------------------------- hand-made payloads
