@@ -63,6 +63,7 @@ from tests.support.cassettes import (
     RecordedResponse,
     ReplayServer,
     Reply,
+    Unexpressible,
     Unreplayable,
     assert_accounted_for,
     assert_recorded_error,
@@ -320,7 +321,7 @@ def _parts(blocks: list[dict[str, Any]]) -> list[ContentPart]:
         elif kind in ("image", "document", "video", "audio"):
             parts.append(_media(kind, value))
         else:  # Case.skip_reason keeps every other kind out
-            raise AssertionError(f"unexpected block {kind!r} in a recorded request")
+            raise Unexpressible(f"unknown content block {kind!r} in a recorded request")
     return parts
 
 
