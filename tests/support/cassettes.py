@@ -46,6 +46,8 @@ __all__ = [
     "Unreplayable",
     "assert_accounted_for",
     "assert_recorded_error",
+    "assert_same_calls",
+    "assert_usage_total",
     "cassette_root",
     "cassettes",
     "error_expectation",
@@ -535,6 +537,27 @@ def assert_recorded_error(
     for secret in secrets:
         for shown in (str(error), repr(error), error.message, str(error.__cause__ or "")):
             assert secret not in shown, "a secret shows in the error"
+
+
+def assert_usage_total(usage: Any, recorded: Any, key: str = "total_tokens") -> None:
+    """Our total (input + output) is the provider's recorded total, where it recorded one."""
+    if isinstance(recorded, Mapping) and isinstance(recorded.get(key), int):
+        assert usage.total_tokens == recorded[key], (
+            f"total tokens {usage.total_tokens} != recorded {key}={recorded[key]} ({usage})"
+        )
+
+
+def assert_same_calls(calls: Iterable[Any], recorded: Iterable[tuple[Any, str, Any]]) -> None:
+    """Our tool calls are the recorded ``(id, name, arguments)``, in order; arguments compare as
+    JSON (a recorded string -- concatenated stream fragments -- is parsed; ``""`` means ``{}``)."""
+
+    def parsed(arguments: Any) -> Any:
+        if isinstance(arguments, str | bytes):
+            return json.loads(arguments or "{}")
+        return {} if arguments is None else arguments
+
+    ours = [(c.id, c.name, parsed(c.arguments)) for c in calls]
+    assert ours == [(i, n, parsed(a)) for i, n, a in recorded]
 
 
 def _describe(exc: BaseException) -> str:

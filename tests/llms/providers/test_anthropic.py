@@ -54,6 +54,7 @@ from tests.support.cassettes import (
     Unreplayable,
     assert_accounted_for,
     assert_recorded_error,
+    assert_same_calls,
     expressible,
     in_use,
     is_reference_set,
@@ -410,6 +411,7 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
     texts: list[str] = []
     reasoning: list[ReasoningDelta] = []  # what each recorded thinking event becomes
     blocks: dict[int, dict[str, Any]] = {}  # the thinking blocks, rebuilt from their events
+    calls: dict[int, list[Any]] = {}  # tool_use blocks: [id, name, concatenated input JSON]
     finish = model = response_id = None
     for event in data:
         kind = event["type"]
@@ -423,8 +425,13 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
             block = blocks[event["index"]] = dict(event["content_block"])
             if block["type"] == "redacted_thinking":
                 reasoning.append(ReasoningDelta("", redacted=block["data"], provider=PROVIDER))
+        elif kind == "content_block_start" and event["content_block"]["type"] == "tool_use":
+            block = event["content_block"]
+            calls[event["index"]] = [block["id"], block["name"], ""]
         elif kind == "content_block_delta":
             delta = event["delta"]
+            if delta["type"] == "input_json_delta" and event["index"] in calls:
+                calls[event["index"]][2] += delta["partial_json"]
             if delta["type"] == "text_delta":
                 texts.append(delta["text"])
             elif delta["type"] == "thinking_delta" and delta["thinking"]:
@@ -447,6 +454,7 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
     assert built.text == "".join(texts)
     assert built.reasoning == "\n\n".join(p.text for p in thoughts if p.text)
     assert built.usage == _usage(usage)
+    assert_same_calls(built.tool_calls, [tuple(calls[i]) for i in sorted(calls)])
     assert (built.raw_finish_reason, built.finish_reason) == (finish, FINISH[finish or ""])
     assert (built.model, built.response_id) == (model, response_id)
 

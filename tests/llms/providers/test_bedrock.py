@@ -67,6 +67,7 @@ from tests.support.cassettes import (
     Unreplayable,
     assert_accounted_for,
     assert_recorded_error,
+    assert_same_calls,
     cassettes,
     expressible,
     in_use,
@@ -548,7 +549,13 @@ def _assert_stream_matches(events: list[StreamEvent], raw: bytes, model_id: str)
         if k == "contentBlockDelta" and p["delta"].get("text")
     ]
     blocks: dict[int, dict[str, Any]] = {}  # reasoning blocks rebuilt from their deltas
+    calls: dict[int, list[Any]] = {}  # toolUse blocks: [id, name, concatenated input JSON]
     for k, p in recorded:
+        if k == "contentBlockStart" and "toolUse" in (p.get("start") or {}):
+            use = p["start"]["toolUse"]
+            calls[p["contentBlockIndex"]] = [use["toolUseId"], use["name"], ""]
+        if k == "contentBlockDelta" and "toolUse" in p["delta"]:
+            calls[p["contentBlockIndex"]][2] += p["delta"]["toolUse"].get("input") or ""
         if k == "contentBlockDelta" and "reasoningContent" in p["delta"]:
             block = blocks.setdefault(p["contentBlockIndex"], {"reasoningText": {"text": ""}})
             delta = p["delta"]["reasoningContent"]
@@ -568,7 +575,7 @@ def _assert_stream_matches(events: list[StreamEvent], raw: bytes, model_id: str)
     assert built.text == "".join(texts)
     assert [p for p in built.message.content if type(p) is ReasoningPart] == thoughts
     assert built.reasoning == "\n\n".join(p.text for p in thoughts if p.text)
-    assert built.tool_calls == ()
+    assert_same_calls(built.tool_calls, [tuple(calls[i]) for i in sorted(calls)])
     assert built.usage == expected_usage(usage)
     assert built.usage.total_tokens == usage["totalTokens"]
     assert (built.raw_finish_reason, built.finish_reason) == (stop, FINISH[stop])

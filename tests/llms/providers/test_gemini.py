@@ -60,6 +60,7 @@ from tests.support.cassettes import (
     Unreplayable,
     assert_accounted_for,
     assert_recorded_error,
+    assert_usage_total,
     expressible,
     in_use,
     is_reference_set,
@@ -492,6 +493,7 @@ def _assert_response_matches(result: ChatResponse, recorded: dict[str, Any]) -> 
     _assert_reasoning(result.message, parts)
     _assert_calls(result.tool_calls, calls)
     assert result.usage == _usage(recorded.get("usageMetadata"))
+    assert_usage_total(result.usage, recorded.get("usageMetadata"), "totalTokenCount")
     assert result.raw_finish_reason == candidate.get("finishReason")
     assert result.finish_reason == _finish(candidate.get("finishReason"), bool(calls))
     assert result.model == recorded.get("modelVersion")
@@ -541,6 +543,7 @@ def _assert_stream_matches(events: list[StreamEvent], body: str) -> None:
     _assert_reasoning(built.message, parts)
     _assert_calls(built.tool_calls, calls)
     assert built.usage == _usage(usage)
+    assert_usage_total(built.usage, usage, "totalTokenCount")
     assert built.raw_finish_reason == finish
     assert built.finish_reason == _finish(finish, bool(calls))
     assert built.model == chunks[0].get("modelVersion")

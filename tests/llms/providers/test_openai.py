@@ -55,6 +55,8 @@ from tests.support.cassettes import (
     Unreplayable,
     assert_accounted_for,
     assert_recorded_error,
+    assert_same_calls,
+    assert_usage_total,
     expressible,
     in_use,
     replay_cases,
@@ -391,6 +393,7 @@ def _assert_completion_matches(result: Any, recorded: dict[str, Any]) -> None:
     ]
     assert [(c.id, c.name, c.arguments) for c in result.tool_calls] == expected_calls
     assert result.usage == _usage(recorded.get("usage"))
+    assert_usage_total(result.usage, recorded.get("usage"))
     assert result.finish_reason == FINISH.get(choice["finish_reason"], "stop")
     assert result.raw_finish_reason == choice["finish_reason"]
     assert result.model == recorded["model"]
@@ -409,10 +412,17 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
     reasoning: list[str] = []
     usage: dict[str, Any] | None = None
     finish: str | None = None
+    calls: dict[int, list[Any]] = {}  # index -> [id, name, concatenated arguments]
     for chunk in chunks:
         usage = chunk.get("usage") or usage
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") or {}
+            for piece in delta.get("tool_calls") or ():
+                call = calls.setdefault(piece.get("index", len(calls)), [None, "", ""])
+                function = piece.get("function") or {}
+                call[0] = piece.get("id") or call[0]
+                call[1] += function.get("name") or ""
+                call[2] += function.get("arguments") or ""
             if text := _text(delta.get("content")):
                 pieces.append(text)
             reasoning.append(_thinking(delta.get("content")))
@@ -429,6 +439,8 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
     assert built.text == "".join(pieces)
     assert built.reasoning == "".join(reasoning)
     assert built.usage == _usage(usage)
+    assert_usage_total(built.usage, usage)
+    assert_same_calls(built.tool_calls, [tuple(calls[i]) for i in sorted(calls)])
     assert built.raw_finish_reason == finish
     assert built.finish_reason == FINISH.get(finish or "", "stop")
     assert built.model == chunks[0]["model"]

@@ -54,6 +54,7 @@ from tests.support.cassettes import (
     Unreplayable,
     assert_accounted_for,
     assert_recorded_error,
+    assert_usage_total,
     cassettes,
     expressible,
     in_use,
@@ -523,6 +524,7 @@ def _assert_response_matches(
     assert result.reasoning == want["reasoning"]
     assert _reasoning_of(result) == want["parts"]
     assert result.usage == want["usage"]
+    assert_usage_total(result.usage, recorded.get("usage"))
     assert (result.finish_reason, result.raw_finish_reason) == (want["finish"], want["raw_finish"])
     assert (result.model, result.response_id) == (want["model"], want["id"])
 
@@ -551,6 +553,7 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
     ]
     assert [(c.id, c.name, c.arguments) for c in built.tool_calls] == want["calls"]
     assert built.usage == want["usage"]
+    assert_usage_total(built.usage, completed.get("usage"))
     assert (built.finish_reason, built.raw_finish_reason) == (want["finish"], want["raw_finish"])
     assert (built.model, built.response_id) == (want["model"], want["id"])
 
