@@ -24,7 +24,7 @@ import socket
 import struct
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
@@ -52,6 +52,7 @@ __all__ = [
     "cassettes",
     "error_expectation",
     "expressible",
+    "first_replayable",
     "in_use",
     "is_reference_set",
     "load_cassette",
@@ -62,6 +63,8 @@ __all__ = [
     "skip_reasons",
     "unreadable",
     "unused_port",
+    "with_request_body",
+    "without_nulls",
 ]
 
 # tests/support/cassettes.py -> parents[3] is the folder holding both the repo and shared/.
@@ -558,6 +561,36 @@ def assert_same_calls(calls: Iterable[Any], recorded: Iterable[tuple[Any, str, A
 
     ours = [(c.id, c.name, parsed(c.arguments)) for c in calls]
     assert ours == [(i, n, parsed(a)) for i, n, a in recorded]
+
+
+def without_nulls(body: Any, *nested: str) -> Any:
+    """``body`` without keys recorded as ``null`` (an SDK writing unset options out), at the top
+    level and inside the ``nested`` config objects: a null is not a feature in use, and no
+    adapter sends it. Nulls deeper down (tool arguments, schemas) are data and stay."""
+    if not isinstance(body, Mapping):
+        return body
+    out = {k: v for k, v in body.items() if v is not None}
+    for key in nested:
+        inner = out.get(key)
+        if isinstance(inner, Mapping) and None in inner.values():
+            kept = {k: v for k, v in inner.items() if v is not None}
+            if kept:
+                out[key] = kept
+            else:  # an object holding only nulls is not sent at all
+                del out[key]
+    return out
+
+
+def with_request_body(interaction: Interaction, body: Any) -> Interaction:
+    """``interaction`` with another recorded request body (for tests of recorded shapes)."""
+    return replace(interaction, request=replace(interaction.request, body=body))
+
+
+def first_replayable(cases: Iterable[Any], predicate: Callable[[Any], bool] = bool) -> Any:
+    """The first case that replays and that ``predicate`` keeps; a skip when there is none."""
+    for case in safe_select(cases, lambda c: c.skip_reason is None and predicate(c)):
+        return case
+    pytest.skip(f"no replayable recording of that kind under {cassette_root()}")
 
 
 def _describe(exc: BaseException) -> str:

@@ -56,12 +56,15 @@ from tests.support.cassettes import (
     assert_recorded_error,
     assert_same_calls,
     expressible,
+    first_replayable,
     in_use,
     is_reference_set,
     replay_cases,
     replayable,
     safe_select,
     unused_port,
+    with_request_body,
+    without_nulls,
 )
 from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
 
@@ -142,7 +145,7 @@ class Case:
             if in_use(body.get(key)):
                 return reason
         for tool in body.get("tools") or ():
-            kind = tool.get("type", "custom")
+            kind = tool.get("type") or "custom"
             if kind != "custom":
                 return f"uses the server tool {kind!r} ({tool.get('name')}), not supported"
             if tool.get("defer_loading"):
@@ -351,7 +354,7 @@ def _no_anthropic_env(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_replay_cassette(slot: Case | Unreplayable, server: ReplayServer) -> None:
     case = replayable(slot)
     request, response = case.interaction.request, case.interaction.response
-    body = request.body
+    body = without_nulls(request.body)
     with expressible(case.id):
         messages, tools, settings = rebuild(body)
     server.replay(case.interaction)
@@ -463,6 +466,21 @@ def test_every_cassette_is_accounted_for() -> None:
     """Each interaction is either replayed or skipped with a reason (listed by pytest -ra), and
     at least one is replayed: a set where every recording is skipped proves nothing."""
     assert_accounted_for(CASES, WHAT)
+
+
+NULLS = dict.fromkeys(
+    ["tools", "tool_choice", "mcp_servers", "container", "stop_sequences", "temperature", "top_p"]
+)
+
+
+async def test_options_recorded_as_null_are_not_features_in_use(server: ReplayServer) -> None:
+    """A recording whose SDK wrote unset options out as ``null`` replays like one without them:
+    skip rules test values, not the presence of keys, and no null is expected on the wire."""
+    case = first_replayable(CASES, lambda c: c.interaction.response.status == 200)
+    body = {**case.interaction.request.body, **NULLS}
+    nulled = Case(case.cassette, with_request_body(case.interaction, body))
+    assert nulled.skip_reason is None
+    await test_replay_cassette(nulled, server)
 
 
 def _with_reasoning_history(case: Case) -> bool:

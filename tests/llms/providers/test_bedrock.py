@@ -70,12 +70,15 @@ from tests.support.cassettes import (
     assert_same_calls,
     cassettes,
     expressible,
+    first_replayable,
     in_use,
     is_reference_set,
     replay_cases,
     replayable,
     safe_select,
     unused_port,
+    with_request_body,
+    without_nulls,
 )
 from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
 
@@ -286,7 +289,7 @@ class Case:
             if kind not in SUPPORTED_BLOCKS:
                 return UNSUPPORTED_BLOCKS.get(kind, f"uses {kind} content blocks, not supported")
         for block in body.get("system") or ():
-            if set(block) != {"text"}:
+            if {k for k, v in block.items() if v is not None} != {"text"}:
                 return f"uses system blocks {sorted(block)}, only text is supported"
         return None
 
@@ -484,7 +487,7 @@ def _assert_no_secret(err: BaseException) -> None:
 async def test_replay_cassette(slot: Case | Unreplayable, server: ReplayServer) -> None:
     case = replayable(slot)
     request, response = case.interaction.request, case.interaction.response
-    body = _request_body(case.interaction)
+    body = without_nulls(_request_body(case.interaction), "inferenceConfig", "toolConfig")
     model_id = unquote(urlsplit(request.uri).path.split("/")[2])
     streaming = request.path.endswith("/converse-stream")
     with expressible(case.id):
@@ -586,6 +589,23 @@ def test_every_cassette_is_accounted_for() -> None:
     """Each interaction is either replayed or skipped with a reason (listed by pytest -ra), and
     at least one is replayed: a set where every recording is skipped proves nothing."""
     assert_accounted_for(CASES, WHAT)
+
+
+NULLS = dict.fromkeys(
+    ["toolConfig", "guardrailConfig", "performanceConfig", "requestMetadata", "serviceTier"]
+)
+
+
+async def test_options_recorded_as_null_are_not_features_in_use(server: ReplayServer) -> None:
+    """A recording whose SDK wrote unset options out as ``null`` replays like one without them:
+    skip rules test values, not the presence of keys, and no null is expected on the wire."""
+    case = first_replayable(CASES, lambda c: c.interaction.response.status == 200)
+    body = {**case.interaction.request.body, **NULLS}
+    config = dict(body.get("inferenceConfig") or {})
+    body["inferenceConfig"] = {**dict.fromkeys(["stopSequences", "topP"]), **config}
+    nulled = Case(case.cassette, with_request_body(case.interaction, body))
+    assert nulled.skip_reason is None
+    await test_replay_cassette(nulled, server)
 
 
 def _with_reasoning_history(case: Case) -> bool:

@@ -62,12 +62,15 @@ from tests.support.cassettes import (
     assert_recorded_error,
     assert_usage_total,
     expressible,
+    first_replayable,
     in_use,
     is_reference_set,
     replay_cases,
     replayable,
     safe_select,
     unused_port,
+    with_request_body,
+    without_nulls,
 )
 from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
 
@@ -197,20 +200,22 @@ class Case:
             if in_use(body.get(key)):
                 return f"uses {reason}"
         for tool in body.get("tools") or ():
-            for key in tool:
-                if key != "functionDeclarations":
+            for key, value in tool.items():
+                if key != "functionDeclarations" and value is not None:
                     return f"uses {BUILT_IN_TOOLS.get(key, key)}, not supported"
             for decl in tool.get("functionDeclarations") or ():
                 if "parameters" in decl and _json_schema(decl["parameters"]) is None:
                     return (
                         "declares a tool in an OpenAPI `parameters` schema with no JSON Schema twin"
                     )
-        tool_config = body.get("toolConfig") or {}
+        tool_config = {k: v for k, v in (body.get("toolConfig") or {}).items() if v is not None}
         if set(tool_config) - {"functionCallingConfig"}:
             extra = sorted(set(tool_config) - {"functionCallingConfig"})
             return f"uses toolConfig {extra} (server-side tool invocations), not supported"
+        generation = body.get("generationConfig") or {}
         for key, reason in UNSUPPORTED_GENERATION.items():
-            if key in (body.get("generationConfig") or {}):
+            value = generation.get(key)
+            if in_use(value) and not (key == "candidateCount" and value == 1):
                 return reason
         if not (resp.is_json or resp.is_event_stream):
             return f"the recorded response is not JSON ({resp.content_type})"
@@ -612,9 +617,10 @@ def _model_name(case: Case) -> str:
 async def test_replay_cassette(slot: Case | Unreplayable, server: ReplayServer) -> None:
     case = replayable(slot)
     request, response = case.interaction.request, case.interaction.response
+    body = without_nulls(request.body, "generationConfig", "toolConfig")
     # A fresh model for every case: signatures travel in the messages, never in the adapter.
     with expressible(case.id):
-        messages, tools, settings = rebuild(request.body)
+        messages, tools, settings = rebuild(body)
     server.replay(case.interaction)
     result: ChatResponse | list[StreamEvent] | None = None
     error: BelugaError | None = None
@@ -633,7 +639,7 @@ async def test_replay_cassette(slot: Case | Unreplayable, server: ReplayServer) 
     )
     assert sent.headers["x-goog-api-key"] == PLANTED
     assert "key=" not in sent.path
-    assert _canon(sent.json()) == expected_body(request.body, _model_name(case))
+    assert _canon(sent.json()) == expected_body(body, _model_name(case))
 
     if response.status >= 400:
         assert_recorded_error(error, response, STATUS_CODES, case.id, [PLANTED])
@@ -706,6 +712,27 @@ def test_every_cassette_is_accounted_for() -> None:
     """Each interaction is either replayed or skipped with a reason (listed by pytest -ra), and
     at least one is replayed: a set where every recording is skipped proves nothing."""
     assert_accounted_for(CASES, WHAT)
+
+
+NULLS = dict.fromkeys(["tools", "cachedContent", "labels", "modelArmorConfig"])
+
+
+async def test_options_recorded_as_null_are_not_features_in_use(server: ReplayServer) -> None:
+    """A recording whose SDK wrote unset options out as ``null`` replays like one without them:
+    skip rules test values, not the presence of keys, and no null is expected on the wire."""
+    case = first_replayable(
+        CASES, lambda c: c.interaction.response.status == 200 and not c.streaming
+    )
+    body = {**case.interaction.request.body, **NULLS}
+    body["toolConfig"] = {"functionCallingConfig": None, "retrievalConfig": None}
+    generation = dict(body.get("generationConfig") or {})
+    body["generationConfig"] = {
+        **dict.fromkeys(["candidateCount", "responseLogprobs", "responseSchema", "topK"]),
+        **generation,
+    }
+    nulled = Case(case.cassette, with_request_body(case.interaction, body))
+    assert nulled.skip_reason is None
+    await test_replay_cassette(nulled, server)
 
 
 # --------------------------------------------------------------------------- hand-made payloads

@@ -57,12 +57,15 @@ from tests.support.cassettes import (
     assert_usage_total,
     cassettes,
     expressible,
+    first_replayable,
     in_use,
     is_reference_set,
     replay_cases,
     replayable,
     safe_select,
     unused_port,
+    with_request_body,
+    without_nulls,
 )
 from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
 
@@ -474,7 +477,7 @@ def _sse_events(recorded: str) -> list[dict[str, Any]]:
 async def test_replay_cassette(slot: Case | Unreplayable, server: ReplayServer) -> None:
     case = replayable(slot)
     request, response = case.interaction.request, case.interaction.response
-    body = request.body
+    body = without_nulls(request.body)
     try:
         with expressible(case.id):
             messages, tools, settings = rebuild(body)
@@ -608,6 +611,30 @@ def test_every_cassette_is_accounted_for() -> None:
     """Each interaction is either replayed or skipped with a reason (listed by pytest -ra), and
     at least one is replayed: a set where every recording is skipped proves nothing."""
     assert_accounted_for(CASES, WHAT)
+
+
+NULLS = dict.fromkeys(
+    [
+        "tools",
+        "tool_choice",
+        "background",
+        "conversation",
+        "previous_response_id",
+        "context_management",
+        "include",
+        "temperature",
+    ]
+)
+
+
+async def test_options_recorded_as_null_are_not_features_in_use(server: ReplayServer) -> None:
+    """A recording whose SDK wrote unset options out as ``null`` replays like one without them:
+    skip rules test values, not the presence of keys, and no null is expected on the wire."""
+    case = first_replayable(CASES, lambda c: c.interaction.response.status == 200)
+    body = {**case.interaction.request.body, **NULLS}
+    nulled = Case(case.cassette, with_request_body(case.interaction, body))
+    assert nulled.skip_reason is None
+    await test_replay_cassette(nulled, server)
 
 
 # --------------------------------------------------------------------------- hand-made payloads
