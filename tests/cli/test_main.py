@@ -252,3 +252,33 @@ def test_chat_role_and_model_together_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "not both" in result.output
+
+
+def test_config_check_rejects_headers_given_as_a_string(tmp_path: Path) -> None:
+    path = tmp_path / "beluga.yaml"
+    path.write_text(
+        "llm:\n  default: gpt\n  providers:\n    gpt:\n      type: openai\n"
+        f"      api_key: {KEY}\n      default_headers: 'X-Team: hdr-secret-1234'\n"
+    )
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == EXIT_CONFIG, result.output
+    message = result.stderr.strip()
+    assert message.startswith("error:") and str(path) in message.replace("\n", "")
+    assert "llm.providers.gpt.default_headers" in message and "Fix:" in message
+    assert "hdr-secret-1234" not in result.output and "Traceback" not in result.output
+
+
+def test_an_unquoted_api_version_date_is_kept_as_its_text(tmp_path: Path) -> None:
+    from beluga.config import load_config
+    from beluga.llms.config import LLMConfig
+
+    path = tmp_path / "beluga.yaml"
+    path.write_text(
+        "llm:\n  default: az\n  providers:\n    az:\n      type: azure\n"
+        f"      api_key: {KEY}\n      endpoint: https://x.openai.azure.com\n"
+        "      api_version: 2024-10-21\n"
+    )
+    result = runner.invoke(app, ["config", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    options = LLMConfig.of(load_config(path)).providers["az"].factory_options()
+    assert options["api_version"] == "2024-10-21"

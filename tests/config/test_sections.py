@@ -93,3 +93,44 @@ def test_nested_unknown_keys_suggest_from_the_nested_model() -> None:
         )
     assert info.value.key_path == "llm.roles.r.fallback"
     assert "did you mean 'fallbacks'" in info.value.fix
+
+
+@pytest.fixture
+def broken_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A package registers a ``beluga.config`` section whose module is not installed."""
+    from importlib.metadata import EntryPoint
+
+    import beluga.core.registry as core_registry
+
+    real = core_registry.entry_points
+    fake = EntryPoint("broken_section", "beluga_missing_plugin.config:Broken", "beluga.config")
+
+    def entry_points(*, group: str) -> list[EntryPoint]:
+        found = list(real(group=group))
+        return [*found, fake] if group == "beluga.config" else found
+
+    monkeypatch.setattr(core_registry, "entry_points", entry_points)
+    monkeypatch.setattr(sections, "_discovered", False)
+    try:
+        yield
+    finally:
+        sections.unregister("broken_section")
+
+
+@pytest.mark.usefixtures("broken_plugin")
+def test_a_broken_plugin_section_does_not_break_a_config_that_does_not_use_it() -> None:
+    config = parse_config({"llm": {"default": "test"}}, source="b.yaml", env={})
+    assert LLMConfig.of(config).default == "test"
+    assert isinstance(BelugaConfig(), BelugaConfig)
+
+
+@pytest.mark.usefixtures("broken_plugin")
+def test_using_a_broken_plugin_section_is_one_error_naming_the_entry_point() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config({"broken_section": {"x": 1}}, source="b.yaml", env={})
+    err = info.value
+    assert err.key_path == "broken_section"
+    assert "beluga_missing_plugin.config:Broken" in err.message
+    assert "'beluga.config'" in err.message
+    assert "uninstall" in err.fix
+    assert err.__cause__ is None and "\n" not in err.message

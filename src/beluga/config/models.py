@@ -8,6 +8,7 @@ section without editing this module. Every key is also a Python keyword of these
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar
 
@@ -88,6 +89,8 @@ class Section(ConfigModel):
         return config.section(cls)
 
 
+_log = logging.getLogger(__name__)
+
 sections: Registry[type[Section]] = Registry("configuration section", "beluga.config")
 """Section models by key. Areas register through the ``beluga.config`` entry-point group."""
 
@@ -129,7 +132,7 @@ class BelugaConfig(ConfigModel):
                 continue
             if key not in sections:
                 raise unknown_key(source, str(key), str(key), ["version", *sections.names()])
-            model = sections.get(key)
+            model = _load_section(str(key), source)
             if model.key != key:
                 raise ConfigError(
                     source,
@@ -140,7 +143,14 @@ class BelugaConfig(ConfigModel):
             out[key] = _section(model, value, source)
         for name in sections.names():
             if name not in out:
-                out[name] = sections.get(name)()
+                try:
+                    model = _load_section(name, source)
+                except ConfigError as exc:
+                    # A broken plugin section the file does not use must not break the others;
+                    # it is reported when its section is used (and by `beluga config check`).
+                    _log.warning("%s", exc.message)
+                    continue
+                out[name] = model()
         return out
 
     def section(self, model: type[S]) -> S:
@@ -159,6 +169,25 @@ class BelugaConfig(ConfigModel):
     def source(self) -> str:
         """Where this configuration came from (a file path, or ``<python>``)."""
         return self._source
+
+
+def _load_section(name: str, source: str) -> type[Section]:
+    """The section model registered as ``name``; a plugin whose module is missing or broken is
+    one :class:`ConfigError` naming its entry point and the fix, never a traceback."""
+    entry = next((e for e in sections.entries() if e.name == name), None)
+    try:
+        return sections.get(name)
+    except Exception as exc:
+        target = entry.target if entry is not None and isinstance(entry.target, str) else "?"
+        dist = entry.source if entry is not None else "plugin"
+        detail = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        raise ConfigError(
+            source,
+            name,
+            f"section {name!r} comes from the entry point {name} = {target!r} in the group "
+            f"'beluga.config' (package {dist}), which cannot be loaded ({detail})",
+            f"reinstall or fix the package {dist}, or uninstall it (pip uninstall {dist})",
+        ) from None
 
 
 def _section(model: type[Section], value: Any, source: str) -> Section:

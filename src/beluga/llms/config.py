@@ -7,6 +7,7 @@ registered under the ``beluga.config`` entry-point group (see ``pyproject.toml``
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, ClassVar
 
 from pydantic import (
@@ -59,7 +60,7 @@ class ProviderConfig(ConfigModel):
             return {
                 k: SecretStr(v)
                 if k not in cls.model_fields and is_secret_key(k) and isinstance(v, str)
-                else v
+                else _undated(v)
                 for k, v in data.items()
             }
         return data
@@ -81,6 +82,14 @@ class ProviderConfig(ConfigModel):
             k: v.get_secret_value() if isinstance(v, SecretStr) else v
             for k, v in (self.model_extra or {}).items()
         }
+
+
+def _undated(value: Any) -> Any:
+    """YAML reads an unquoted ``api_version: 2024-10-21`` as a date; every provider option
+    spelled like a date is a string to its provider, so it is kept as the text written."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
 
 
 class RoleConfig(ConfigModel):

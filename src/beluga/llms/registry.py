@@ -9,11 +9,15 @@ This module is the one path from configuration to a provider: :func:`from_config
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import inspect
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import Any
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from beluga.config import BelugaConfig, ConfigError
 from beluga.core.errors import BelugaError, ErrorCode
@@ -292,3 +296,64 @@ def _check_options(
                 f"provider {type_name!r} has no option {option!r}",
                 f"use one of {', '.join(allowed)}",
             )
+    hints = _option_hints(factory)
+    for option, value in options.items():
+        if option in hints and not _fits(hints[option], value):
+            # The value may be a secret (a header, a key): only its type is named.
+            raise ConfigError(
+                source,
+                f"{key}.{option}",
+                f"{option} must be {_shown_type(hints[option])}, not {type(value).__name__}",
+                f"give {option} as {_example(hints[option])} (see the example beluga.yaml)",
+            )
+
+
+def _option_hints(factory: ModelFactory) -> dict[str, Any]:
+    """The factory's keyword types that can be resolved; one only its type checker sees (an SDK
+    client imported under ``TYPE_CHECKING``) is left out, so unknown types are never guessed."""
+    target: Any = factory
+    if isinstance(target, type):
+        target = vars(target).get("__init__", target)
+    namespace = dict(vars(sys.modules.get(getattr(target, "__module__", ""), builtins)))
+    hints: dict[str, Any] = {}
+    for name, param in inspect.signature(target).parameters.items():
+        annotation = param.annotation  # a string under `from __future__ import annotations`
+        if annotation is inspect.Parameter.empty:
+            continue
+        try:
+            hints[name] = eval(annotation, namespace) if isinstance(annotation, str) else annotation
+        except Exception:
+            continue
+    return hints
+
+
+def _fits(hint: Any, value: Any) -> bool:
+    """Whether ``value`` (read from YAML) is accepted as ``hint``; a type pydantic cannot
+    describe (a client object) is not checked here."""
+    try:
+        adapter: TypeAdapter[Any] = TypeAdapter(
+            hint, config=ConfigDict(arbitrary_types_allowed=True)
+        )
+    except Exception:
+        return True
+    try:
+        adapter.validate_python(value)
+    except ValidationError:
+        return False
+    except Exception:
+        return True
+    return True
+
+
+def _shown_type(hint: Any) -> str:
+    text = str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")
+    return text.replace(" | None", "").replace("NoneType | ", "")
+
+
+def _example(hint: Any) -> str:
+    shown = _shown_type(hint)
+    if shown.startswith(("dict", "Mapping")):
+        return "a mapping of names to values (e.g. {X-Team: research})"
+    if shown.startswith(("list", "tuple", "Sequence")):
+        return "a list (e.g. [a, b])"
+    return f"a {shown}"

@@ -10,7 +10,16 @@ from beluga.llms import create, registry
 from beluga.llms.providers.compatible import CompatibleChatModel
 from tests.conftest import Telemetry
 from tests.llms._servers import completion
-from tests.support.cassettes import ReplayServer, Reply, cassettes
+from tests.support.cassettes import (
+    Interaction,
+    ReplayServer,
+    Reply,
+    cassette_root,
+    cassettes,
+    expressible,
+    in_use,
+    safe_select,
+)
 
 VENDORS = [
     "groq",
@@ -66,33 +75,38 @@ def test_local_servers_need_a_model_name() -> None:
         create("vllm")
 
 
-async def test_groq_recording_through_the_groq_preset() -> None:
-    recorded = next(
-        (
-            i
-            for c in cassettes("groq")
-            for i in c.interactions
-            if i.response.is_json
-            and i.response.status == 200
-            and i.request.body
-            and not i.request.body.get("stream")
-            and not i.request.body.get("tools")
-        ),
-        None,
+def _plain_answer(interaction: Interaction) -> bool:
+    body = interaction.request.body
+    return bool(
+        interaction.response.is_json
+        and interaction.response.status == 200
+        and isinstance(body, dict)
+        and not in_use(body.get("stream"))
+        and not in_use(body.get("tools"))
+        and isinstance(body["messages"][-1]["content"], str)
     )
+
+
+async def test_groq_recording_through_the_groq_preset() -> None:
+    interactions = [i for c in cassettes("groq") for i in c.interactions]
+    recorded = next(iter(safe_select(interactions, _plain_answer)), None)
     if recorded is None:
-        pytest.skip("no recorded non-streaming Groq answer in BELUGA_CASSETTES")
+        pytest.skip(f"no recorded non-streaming Groq text answer under {cassette_root()}")
+    body = recorded.request.body
+    with expressible("groq", "read the recorded question and answer"):
+        question, model_name = body["messages"][-1]["content"], body["model"]
+        choice = recorded.response.parsed_body["choices"][0]
+        want_text = choice["message"].get("content") or ""
+        want_input = recorded.response.parsed_body["usage"]["prompt_tokens"]
     async with ReplayServer() as server:
         server.enqueue(Reply.recorded(recorded.response))
         model = create(
             "groq",
             base_url=f"{server.url}/v1",
             api_key="gsk_test0123456789abcdef",
-            model=recorded.request.body["model"],
+            model=model_name,
         )
-        user = [m["content"] for m in recorded.request.body["messages"] if m["role"] == "user"]
-        response = await model.generate(str(user[-1]))
+        response = await model.generate(question)
         await model.aclose()
-    choice = recorded.response.parsed_body["choices"][0]
-    assert response.text == (choice["message"].get("content") or "")
-    assert response.usage.input_tokens == recorded.response.parsed_body["usage"]["prompt_tokens"]
+    assert response.text == want_text
+    assert response.usage.input_tokens == want_input

@@ -56,12 +56,21 @@ from tests.support.cassettes import (
     Interaction,
     ReplayServer,
     Reply,
-    cassette_root,
-    cassettes,
+    Unexpressible,
+    Unreplayable,
+    assert_accounted_for,
+    assert_recorded_error,
+    assert_usage_total,
+    expressible,
+    first_replayable,
     in_use,
+    is_reference_set,
+    replay_cases,
+    replayable,
     safe_select,
-    skip_reasons,
     unused_port,
+    with_request_body,
+    without_nulls,
 )
 from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
 
@@ -132,6 +141,8 @@ def _camel(name: str) -> str:
 
 # --------------------------------------------------------------------------- cases
 
+WHAT = "Gemini"
+
 _OPENAPI_KEYS = frozenset({"type", "properties", "required", "description", "items", "enum"})
 
 
@@ -189,32 +200,29 @@ class Case:
             if in_use(body.get(key)):
                 return f"uses {reason}"
         for tool in body.get("tools") or ():
-            for key in tool:
-                if key != "functionDeclarations":
+            for key, value in tool.items():
+                if key != "functionDeclarations" and value is not None:
                     return f"uses {BUILT_IN_TOOLS.get(key, key)}, not supported"
             for decl in tool.get("functionDeclarations") or ():
                 if "parameters" in decl and _json_schema(decl["parameters"]) is None:
                     return (
                         "declares a tool in an OpenAPI `parameters` schema with no JSON Schema twin"
                     )
-        tool_config = body.get("toolConfig") or {}
+        tool_config = {k: v for k, v in (body.get("toolConfig") or {}).items() if v is not None}
         if set(tool_config) - {"functionCallingConfig"}:
             extra = sorted(set(tool_config) - {"functionCallingConfig"})
             return f"uses toolConfig {extra} (server-side tool invocations), not supported"
+        generation = body.get("generationConfig") or {}
         for key, reason in UNSUPPORTED_GENERATION.items():
-            if key in (body.get("generationConfig") or {}):
+            value = generation.get(key)
+            if in_use(value) and not (key == "candidateCount" and value == 1):
                 return reason
         if not (resp.is_json or resp.is_event_stream):
             return f"the recorded response is not JSON ({resp.content_type})"
         return None
 
 
-def _cases() -> list[Case]:
-    return [Case(c, i) for c in cassettes(PROVIDER) for i in c.interactions]
-
-
-CASES = _cases()
-SKIPPED: dict[str, str] = skip_reasons(CASES)
+CASES = replay_cases([PROVIDER], Case)
 
 
 # --------------------------------------------------------------------------- rebuild inputs
@@ -254,7 +262,7 @@ def _user_parts(parts: list[dict[str, Any]]) -> list[ContentPart]:
             mime = ref.get("mimeType") or ref.get("mime_type")
             out.append(_media("file", mime, url=ref.get("fileUri") or ref.get("file_uri")))
         else:
-            raise AssertionError(f"unknown user part {sorted(p)} in a recorded request")
+            raise Unexpressible(f"unknown user part {sorted(p)} in a recorded request")
     return out
 
 
@@ -490,6 +498,7 @@ def _assert_response_matches(result: ChatResponse, recorded: dict[str, Any]) -> 
     _assert_reasoning(result.message, parts)
     _assert_calls(result.tool_calls, calls)
     assert result.usage == _usage(recorded.get("usageMetadata"))
+    assert_usage_total(result.usage, recorded.get("usageMetadata"), "totalTokenCount")
     assert result.raw_finish_reason == candidate.get("finishReason")
     assert result.finish_reason == _finish(candidate.get("finishReason"), bool(calls))
     assert result.model == recorded.get("modelVersion")
@@ -539,6 +548,7 @@ def _assert_stream_matches(events: list[StreamEvent], body: str) -> None:
     _assert_reasoning(built.message, parts)
     _assert_calls(built.tool_calls, calls)
     assert built.usage == _usage(usage)
+    assert_usage_total(built.usage, usage, "totalTokenCount")
     assert built.raw_finish_reason == finish
     assert built.finish_reason == _finish(finish, bool(calls))
     assert built.model == chunks[0].get("modelVersion")
@@ -603,13 +613,14 @@ def _model_name(case: Case) -> str:
 # --------------------------------------------------------------------------- replay
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
-    if (reason := SKIPPED.get(case.id)) is not None:
-        pytest.skip(reason)
+@pytest.mark.parametrize("slot", CASES, ids=[c.id for c in CASES])
+async def test_replay_cassette(slot: Case | Unreplayable, server: ReplayServer) -> None:
+    case = replayable(slot)
     request, response = case.interaction.request, case.interaction.response
+    body = without_nulls(request.body, "generationConfig", "toolConfig")
     # A fresh model for every case: signatures travel in the messages, never in the adapter.
-    messages, tools, settings = rebuild(request.body)
+    with expressible(case.id):
+        messages, tools, settings = rebuild(body)
     server.replay(case.interaction)
     result: ChatResponse | list[StreamEvent] | None = None
     error: BelugaError | None = None
@@ -628,12 +639,10 @@ async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
     )
     assert sent.headers["x-goog-api-key"] == PLANTED
     assert "key=" not in sent.path
-    assert _canon(sent.json()) == expected_body(request.body, _model_name(case))
+    assert _canon(sent.json()) == expected_body(body, _model_name(case))
 
     if response.status >= 400:
-        assert error is not None, f"HTTP {response.status} was not raised"
-        assert error.code is STATUS_CODES[response.status]
-        _assert_no_key(error)
+        assert_recorded_error(error, response, STATUS_CODES, case.id, [PLANTED])
         return
     assert error is None, f"unexpected {error!r}"
     if case.streaming:
@@ -645,7 +654,7 @@ async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
 
 
 def _with_reasoning_history(case: Case) -> bool:
-    if case.id in SKIPPED:
+    if case.skip_reason is not None:
         return False
     messages, _, _ = rebuild(case.interaction.request.body)
     return any(m.role == "assistant" and has_reasoning(m) for m in messages)
@@ -692,18 +701,38 @@ async def test_reasoning_sent_back_is_what_we_parsed(case: Case) -> None:
 
 
 def test_reasoning_round_trips_are_replayed() -> None:
-    if not CASES:
-        pytest.skip("no Gemini cassettes")
+    if not is_reference_set():
+        pytest.skip(
+            "how many recordings replay a reasoning history is known for the shared set only"
+        )
     assert len(HISTORY_CASES) >= 5  # thought + text signature, signed calls (stream too)
 
 
 def test_every_cassette_is_accounted_for() -> None:
-    """Each interaction is either replayed or skipped with a reason (listed by pytest -ra)."""
-    if not cassette_root().is_dir():
-        pytest.skip(f"no cassettes at {cassette_root()} (set BELUGA_CASSETTES)")
-    assert CASES, f"no Gemini cassettes found under {cassette_root() / PROVIDER}"
-    assert all(reason for reason in SKIPPED.values())
-    assert len(SKIPPED) < len(CASES)
+    """Each interaction is either replayed or skipped with a reason (listed by pytest -ra), and
+    at least one is replayed: a set where every recording is skipped proves nothing."""
+    assert_accounted_for(CASES, WHAT)
+
+
+NULLS = dict.fromkeys(["tools", "cachedContent", "labels", "modelArmorConfig"])
+
+
+async def test_options_recorded_as_null_are_not_features_in_use(server: ReplayServer) -> None:
+    """A recording whose SDK wrote unset options out as ``null`` replays like one without them:
+    skip rules test values, not the presence of keys, and no null is expected on the wire."""
+    case = first_replayable(
+        CASES, lambda c: c.interaction.response.status == 200 and not c.streaming
+    )
+    body = {**case.interaction.request.body, **NULLS}
+    body["toolConfig"] = {"functionCallingConfig": None, "retrievalConfig": None}
+    generation = dict(body.get("generationConfig") or {})
+    body["generationConfig"] = {
+        **dict.fromkeys(["candidateCount", "responseLogprobs", "responseSchema", "topK"]),
+        **generation,
+    }
+    nulled = Case(case.cassette, with_request_body(case.interaction, body))
+    assert nulled.skip_reason is None
+    await test_replay_cassette(nulled, server)
 
 
 # --------------------------------------------------------------------------- hand-made payloads

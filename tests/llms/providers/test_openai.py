@@ -51,11 +51,20 @@ from tests.support.cassettes import (
     Interaction,
     ReplayServer,
     Reply,
-    cassette_root,
-    cassettes,
+    Unexpressible,
+    Unreplayable,
+    assert_accounted_for,
+    assert_recorded_error,
+    assert_same_calls,
+    assert_usage_total,
+    expressible,
+    first_replayable,
     in_use,
-    skip_reasons,
+    replay_cases,
+    replayable,
     unused_port,
+    with_request_body,
+    without_nulls,
 )
 
 PLANTED = "sk-test-PLANTED0123456789abcdef"
@@ -110,6 +119,8 @@ MODELED = frozenset(
 
 # --------------------------------------------------------------------------- cases
 
+WHAT = "Chat Completions"
+
 
 @dataclass(frozen=True)
 class Case:
@@ -153,14 +164,7 @@ class Case:
         return None
 
 
-def _cases() -> list[Case]:
-    return [
-        Case(c, i) for provider in PROVIDERS for c in cassettes(provider) for i in c.interactions
-    ]
-
-
-CASES = _cases()
-SKIPPED: dict[str, str] = skip_reasons(CASES)
+CASES = replay_cases(PROVIDERS, Case)
 
 
 # --------------------------------------------------------------------------- rebuild inputs
@@ -196,7 +200,7 @@ def _parts(content: list[dict[str, Any]]) -> list[ContentPart]:
                 )
             )
         else:
-            raise AssertionError(f"unknown content part {kind!r} in a recorded request")
+            raise Unexpressible(f"unknown content part {kind!r} in a recorded request")
     return parts
 
 
@@ -344,13 +348,13 @@ def _assert_no_key(err: BaseException) -> None:
 # --------------------------------------------------------------------------- replay
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
-    if (reason := SKIPPED.get(case.id)) is not None:
-        pytest.skip(reason)
+@pytest.mark.parametrize("slot", CASES, ids=[c.id for c in CASES])
+async def test_replay_cassette(slot: Case | Unreplayable, server: ReplayServer) -> None:
+    case = replayable(slot)
     request, response = case.interaction.request, case.interaction.response
-    body = request.body
-    messages, tools, settings = rebuild(body)
+    body = without_nulls(request.body)
+    with expressible(case.id):
+        messages, tools, settings = rebuild(body)
     server.replay(case.interaction)
     streaming = bool(body.get("stream"))
     result: Any = None
@@ -373,11 +377,7 @@ async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
     assert sent.json() == expected_body(body)
 
     if response.status >= 400:
-        assert error is not None, f"HTTP {response.status} was not raised"
-        assert error.code is STATUS_CODES[response.status]
-        recorded = response.parsed_body.get("error", response.parsed_body)
-        assert recorded["message"][:60] in error.message
-        _assert_no_key(error)
+        assert_recorded_error(error, response, STATUS_CODES, case.id, [PLANTED])
         return
     assert error is None, f"unexpected {error!r}"
     if streaming:
@@ -396,6 +396,7 @@ def _assert_completion_matches(result: Any, recorded: dict[str, Any]) -> None:
     ]
     assert [(c.id, c.name, c.arguments) for c in result.tool_calls] == expected_calls
     assert result.usage == _usage(recorded.get("usage"))
+    assert_usage_total(result.usage, recorded.get("usage"))
     assert result.finish_reason == FINISH.get(choice["finish_reason"], "stop")
     assert result.raw_finish_reason == choice["finish_reason"]
     assert result.model == recorded["model"]
@@ -414,10 +415,17 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
     reasoning: list[str] = []
     usage: dict[str, Any] | None = None
     finish: str | None = None
+    calls: dict[int, list[Any]] = {}  # index -> [id, name, concatenated arguments]
     for chunk in chunks:
         usage = chunk.get("usage") or usage
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") or {}
+            for piece in delta.get("tool_calls") or ():
+                call = calls.setdefault(piece.get("index", len(calls)), [None, "", ""])
+                function = piece.get("function") or {}
+                call[0] = piece.get("id") or call[0]
+                call[1] += function.get("name") or ""
+                call[2] += function.get("arguments") or ""
             if text := _text(delta.get("content")):
                 pieces.append(text)
             reasoning.append(_thinking(delta.get("content")))
@@ -434,6 +442,8 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
     assert built.text == "".join(pieces)
     assert built.reasoning == "".join(reasoning)
     assert built.usage == _usage(usage)
+    assert_usage_total(built.usage, usage)
+    assert_same_calls(built.tool_calls, [tuple(calls[i]) for i in sorted(calls)])
     assert built.raw_finish_reason == finish
     assert built.finish_reason == FINISH.get(finish or "", "stop")
     assert built.model == chunks[0]["model"]
@@ -443,12 +453,35 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
 def test_every_cassette_is_accounted_for() -> None:
     """Each interaction is either replayed or skipped with a reason (listed by pytest -ra), and
     at least one is replayed: a set where every recording is skipped proves nothing."""
-    if not CASES:
-        pytest.skip(
-            f"no {'/'.join(PROVIDERS)} cassettes under {cassette_root()} (set BELUGA_CASSETTES)"
-        )
-    assert all(reason for reason in SKIPPED.values())
-    assert len(SKIPPED) < len(CASES), "every recorded interaction was skipped"
+    assert_accounted_for(CASES, WHAT)
+
+
+NULLS = dict.fromkeys(
+    [
+        "tools",
+        "tool_choice",
+        "stream_options",
+        "response_format",
+        "web_search_options",
+        "logprobs",
+        "top_logprobs",
+        "audio",
+        "modalities",
+        "functions",
+        "n",
+        "stop",
+    ]
+)
+
+
+async def test_options_recorded_as_null_are_not_features_in_use(server: ReplayServer) -> None:
+    """A recording whose SDK wrote unset options out as ``null`` replays like one without them:
+    skip rules test values, not the presence of keys, and no null is expected on the wire."""
+    case = first_replayable(CASES, lambda c: c.interaction.response.status == 200)
+    body = {**case.interaction.request.body, **NULLS}
+    nulled = Case(case.cassette, with_request_body(case.interaction, body))
+    assert nulled.skip_reason is None
+    await test_replay_cassette(nulled, server)
 
 
 # --------------------------------------------------------------------------- hand-made payloads

@@ -50,12 +50,22 @@ from tests.support.cassettes import (
     Interaction,
     ReplayServer,
     Reply,
-    cassette_root,
+    Unexpressible,
+    Unreplayable,
+    assert_accounted_for,
+    assert_recorded_error,
+    assert_usage_total,
     cassettes,
+    expressible,
+    first_replayable,
     in_use,
+    is_reference_set,
+    replay_cases,
+    replayable,
     safe_select,
-    skip_reasons,
     unused_port,
+    with_request_body,
+    without_nulls,
 )
 from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
 
@@ -120,6 +130,8 @@ MODELED = frozenset(
 
 # --------------------------------------------------------------------------- cases
 
+WHAT = "Responses"
+
 
 @dataclass(frozen=True)
 class Case:
@@ -166,8 +178,9 @@ class Case:
         return None
 
 
-def _cases() -> list[Case]:
-    cases = [Case(c, i) for c in cassettes("openai_responses") for i in c.interactions]
+def _cases() -> list[Case | Unreplayable]:
+    cases = replay_cases(["openai_responses"], Case)
+    # Responses calls recorded among the Chat Completions cassettes (a path check, cannot fail).
     cases += [
         Case(c, i)
         for c in cassettes("openai")
@@ -178,7 +191,6 @@ def _cases() -> list[Case]:
 
 
 CASES = _cases()
-SKIPPED: dict[str, str] = skip_reasons(CASES)
 
 
 # --------------------------------------------------------------------------- rebuild inputs
@@ -208,7 +220,7 @@ def _parts(content: list[dict[str, Any]]) -> list[ContentPart]:
             media, data = _data_url(p["file_data"])
             parts.append(FilePart(base64=data, media_type=media, name=p.get("filename")))
         else:
-            raise AssertionError(f"unknown content part {kind!r} in a recorded request")
+            raise Unexpressible(f"unknown content part {kind!r} in a recorded request")
     return parts
 
 
@@ -461,14 +473,14 @@ def _sse_events(recorded: str) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- replay
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
-    if (reason := SKIPPED.get(case.id)) is not None:
-        pytest.skip(reason)
+@pytest.mark.parametrize("slot", CASES, ids=[c.id for c in CASES])
+async def test_replay_cassette(slot: Case | Unreplayable, server: ReplayServer) -> None:
+    case = replayable(slot)
     request, response = case.interaction.request, case.interaction.response
-    body = request.body
+    body = without_nulls(request.body)
     try:
-        messages, tools, settings = rebuild(body)
+        with expressible(case.id):
+            messages, tools, settings = rebuild(body)
     except BelugaError as exc:  # e.g. temperature=-1, refused on the client since issue 7
         pytest.skip(f"the recorded request cannot be made through beluga: {exc.message}")
     server.replay(case.interaction)
@@ -495,10 +507,7 @@ async def test_replay_cassette(case: Case, server: ReplayServer) -> None:
     assert sent.json() == expected_body(body)
 
     if response.status >= 400:
-        assert error is not None, f"HTTP {response.status} was not raised"
-        assert error.code is STATUS_CODES[response.status]
-        assert response.parsed_body["error"]["message"][:60] in error.message
-        _assert_no_key(error)
+        assert_recorded_error(error, response, STATUS_CODES, case.id, [PLANTED])
         return
     assert error is None, f"unexpected {error!r}"
     if streaming:
@@ -518,6 +527,7 @@ def _assert_response_matches(
     assert result.reasoning == want["reasoning"]
     assert _reasoning_of(result) == want["parts"]
     assert result.usage == want["usage"]
+    assert_usage_total(result.usage, recorded.get("usage"))
     assert (result.finish_reason, result.raw_finish_reason) == (want["finish"], want["raw_finish"])
     assert (result.model, result.response_id) == (want["model"], want["id"])
 
@@ -546,12 +556,13 @@ def _assert_stream_matches(events: list[StreamEvent], recorded: str) -> None:
     ]
     assert [(c.id, c.name, c.arguments) for c in built.tool_calls] == want["calls"]
     assert built.usage == want["usage"]
+    assert_usage_total(built.usage, completed.get("usage"))
     assert (built.finish_reason, built.raw_finish_reason) == (want["finish"], want["raw_finish"])
     assert (built.model, built.response_id) == (want["model"], want["id"])
 
 
 def _with_reasoning_history(case: Case) -> bool:
-    if case.id in SKIPPED:
+    if case.skip_reason is not None:
         return False
     try:
         messages, _, _ = rebuild(case.interaction.request.body)
@@ -589,18 +600,41 @@ async def test_reasoning_sent_back_is_what_we_parsed(case: Case) -> None:
 
 
 def test_reasoning_round_trips_are_replayed() -> None:
-    if not CASES:
-        pytest.skip("no Responses cassettes")
+    if not is_reference_set():
+        pytest.skip(
+            "how many recordings replay a reasoning history is known for the shared set only"
+        )
     assert len(HISTORY_CASES) >= 3  # encrypted reasoning before calls, and before text
 
 
 def test_every_cassette_is_accounted_for() -> None:
     """Each interaction is either replayed or skipped with a reason (listed by pytest -ra), and
     at least one is replayed: a set where every recording is skipped proves nothing."""
-    if not CASES:
-        pytest.skip(f"no openai_responses cassettes under {cassette_root()} (set BELUGA_CASSETTES)")
-    assert all(reason for reason in SKIPPED.values())
-    assert len(SKIPPED) < len(CASES), "every recorded interaction was skipped"
+    assert_accounted_for(CASES, WHAT)
+
+
+NULLS = dict.fromkeys(
+    [
+        "tools",
+        "tool_choice",
+        "background",
+        "conversation",
+        "previous_response_id",
+        "context_management",
+        "include",
+        "temperature",
+    ]
+)
+
+
+async def test_options_recorded_as_null_are_not_features_in_use(server: ReplayServer) -> None:
+    """A recording whose SDK wrote unset options out as ``null`` replays like one without them:
+    skip rules test values, not the presence of keys, and no null is expected on the wire."""
+    case = first_replayable(CASES, lambda c: c.interaction.response.status == 200)
+    body = {**case.interaction.request.body, **NULLS}
+    nulled = Case(case.cassette, with_request_body(case.interaction, body))
+    assert nulled.skip_reason is None
+    await test_replay_cassette(nulled, server)
 
 
 # --------------------------------------------------------------------------- hand-made payloads
