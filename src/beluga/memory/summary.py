@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from beluga.core.errors import BelugaError, ErrorCode
-from beluga.llms import ChatModel, ModelSettings, from_config
 from beluga.memory._degrade import Degradation
 from beluga.memory._turns import latest_summary, summary_marker, turn_starts
 from beluga.memory.base import MessageStore
@@ -36,6 +35,7 @@ from beluga.schema import MediaPart, Message
 
 if TYPE_CHECKING:
     from beluga.config import BelugaConfig
+    from beluga.llms import ChatModel
 
 __all__ = ["DEFAULT_SUMMARY_INSTRUCTIONS", "SUMMARY_PREFIX", "SummaryMemory", "transcript"]
 
@@ -149,6 +149,8 @@ class SummaryMemory(BufferMemory):
         self._degradation.succeeded()
 
     async def _summarize(self, previous: str, messages: Sequence[Message]) -> str:
+        from beluga.llms import ModelSettings
+
         model = self._resolved()
         prompt = [
             Message.system(self.instructions.format(max_tokens=self.max_summary_tokens)),
@@ -172,6 +174,7 @@ class SummaryMemory(BufferMemory):
     def _resolved(self) -> ChatModel:
         if self._model is None:
             from beluga.config import load_config
+            from beluga.llms import from_config
 
             assert isinstance(self._spec, str)
             config = self._config if self._config is not None else load_config()
