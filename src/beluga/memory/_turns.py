@@ -7,23 +7,22 @@ message. Strategies cut only at these boundaries, so a model is never shown a to
 whose call was dropped, or a call without its result.
 
 A *summary marker* is the record :class:`~beluga.memory.summary.SummaryMemory` appends to a
-session's history: a system message whose text is the rolling summary and whose
-:class:`~beluga.schema.ProviderPart` (provider ``beluga.memory``) says how many of the
-session's other messages it covers. Keeping it in the history itself means it is stored,
+session's history: a system message whose text is the rolling summary and whose ``name`` is
+``beluga.memory.summary:N``, N being how many of the session's other messages it covers (the
+name is the one message field besides the content that the wire form keeps, and no model is
+ever sent a marker: strategies send a fresh system message). Keeping it in the history itself means it is stored,
 cleared, expired and listed with the session by every store, with no second key; every
 strategy leaves markers out of what it shows a model (:func:`without_summaries`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
-from beluga.schema import Message, ProviderPart, TextPart
+from beluga.schema import Message
 
 __all__ = [
     "SUMMARY_NAME",
-    "SUMMARY_PROVIDER",
     "latest_summary",
     "summary_marker",
     "summary_of",
@@ -33,7 +32,6 @@ __all__ = [
 ]
 
 SUMMARY_NAME = "beluga.memory.summary"
-SUMMARY_PROVIDER = "beluga.memory"
 
 
 def turn_starts(messages: Sequence[Message]) -> list[int]:
@@ -62,24 +60,16 @@ def units(messages: Sequence[Message]) -> list[tuple[int, int]]:
 
 def summary_marker(text: str, covers: int) -> Message:
     """The stored record of a summary of a session's first ``covers`` (non-marker) messages."""
-    data = json.dumps({"covers": covers}, separators=(",", ":"))
-    return Message(
-        "system",
-        [TextPart(text), ProviderPart(data, provider=SUMMARY_PROVIDER)],
-        name=SUMMARY_NAME,
-    )
+    return Message("system", text, name=f"{SUMMARY_NAME}:{covers}")
 
 
 def summary_of(message: Message) -> int | None:
     """How many messages ``message`` summarizes, if it is a summary marker; else ``None``."""
-    if message.role != "system" or message.name != SUMMARY_NAME:
+    name = message.name
+    if message.role != "system" or name is None or not name.startswith(SUMMARY_NAME + ":"):
         return None
-    for part in message.content:
-        if isinstance(part, ProviderPart) and part.provider == SUMMARY_PROVIDER:
-            covers = part.value().get("covers")
-            if isinstance(covers, int) and not isinstance(covers, bool) and covers >= 0:
-                return covers
-    return None
+    count = name[len(SUMMARY_NAME) + 1 :]
+    return int(count) if count.isascii() and count.isdigit() else None
 
 
 def without_summaries(messages: Sequence[Message]) -> list[Message]:

@@ -46,7 +46,7 @@ _MAX_TURN_CHARS = 4000
 def turn_ranges(messages: Sequence[Message]) -> list[tuple[int, int]]:
     """``(start, end)`` of each turn of ``messages``, in order."""
     starts = turn_starts(messages)
-    return list(zip(starts, [*starts[1:], len(messages)], strict=True))
+    return list(zip(starts, [*starts[1:], len(messages)], strict=False))  # [] when empty
 
 
 class VectorMemory(BufferMemory):
