@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import PositiveInt, SecretStr, model_validator
+from pydantic_core import PydanticCustomError
 
 from beluga.config import ConfigError, Section
 from beluga.memory.base import Memory, MessageStore
@@ -93,13 +94,22 @@ class MemoryConfig(Section):
             missing = " and ".join(
                 k for k in ("embedder", "vector_store") if getattr(self, k) is None
             )
-            raise ValueError(f"strategy 'vector' needs {missing}: {_VECTOR_FIX}")
+            raise PydanticCustomError(
+                "vector_parts",
+                "{problem}",
+                {"problem": f"strategy 'vector' needs {missing}", "fix": _VECTOR_FIX},
+            )
         for strategy, options in _OPTIONS.items():
             stray = [o for o in options if o in self.model_fields_set]
             if stray and strategy != self.strategy:
-                raise ValueError(
-                    f"{stray[0]} is an option of strategy {strategy!r}, not of "
-                    f"{self.strategy!r}: remove it or set strategy: {strategy}"
+                raise PydanticCustomError(
+                    "strategy_option",
+                    "{problem}",
+                    {
+                        "problem": f"{stray[0]} is an option of strategy {strategy!r}, not of "
+                        f"{self.strategy!r}",
+                        "fix": f"remove it or set strategy: {strategy}",
+                    },
                 )
         return self
 
