@@ -13,6 +13,7 @@ from beluga.memory.base import MessageStore
 from beluga.memory.stores import InMemoryStore, RedisStore, SqliteStore
 from tests.memory.conftest import turn
 
+
 async def test_tool_calls_and_results_round_trip_as_such(store: MessageStore) -> None:
     messages = turn(1, tool=True)
     await store.append("s1", messages)

@@ -56,7 +56,8 @@ async def test_older_turns_fold_into_a_summary_and_each_is_summarized_once(
         await memory.save("s", turn(i))
     loaded = await memory.load("s")
     assert loaded[0].role == "system"
-    assert loaded[0].text == SUMMARY_PREFIX + "asked: question 0, question 1, question 2, question 3"
+    everything = "asked: question 0, question 1, question 2, question 3"
+    assert loaded[0].text == SUMMARY_PREFIX + everything
     assert questions(loaded[1:]) == ["question 4", "question 5"]
     seen = [q for part in summarizer.parts for q in re.findall(r"question \d+", part)]
     assert sorted(seen) == [f"question {i}" for i in range(4)]  # each turn sent exactly once
@@ -136,7 +137,7 @@ async def test_tool_calls_stay_with_their_results_and_reach_the_summarizer() -> 
     loaded = await memory.load("s")
     assert [m.role for m in loaded] == ["system", "user", "assistant", "tool", "assistant"]
     assert loaded[2].tool_calls[0].id == loaded[3].tool_call_id == "c2"
-    assert "Assistant called tool lookup (c1): {\"q\": 1}" in summarizer.parts[0]
+    assert 'Assistant called tool lookup (c1): {"q": 1}' in summarizer.parts[0]
     assert "Tool lookup returned: found 1" in summarizer.parts[0]
 
 

@@ -10,9 +10,10 @@ A *summary marker* is the record :class:`~beluga.memory.summary.SummaryMemory` a
 session's history: a system message whose text is the rolling summary and whose ``name`` is
 ``beluga.memory.summary:N``, N being how many of the session's other messages it covers (the
 name is the one message field besides the content that the wire form keeps, and no model is
-ever sent a marker: strategies send a fresh system message). Keeping it in the history itself means it is stored,
-cleared, expired and listed with the session by every store, with no second key; every
-strategy leaves markers out of what it shows a model (:func:`without_summaries`).
+ever sent a marker: strategies send a fresh system message). Keeping it in the history itself
+means it is stored, cleared, expired and listed with the session by every store, with no
+second key; every strategy leaves markers out of what it shows a model
+(:func:`without_summaries`).
 """
 
 from __future__ import annotations
