@@ -8,9 +8,9 @@ whose call was dropped, or a call without its result.
 
 A *summary marker* is the record :class:`~beluga.memory.summary.SummaryMemory` appends to a
 session's history: a system message whose text is the rolling summary and whose ``name`` is
-``beluga.memory.summary:N``, N being how many of the session's other messages it covers (the
-name is the one message field besides the content that the wire form keeps, and no model is
-ever sent a marker: strategies send a fresh system message). Keeping it in the history itself
+``beluga.memory.summary:N``, N being how many of the session's other messages it covers (a
+plain message field, so every store and the wire form keep it as is; no model is ever sent
+a marker: the summary strategy sends a fresh system message). Keeping it in the history itself
 means it is stored, cleared, expired and listed with the session by every store, with no
 second key; every strategy leaves markers out of what it shows a model
 (:func:`without_summaries`).
