@@ -23,6 +23,7 @@ def table_rows(text: str) -> list[list[str]]:
     lines = [line for line in text.splitlines() if line.startswith("│")]
     return [[cell.strip() for cell in line.split("│")[1:-1]] for line in lines]
 
+
 CONVERSATION = [
     Message.user("What is 12 times 12?"),
     Message.assistant(tool_calls=[ToolCall("c1", "calculator", '{"expression": "12*12"}')]),
@@ -129,3 +130,24 @@ def test_config_check_describes_and_validates_memory(tmp_path: Path) -> None:
     assert result.exit_code == EXIT_CONFIG
     assert "(memory.embedder)" in result.stderr
     assert "vector recall needs an embedder and a vector store" in result.stderr
+
+
+def test_show_marks_the_summary_record(tmp_path: Path) -> None:
+    from beluga.llms.testing import FunctionModel
+    from beluga.memory import SummaryMemory
+
+    db = tmp_path / "m.db"
+
+    async def fill() -> None:
+        summarizer = FunctionModel(lambda m, i: "they met")
+        memory = SummaryMemory(SqliteStore(db), summarizer, keep_turns=1)
+        for i in range(2):
+            await memory.save("s", [Message.user(f"q{i}"), Message.assistant(f"a{i}")])
+        await memory.aclose()
+
+    run_sync(fill())
+    path = tmp_path / "beluga.yaml"
+    path.write_text(f"memory: {{path: {db}}}\n")
+    result = runner.invoke(app, ["memory", "show", "s", "-c", str(path)], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert table_rows(result.stdout)[-1] == ["4", "system", "summary", "they met"]

@@ -179,3 +179,27 @@ def test_the_transcript_cuts_long_texts_and_names_tool_errors() -> None:
     lines = transcript(messages).splitlines()
     assert len(lines[0]) < 2100 and lines[0].endswith("[...]")
     assert lines[1] == "Tool fetch failed: boom"
+
+
+async def test_an_agent_sees_the_summary_then_the_recent_turns(tmp_path: Path) -> None:
+    from beluga.agents import Agent
+
+    seen: list[list[str]] = []
+
+    def answer(messages: Sequence[Message], info: AgentInfo) -> str:
+        seen.append([f"{m.role}:{m.text}" for m in messages])
+        return f"answer {len(seen)}"
+
+    summarizer = Summarizer()
+    store = SqliteStore(tmp_path / "agent.db")
+    memory = SummaryMemory(store, summarizer.model, keep_turns=1, max_summary_tokens=50)
+    agent = Agent(FunctionModel(answer), memory=memory)
+    for i in range(3):
+        await agent.run(f"question {i}", session_id="me")
+    assert seen[-1] == [
+        f"system:{SUMMARY_PREFIX}asked: question 0",
+        "user:question 1",
+        "assistant:answer 2",
+        "user:question 2",
+    ]
+    await store.aclose()

@@ -167,3 +167,21 @@ async def test_without_a_user_query_it_is_the_recent_turns() -> None:
 def test_sizes_must_be_positive() -> None:
     with pytest.raises(BelugaError, match="top_k=0"):
         memory_over(InMemoryStore(), top_k=0)
+
+
+async def test_an_agent_is_given_the_recalled_turn() -> None:
+    from beluga.agents import Agent
+    from beluga.llms.testing import AgentInfo, FunctionModel
+
+    seen: list[list[str]] = []
+
+    def answer(messages: Sequence[Message], info: AgentInfo) -> str:
+        seen.append([m.text for m in messages if m.role == "user"])
+        return "ok"
+
+    memory = memory_over(InMemoryStore(), top_k=1, recent_turns=1)
+    agent = Agent(FunctionModel(answer), memory=memory)
+    for question, _ in FACTS:
+        await agent.run(question, session_id="me")
+    await agent.run("What is my dog called?", session_id="me")
+    assert seen[-1] == [FACTS[0][0], FACTS[5][0], "What is my dog called?"]
