@@ -185,3 +185,16 @@ async def test_an_agent_is_given_the_recalled_turn() -> None:
         await agent.run(question, session_id="me")
     await agent.run("What is my dog called?", session_id="me")
     assert seen[-1] == [FACTS[0][0], FACTS[5][0], "What is my dog called?"]
+
+
+async def test_reindex_restores_recall_into_a_new_vector_store(store: MessageStore) -> None:
+    first = memory_over(store, top_k=1, recent_turns=1)
+    for question, answer in FACTS:
+        await first.save("s", chat(question, answer))
+    fresh = InMemoryVectorStore()  # the vectors were lost (a restart of an in-memory store)
+    again = VectorMemory(store, HashingEmbedder(), fresh, top_k=1, recent_turns=1)
+    query = [Message.user("What is my dog called?")]
+    assert users(await again.load("s", query=query)) == [FACTS[5][0]]
+    assert await again.reindex("s") == len(FACTS)
+    assert len(fresh) == len(FACTS)
+    assert users(await again.load("s", query=query)) == [FACTS[0][0], FACTS[5][0]]

@@ -16,8 +16,9 @@ started again) is skipped.
 
 The whole history stays in the message store; vectors are a side path. If the embedder or
 the vector store fails, a save still stores the turn (its vector is missing until the turn
-is saved again) and a load returns the recent turns only, with one warning per outage and a
-count in :attr:`VectorMemory.failures`.
+is saved again, or :meth:`VectorMemory.reindex` indexes the session again) and a load
+returns the recent turns only, with one warning per outage and a count in
+:attr:`VectorMemory.failures`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ __all__ = ["SOURCE", "VectorMemory", "turn_ranges"]
 SOURCE = "beluga.memory"
 _MAX_TURN_CHARS = 4000
 """Longest turn text embedded (embedding models take a few thousand tokens at most)."""
+_BATCH = 64
+"""Turns embedded per call (every embedding API takes batches, none unbounded ones)."""
 
 
 def turn_ranges(messages: Sequence[Message]) -> list[tuple[int, int]]:
@@ -84,41 +87,56 @@ class VectorMemory(BufferMemory):
 
     # -- the strategy ----------------------------------------------------------------------------
 
+    async def reindex(self, session_id: str) -> int:
+        """Embed and upsert every turn of the session again (after a vector store was lost
+        or replaced, or saves made while the embedder was down); the number of turns. Errors
+        are raised: this is the explicit repair, not a side path."""
+        with self._operation("reindex", session_id) as op, op.activated():
+            history = without_summaries(await self.store.messages(session_id))
+            return await self._index(session_id, history, 0, op)
+
     async def _save(self, session_id: str, messages: Sequence[Message], op: Operation) -> None:
         await self.store.append(session_id, messages)
         if not messages:
             return
         history = without_summaries(await self.store.messages(session_id))
-        first_new = max(0, len(history) - len(messages))
-        touched = [
-            (index, start, end)
-            for index, (start, end) in enumerate(turn_ranges(history))
-            if end > first_new
-        ]
-        texts = [_turn_text(history[start:end]) for _, start, end in touched]
-        documents = [
-            Document(
-                text,
-                id=_document_id(session_id, index),
-                metadata={
-                    "session_id": session_id,
-                    "turn": index,
-                    "source": SOURCE,
-                    "digest": _digest(text),
-                },
-            )
-            for (index, _, _), text in zip(touched, texts, strict=True)
-        ]
-        op.set("beluga.memory.embedded_turns", len(documents))
         try:
-            embedded = await self.embedder.embed(texts)
-            await self.vectors.upsert(documents, embedded)
+            await self._index(session_id, history, max(0, len(history) - len(messages)), op)
         except Exception as exc:
             self._degradation.failed(
                 exc, op, "the turn is stored but not indexed; recall misses it until re-saved"
             )
             return
         self._degradation.succeeded()
+
+    async def _index(
+        self, session_id: str, history: list[Message], first_new: int, op: Operation
+    ) -> int:
+        """Embed and upsert the turns of ``history`` that end after ``first_new``."""
+        touched = [
+            (index, start, end)
+            for index, (start, end) in enumerate(turn_ranges(history))
+            if end > first_new
+        ]
+        op.set("beluga.memory.embedded_turns", len(touched))
+        for at in range(0, len(touched), _BATCH):
+            batch = touched[at : at + _BATCH]
+            texts = [_turn_text(history[start:end]) for _, start, end in batch]
+            documents = [
+                Document(
+                    text,
+                    id=_document_id(session_id, index),
+                    metadata={
+                        "session_id": session_id,
+                        "turn": index,
+                        "source": SOURCE,
+                        "digest": _digest(text),
+                    },
+                )
+                for (index, _, _), text in zip(batch, texts, strict=True)
+            ]
+            await self.vectors.upsert(documents, await self.embedder.embed(texts))
+        return len(touched)
 
     async def _load(self, session_id: str, query: Sequence[Message]) -> list[Message]:
         history = without_summaries(await self.store.messages(session_id))
