@@ -4,6 +4,9 @@ After each save, when a session holds more than ``keep_turns`` turns that no sum
 the oldest of them (all but the last ``keep_turns``) are sent to a chat model together with
 the current summary, and its answer becomes the new summary. Only turns not yet summarized
 are sent, so each turn is read by the summarizer once, whatever the length of the session.
+The save (so the end of an agent's run) waits for that call, bounded by ``timeout``: no task
+outlives the call that started it. ``instructions`` may say ``{max_tokens}``, replaced by
+``max_summary_tokens``, which also caps the summarizer's answer.
 
 The summary is stored in the session's own history, as a marker record
 (:func:`beluga.memory._turns.summary_marker`, saying how many messages it covers), so it
@@ -153,7 +156,7 @@ class SummaryMemory(BufferMemory):
 
         model = self._resolved()
         prompt = [
-            Message.system(self.instructions.format(max_tokens=self.max_summary_tokens)),
+            Message.system(self.instructions.replace("{max_tokens}", str(self.max_summary_tokens))),
             Message.user(
                 f"Summary so far:\n{previous or '(none yet)'}\n\n"
                 f"Next part of the conversation:\n{transcript(messages)}"
