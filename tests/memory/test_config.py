@@ -159,3 +159,12 @@ async def test_recall_is_a_span_inside_the_load(telemetry: Telemetry) -> None:
     assert recall.parent is not None and recall.parent.span_id == load.context.span_id
     assert (recall.attributes or {})["beluga.memory.recalled_turns"] == 1
     assert (spans["memory.save vector"].attributes or {})["beluga.memory.embedded_turns"] == 1
+
+
+def test_an_invalid_agents_memory_mapping_names_its_key_and_the_fix() -> None:
+    config = root({}, agents={"helper": {"model": "test", "memory": {"strategy": "vector"}}})
+    with pytest.raises(ConfigError) as info:
+        validate_agents(config)
+    text = str(info.value)
+    assert "(agents.helper.memory)" in text
+    assert "strategy 'vector' needs embedder and vector_store" in text

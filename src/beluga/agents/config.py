@@ -195,6 +195,8 @@ class _Builder:
             raise
         except BelugaError as exc:
             raise self._error(key, exc.message, "fix the memory entry") from exc
+        except ValidationError as exc:
+            raise from_validation(exc, self.config.source, MemoryConfig, key.split(".")) from exc
         except ValueError as exc:
             raise self._error(key, str(exc).splitlines()[0], "fix the memory entry") from exc
 
