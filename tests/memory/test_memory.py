@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,39 +10,8 @@ import pytest
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.memory import MemoryConfig, TokenMemory, WindowMemory, build_memory, build_store
 from beluga.memory.base import MessageStore
-from beluga.memory.stores import InMemoryStore, PostgresStore, RedisStore, SqliteStore
-from beluga.schema import Message, ToolCall
-
-REDIS = os.environ.get("BELUGA_REDIS_URL")
-PG = os.environ.get("BELUGA_PG_DSN")
-
-
-def turn(i: int, *, tool: bool = False) -> list[Message]:
-    out = [Message.user(f"question {i}")]
-    if tool:
-        call = ToolCall(f"c{i}", "lookup", f'{{"q": {i}}}')
-        out += [Message.assistant(tool_calls=[call]), Message.tool(f"c{i}", f"found {i}")]
-    return [*out, Message.assistant(f"answer {i}")]
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MessageStore]:
-    kind = request.param
-    made: MessageStore
-    if kind == "memory":
-        made = InMemoryStore()
-    elif kind == "sqlite":
-        made = SqliteStore(tmp_path / "memory.db")
-    elif kind == "redis":
-        if not REDIS:
-            pytest.skip("BELUGA_REDIS_URL is not set (make test starts Redis and sets it)")
-        made = RedisStore(REDIS, prefix=f"test:{uuid.uuid4().hex}:")
-    else:
-        if not PG:
-            pytest.skip("BELUGA_PG_DSN is not set (make test starts PostgreSQL and sets it)")
-        made = PostgresStore(PG, table=f"mem_{uuid.uuid4().hex[:12]}")
-    yield made
-    await made.aclose()  # type: ignore[attr-defined]
+from beluga.memory.stores import InMemoryStore, RedisStore, SqliteStore
+from tests.memory.conftest import turn
 
 
 async def test_tool_calls_and_results_round_trip_as_such(store: MessageStore) -> None:
@@ -159,3 +125,13 @@ async def test_unusable_session_ids_are_refused(store: MessageStore, session: st
     with pytest.raises(BelugaError) as info:
         await store.append(session, turn(1))
     assert info.value.code is ErrorCode.INVALID_REQUEST
+
+
+async def test_sessions_lists_each_session_with_its_message_count(store: MessageStore) -> None:
+    assert await store.sessions() == {}  # type: ignore[attr-defined]
+    await store.append("b*[x]", turn(1, tool=True))
+    await store.append("a", turn(2))
+    await store.append("a", turn(3))
+    await store.append("c", turn(4))
+    await store.clear("c")
+    assert await store.sessions() == {"a": 4, "b*[x]": 4}  # type: ignore[attr-defined]

@@ -190,9 +190,13 @@ class _Builder:
         section = MemoryConfig.of(self.config)
         try:
             chosen = section if value is True else section.model_validate(value)
-            return build_memory(chosen)
+            return build_memory(chosen, root=self.config, where="memory" if value is True else key)
+        except ConfigError:
+            raise
         except BelugaError as exc:
             raise self._error(key, exc.message, "fix the memory entry") from exc
+        except ValidationError as exc:
+            raise from_validation(exc, self.config.source, MemoryConfig, key.split(".")) from exc
         except ValueError as exc:
             raise self._error(key, str(exc).splitlines()[0], "fix the memory entry") from exc
 

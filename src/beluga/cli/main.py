@@ -17,6 +17,7 @@ from rich.table import Table
 from beluga import __version__
 from beluga.cli._errors import EXIT_FAILED, err, friendly
 from beluga.cli.mcp import mcp_app
+from beluga.cli.memory import memory_app
 from beluga.cli.metrics import metrics_app
 from beluga.cli.prompts import prompts_app
 from beluga.cli.run import run_command
@@ -45,6 +46,7 @@ app.add_typer(metrics_app, name="metrics")
 app.add_typer(mcp_app, name="mcp")
 app.command("run")(run_command)
 app.add_typer(prompts_app, name="prompts")
+app.add_typer(memory_app, name="memory")
 
 
 _ConfigOption = Annotated[
@@ -267,11 +269,13 @@ def _config_check(
     from beluga.llms import validate_config
     from beluga.llms.config import LLMConfig
     from beluga.llms.router import check_roles
+    from beluga.memory import validate_memory
 
     cfg = load_config(file)
     names = validate_config(cfg)
     chains = check_roles(cfg)
     agents = validate_agents(cfg)
+    memory = validate_memory(cfg)
     listed = ", ".join(names) or "none (offline defaults)"
     typer.echo(
         f"{cfg.source}: OK — default model {LLMConfig.of(cfg).default!r}; providers: {listed}"
@@ -281,6 +285,7 @@ def _config_check(
             typer.echo(f"  role {role}: {' -> '.join(chain)}")
     if agents:
         typer.echo(f"  agents: {', '.join(agents)}")
+    typer.echo(f"  memory: {memory}")
     typer.echo(f"  metrics: {_metrics_store(cfg)}")
 
 

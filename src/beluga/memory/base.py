@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from beluga.schema import Message
 
-__all__ = ["Memory", "MessageStore"]
+__all__ = ["Memory", "MessageStore", "SessionListing"]
 
 
 @runtime_checkable
@@ -44,3 +44,12 @@ class MessageStore(Protocol):
         ...
 
     async def clear(self, session_id: str) -> None: ...
+
+
+@runtime_checkable
+class SessionListing(Protocol):
+    """A store that can say which sessions it holds (every built-in store can)."""
+
+    async def sessions(self) -> dict[str, int]:
+        """Each stored session id with its number of stored messages, sorted by id."""
+        ...

@@ -42,6 +42,10 @@ class InMemoryStore(AsyncClosing):
         check_session(_OP, session_id)
         self._sessions.pop(session_id, None)
 
+    async def sessions(self) -> dict[str, int]:
+        """Each session id with its number of messages, sorted by id."""
+        return {sid: len(self._sessions[sid]) for sid in sorted(self._sessions)}
+
     async def aclose(self) -> None:
         """Nothing to release; the messages stay until the object is dropped."""
 

@@ -118,6 +118,18 @@ class PostgresStore(AsyncClosing):
 
         await self._do(run)
 
+    async def sessions(self) -> dict[str, int]:
+        """Each session id with its number of messages, sorted by id."""
+        sql = (
+            f"SELECT session_id, COUNT(*) FROM {self.table} GROUP BY session_id ORDER BY session_id"
+        )
+
+        async def run(conn: Any) -> dict[str, int]:
+            cur = await conn.execute(sql)
+            return {str(sid): int(count) for sid, count in await cur.fetchall()}
+
+        return await self._do(run)
+
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []
         for conn in idle:

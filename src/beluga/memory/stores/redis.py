@@ -103,6 +103,29 @@ class RedisStore(AsyncClosing):
         except self._errors.RedisError as exc:
             raise self._error(exc) from exc
 
+    async def sessions(self) -> dict[str, int]:
+        """Each session id under ``prefix`` with its number of messages, sorted by id (found
+        with ``SCAN``, so a large keyspace is walked in steps without blocking Redis); keys
+        under the prefix that are not lists are skipped."""
+        pattern = _glob_escape(self.prefix) + "*"
+        client = self._connection()
+        try:
+            keys = [k async for k in client.scan_iter(match=pattern, count=500)]
+            if not keys:
+                return {}
+            async with client.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.llen(key)
+                counts = await pipe.execute(raise_on_error=False)
+        except self._errors.RedisError as exc:
+            raise self._error(exc) from exc
+        found: dict[str, int] = {}
+        for key, count in zip(keys, counts, strict=True):
+            if isinstance(count, int) and count > 0:
+                name = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
+                found[name[len(self.prefix) :]] = count
+        return dict(sorted(found.items()))
+
     async def aclose(self) -> None:
         client, self._client = self._client, None
         if client is not None:
@@ -147,6 +170,11 @@ class RedisStore(AsyncClosing):
 
     def __repr__(self) -> str:
         return f"RedisStore({self.where!r}, prefix={self.prefix!r})"
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` matched literally in a Redis ``MATCH`` pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def _scheme(url: str) -> str:

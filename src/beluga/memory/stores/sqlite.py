@@ -71,6 +71,12 @@ class SqliteStore(AsyncClosing):
         check_session(_OP, session_id)
         await self._run(self._write, f"DELETE FROM {_TABLE} WHERE session_id = ?", (session_id,))
 
+    async def sessions(self) -> dict[str, int]:
+        """Each session id with its number of messages, sorted by id."""
+        sql = f"SELECT session_id, COUNT(*) FROM {_TABLE} GROUP BY session_id ORDER BY session_id"
+        rows = await self._run(self._query, sql, ())
+        return {str(sid): int(count) for sid, count in rows}
+
     async def aclose(self) -> None:
         executor, self._executor = self._executor, None
         if executor is None:
