@@ -34,6 +34,8 @@ from beluga.voice.frames import (
     Frame,
     InterruptionFrame,
     LLMDeltaFrame,
+    LLMReplyEndFrame,
+    LLMReplyStartFrame,
     OutputAudioFrame,
     TextFrame,
 )
@@ -45,7 +47,13 @@ _log = get_logger(__name__)
 _OP = "voice.pipeline"
 _Sink = Callable[[Frame], Awaitable[None]]
 # What an interruption drops from the queues: the reply being produced, never user input.
-_DROPPED_ON_INTERRUPT = (LLMDeltaFrame, TextFrame, OutputAudioFrame)
+_DROPPED_ON_INTERRUPT = (
+    LLMReplyStartFrame,
+    LLMDeltaFrame,
+    LLMReplyEndFrame,
+    TextFrame,
+    OutputAudioFrame,
+)
 
 
 class _Inbox:
@@ -296,6 +304,8 @@ class Pipeline:
                 if not gate.is_set():
                     await gate.wait()
                 frame, direction = await inbox.get_data()
+                if not gate.is_set():  # an interruption began while we waited: let it finish
+                    await gate.wait()
                 self._busy[index] = True
                 self._idle[index].clear()
                 try:
