@@ -25,7 +25,11 @@ __all__ = [
     "InputAudioFrame",
     "InterruptionFrame",
     "LLMDeltaFrame",
+    "LLMReplyEndFrame",
+    "LLMReplyStartFrame",
     "OutputAudioFrame",
+    "PauseOutputFrame",
+    "ResumeOutputFrame",
     "TTSAudioFrame",
     "TextFrame",
     "ToolCallFrame",
@@ -113,6 +117,18 @@ class LLMDeltaFrame(Frame):
 
 
 @dataclass(slots=True)
+class LLMReplyStartFrame(Frame):
+    """The responder began a reply (the deltas of one reply follow, then its end frame)."""
+
+
+@dataclass(slots=True)
+class LLMReplyEndFrame(Frame):
+    """The responder finished a reply; ``text`` is all of it. Flushes sentence aggregation."""
+
+    text: str = ""
+
+
+@dataclass(slots=True)
 class TextFrame(Frame):
     """Text to speak (a whole sentence after aggregation, or text injected by the application)."""
 
@@ -171,6 +187,20 @@ class BotStoppedSpeakingFrame(Frame):
 @dataclass(slots=True)
 class InterruptionFrame(Frame):
     """Barge-in: drop in-flight reply work and queued output audio."""
+
+    urgent: ClassVar[bool] = True
+
+
+@dataclass(slots=True)
+class PauseOutputFrame(Frame):
+    """Hold the bot's audio (possible barge-in); queued audio stays until resume or interrupt."""
+
+    urgent: ClassVar[bool] = True
+
+
+@dataclass(slots=True)
+class ResumeOutputFrame(Frame):
+    """Play the held audio again (the barge-in was a false alarm)."""
 
     urgent: ClassVar[bool] = True
 
