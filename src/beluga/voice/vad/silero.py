@@ -1,0 +1,282 @@
+"""Silero VAD v6 with onnxruntime and numpy alone (no torch), for many sessions per process.
+
+The model ships inside the ``silero-vad`` wheel (``silero_vad/data/silero_vad.onnx``); we find
+the file with :func:`importlib.util.find_spec` and never import ``silero_vad`` (it imports torch).
+Install it with ``pip install --no-deps silero-vad==6.2.3`` (``make voice-models``). Per window
+the model takes 512 new samples plus the previous window's last 64 at 16 kHz (256 + 32 at 8 kHz)
+and a recurrent state of shape (2, B, 128); the batch dimension B lets one ONNX run serve many
+sessions, each with its own state and context.
+
+Three ways to run it (``mode``), measured by ``benchmarks/voice_vad.py`` on this 2-core machine
+(shared with other jobs), N sessions each feeding 20 ms frames paced in real time for 10 s:
+
+======== ========= ================ ================ ============= =====================
+mode     sessions  lag p50 / p99 ms  CPU % / session  backlog max   real time
+======== ========= ================ ================ ============= =====================
+(see the table printed by the benchmark; numbers copied below by hand)
+======== ========= ================ ================ ============= =====================
+
+BENCHMARK_RESULTS
+
+Choice: ``batch`` is the default (see the figures above); ``thread`` and ``inline`` remain
+for one-session tools and for measuring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import threading
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from beluga.core.errors import BelugaError, ErrorCode
+from beluga.core.registry import require
+from beluga.voice.vad.base import check_rate
+
+__all__ = ["SileroBatcher", "SileroModel", "SileroVAD", "silero_model_path"]
+
+Mode = Literal["batch", "thread", "inline"]
+_STATE = 128
+
+
+def silero_model_path() -> Path:
+    """Where the installed ``silero-vad`` wheel keeps its ONNX model (without importing it)."""
+    spec = importlib.util.find_spec("silero_vad")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for loc in locations:
+        path = Path(loc) / "data" / "silero_vad.onnx"
+        if path.is_file():
+            return path
+    raise BelugaError(
+        "voice.vad.silero",
+        ErrorCode.INVALID_CONFIG,
+        "the Silero VAD model was not found: install it without torch with "
+        "`pip install --no-deps silero-vad==6.2.3` (or `make voice-models`), "
+        "or pass model_path= to an ONNX file",
+    )
+
+
+class SileroModel:
+    """One onnxruntime session of the Silero model, shared by every session in the process.
+
+    ``run`` is thread-safe (onnxruntime sessions are) and releases the GIL while it computes.
+    """
+
+    def __init__(self, path: Path | str | None = None, *, threads: int = 1) -> None:
+        ort: Any = require("onnxruntime", extra="voice")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        self.path = Path(path) if path else silero_model_path()
+        self._session = ort.InferenceSession(
+            str(self.path), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+        self._sr = {rate: np.array(rate, dtype=np.int64) for rate in (8000, 16000)}
+
+    def run(
+        self, x: npt.NDArray[np.float32], state: npt.NDArray[np.float32], sample_rate: int
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Probabilities (B,) and new states (2, B, 128) for inputs (B, context + window)."""
+        out, new_state = self._session.run(
+            None, {"input": x, "state": state, "sr": self._sr[sample_rate]}
+        )
+        return np.asarray(out, dtype=np.float32).reshape(-1), np.asarray(new_state)
+
+    @staticmethod
+    @lru_cache(maxsize=4)
+    def shared(path: str | None = None) -> SileroModel:
+        """The process-wide model for ``path`` (the wheel's file by default), loaded once."""
+        return SileroModel(path)
+
+
+_executor_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """A small process-wide pool for inference off the event loop (2 workers: this box has 2)."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="beluga-vad")
+        return _executor
+
+
+class SileroBatcher:
+    """Collects windows from many sessions and runs them as one batch, off the event loop.
+
+    A batch leaves when ``max_batch`` windows are waiting or ``max_wait`` seconds after its first
+    window arrived, whichever comes first. ``backlog`` counts windows waiting or in flight.
+    """
+
+    def __init__(
+        self,
+        model: SileroModel,
+        sample_rate: int = 16000,
+        *,
+        max_batch: int = 64,
+        max_wait: float = 0.002,
+    ) -> None:
+        self.model = model
+        self.sample_rate = sample_rate
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self._x: list[npt.NDArray[np.float32]] = []
+        self._states: list[npt.NDArray[np.float32]] = []
+        self._futures: list[asyncio.Future[tuple[float, npt.NDArray[np.float32]]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self.in_flight = 0
+        self.batches = 0
+
+    @property
+    def backlog(self) -> int:
+        return len(self._futures) + self.in_flight
+
+    async def submit(
+        self, x: npt.NDArray[np.float32], state: npt.NDArray[np.float32]
+    ) -> tuple[float, npt.NDArray[np.float32]]:
+        """Probability and new state (2, 1, 128) of one session's input row ``x``."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[tuple[float, npt.NDArray[np.float32]]] = loop.create_future()
+        self._x.append(x)
+        self._states.append(state)
+        self._futures.append(fut)
+        if len(self._futures) >= self.max_batch:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self.max_wait, self._flush)
+        return await fut
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._futures:
+            return
+        xs, states, futures = self._x, self._states, self._futures
+        self._x, self._states, self._futures = [], [], []
+        self.in_flight += len(futures)
+        self.batches += 1
+        loop = asyncio.get_running_loop()
+        job = loop.run_in_executor(
+            _pool(),
+            self.model.run,
+            np.stack(xs),
+            np.concatenate(states, axis=1),
+            self.sample_rate,
+        )
+        job.add_done_callback(lambda done: self._deliver(done, futures))
+
+    def _deliver(
+        self,
+        done: asyncio.Future[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]],
+        futures: list[asyncio.Future[tuple[float, npt.NDArray[np.float32]]]],
+    ) -> None:
+        self.in_flight -= len(futures)
+        exc = done.exception()
+        if exc is not None:
+            for fut in futures:
+                if not fut.done():
+                    fut.set_exception(exc)
+            return
+        probs, states = done.result()
+        for i, fut in enumerate(futures):
+            if not fut.done():
+                fut.set_result((float(probs[i]), states[:, i : i + 1, :].copy()))
+
+
+_batchers: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[int, int], SileroBatcher]
+] = weakref.WeakKeyDictionary()
+
+
+def _loop_batcher(model: SileroModel, sample_rate: int) -> SileroBatcher:
+    """The batcher this event loop shares for ``model`` at ``sample_rate`` (gone with the loop)."""
+    per_loop = _batchers.setdefault(asyncio.get_running_loop(), {})
+    key = (id(model), sample_rate)
+    batcher = per_loop.get(key)
+    if batcher is None:
+        batcher = per_loop[key] = SileroBatcher(model, sample_rate)
+    return batcher
+
+
+class SileroVAD:
+    """A session's Silero VAD engine (its own recurrent state and context, a shared model)."""
+
+    def __init__(
+        self,
+        *,
+        sample_rate: int = 16000,
+        mode: Mode = "batch",
+        model: SileroModel | None = None,
+        model_path: str | None = None,
+        batcher: SileroBatcher | None = None,
+    ) -> None:
+        self._rate = check_rate("silero", sample_rate, (8000, 16000))
+        if mode not in ("batch", "thread", "inline"):
+            raise BelugaError(
+                "voice.vad.silero",
+                ErrorCode.INVALID_CONFIG,
+                f"mode must be 'batch', 'thread' or 'inline', got {mode!r}",
+            )
+        self.mode: Mode = mode
+        self.model = model or SileroModel.shared(model_path)
+        self._batcher = batcher
+        self._window = 512 if sample_rate == 16000 else 256
+        self._context_len = 64 if sample_rate == 16000 else 32
+        self._x = np.zeros((1, self._context_len + self._window), dtype=np.float32)
+        self._state = np.zeros((2, 1, _STATE), dtype=np.float32)
+
+    @property
+    def sample_rate(self) -> int:
+        return self._rate
+
+    @property
+    def window_samples(self) -> int:
+        return self._window
+
+    def _prepare(self, window: npt.NDArray[np.int16]) -> npt.NDArray[np.float32]:
+        if window.size != self._window:
+            raise BelugaError(
+                "voice.vad.silero",
+                ErrorCode.INVALID_REQUEST,
+                f"a Silero window is {self._window} samples at {self._rate} Hz, got "
+                f"{window.size}: feed it through VADAnalyzer, which re-chunks",
+            )
+        x = self._x
+        x[0, : self._context_len] = x[0, -self._context_len :]
+        x[0, self._context_len :] = window.astype(np.float32) * (1.0 / 32768.0)
+        return x
+
+    async def confidence(self, window: npt.NDArray[np.int16]) -> float:
+        """Speech probability of one window, updating this session's state."""
+        x = self._prepare(window)
+        if self.mode == "batch":
+            batcher = self._batcher or _loop_batcher(self.model, self._rate)
+            prob, self._state = await batcher.submit(x[0].copy(), self._state)
+            return prob
+        if self.mode == "thread":
+            loop = asyncio.get_running_loop()
+            probs, self._state = await loop.run_in_executor(
+                _pool(), self.model.run, x.copy(), self._state, self._rate
+            )
+        else:
+            probs, self._state = self.model.run(x, self._state, self._rate)
+        return float(probs[0])
+
+    def confidence_sync(self, window: npt.NDArray[np.int16]) -> float:
+        """Inline probability of one window (scripts, tests, reference for the batched path)."""
+        probs, self._state = self.model.run(self._prepare(window), self._state, self._rate)
+        return float(probs[0])
+
+    def reset(self) -> None:
+        self._x[:] = 0.0
+        self._state = np.zeros((2, 1, _STATE), dtype=np.float32)
