@@ -16,7 +16,8 @@ import pytest
 __all__ = ["needs_espeak", "speak"]
 
 needs_espeak = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (apt-get install espeak-ng)"
+    shutil.which("espeak-ng") is None,
+    reason="espeak-ng is not installed (apt-get install espeak-ng)",
 )
 
 

@@ -91,10 +91,14 @@ class SileroModel:
         return np.asarray(out, dtype=np.float32).reshape(-1), np.asarray(new_state)
 
     @staticmethod
-    @lru_cache(maxsize=4)
-    def shared(path: str | None = None) -> SileroModel:
+    def shared(path: Path | str | None = None) -> SileroModel:
         """The process-wide model for ``path`` (the wheel's file by default), loaded once."""
-        return SileroModel(path)
+        return _shared(str(path) if path else "")
+
+
+@lru_cache(maxsize=4)
+def _shared(path: str) -> SileroModel:
+    return SileroModel(path or None)
 
 
 _executor_lock = threading.Lock()

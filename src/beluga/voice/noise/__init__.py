@@ -1,0 +1,6 @@
+"""Noise suppression before VAD and STT (RNNoise)."""
+
+from beluga.voice.noise.base import NoiseSuppressor
+from beluga.voice.noise.registry import create, registry
+
+__all__ = ["NoiseSuppressor", "create", "registry"]
