@@ -4,7 +4,8 @@ RNNoise works on 480-sample frames at 48 kHz. Other rates are resampled in and o
 streams of ``quality`` "LQ" (enough for speech; latency at 16 kHz ~40 ms in all, against
 ~75 ms with "HQ", whose steep filters delay more); a :class:`~beluga.voice.vad.Rechunker`
 cuts the 48 kHz stream into exact frames. Each 10 ms frame costs ~0.1-1.4 ms of CPU (the call
-releases the GIL), so by default a chunk is processed in a worker thread (``offload=False`` runs it inline, for scripts and tests).
+releases the GIL), so by default a chunk is processed in a worker thread
+(``offload=False`` runs it inline, for scripts and tests).
 We use the low-level ``pyrnnoise.rnnoise`` functions only; its file helpers are not needed.
 """
 
