@@ -19,10 +19,15 @@ __all__ = ["TurnDetector", "TurnPrediction"]
 
 @dataclass(slots=True, frozen=True)
 class TurnPrediction:
-    """``complete``: end the turn now; ``probability``: P(complete) behind that decision."""
+    """``complete``: end the turn now; ``probability``: P(complete) behind that decision.
+
+    ``recheck_at``: when not complete, ask again once the silence reaches this many seconds
+    (``None``: only when the user speaks and pauses again).
+    """
 
     complete: bool
     probability: float
+    recheck_at: float | None = None
 
 
 @runtime_checkable

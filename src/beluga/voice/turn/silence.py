@@ -30,4 +30,4 @@ class SilenceTurnDetector:
 
     async def predict(self, audio: npt.NDArray[np.int16], *, silence_secs: float) -> TurnPrediction:
         done = silence_secs >= self.stop_secs
-        return TurnPrediction(done, 1.0 if done else 0.0)
+        return TurnPrediction(done, 1.0 if done else 0.0, None if done else self.stop_secs)

@@ -98,4 +98,5 @@ class SmartTurnDetector:
 
     async def predict(self, audio: npt.NDArray[np.int16], *, silence_secs: float) -> TurnPrediction:
         prob = await asyncio.to_thread(self.probability, audio)
-        return TurnPrediction(prob > self.threshold or silence_secs >= self.max_silence_secs, prob)
+        done = prob > self.threshold or silence_secs >= self.max_silence_secs
+        return TurnPrediction(done, prob, None if done else self.max_silence_secs)

@@ -2,6 +2,7 @@
 
 from beluga.voice.vad.analyzer import Rechunker, VADAnalyzer, VADStateMachine, volume_dbfs
 from beluga.voice.vad.base import VADEngine, VADEvent, VADEventKind, VADParams, VADState
+from beluga.voice.vad.processor import VADProcessor
 from beluga.voice.vad.registry import create, registry
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "VADEvent",
     "VADEventKind",
     "VADParams",
+    "VADProcessor",
     "VADState",
     "VADStateMachine",
     "create",

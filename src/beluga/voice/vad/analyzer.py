@@ -6,18 +6,19 @@ keeping the remainder, so no sample is lost or repeated. :class:`VADStateMachine
 decisions into events with the QUIET -> STARTING -> SPEAKING -> STOPPING cycle; a window counts as
 voiced when the engine's confidence reaches ``confidence`` *and* its RMS loudness reaches
 ``min_volume`` dBFS. Timestamps are stream time: the first frame's timestamp plus samples seen.
+(This rechunker works on numpy arrays in a preallocated buffer, the VAD hot path;
+``beluga.voice.audio`` has the bytes one for transports.)
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from beluga.core.errors import BelugaError, ErrorCode
-from beluga.core.registry import require
+from beluga.voice.audio import Resampler
 from beluga.voice.vad.base import VADEngine, VADEvent, VADEventKind, VADParams, VADState
 
 __all__ = ["Rechunker", "VADAnalyzer", "VADStateMachine", "volume_dbfs"]
@@ -152,10 +153,7 @@ class VADAnalyzer:
         self.machine = VADStateMachine(self.params, engine.window_samples / rate)
         self._chunker = Rechunker(engine.window_samples)
         self._input_rate = sample_rate or rate
-        self._resampler: Any = None
-        if self._input_rate != rate:
-            soxr: Any = require("soxr", extra="voice")
-            self._resampler = soxr.ResampleStream(self._input_rate, rate, 1, dtype="int16")
+        self._resampler = Resampler(self._input_rate, rate) if self._input_rate != rate else None
         self._base: float | None = None
         self._windows_done = 0
         self.last_confidence = 0.0
@@ -169,9 +167,9 @@ class VADAnalyzer:
         """Analyze one chunk of PCM16 mono; ``timestamp`` (first chunk) anchors stream time."""
         if self._base is None:
             self._base = timestamp if timestamp is not None else 0.0
-        samples = np.frombuffer(pcm, dtype=np.int16)
         if self._resampler is not None:
-            samples = self._resampler.resample_chunk(samples)
+            pcm = self._resampler.process(pcm)
+        samples = np.frombuffer(pcm, dtype=np.int16)
         events: list[VADEvent] = []
         for window in self._chunker.push(samples):
             event = await self.analyze_window(window)
