@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import shutil
 import subprocess
@@ -120,6 +121,24 @@ async def _run(n: int, mode: str, seconds: float, audio: npt.NDArray[np.int16]) 
     }
 
 
+def _calibrate() -> None:
+    """CPU time of one Silero window alone and in batches (the floor under every mode)."""
+    model = SileroModel.shared()
+    for b in (1, 8, 64):
+        x = np.zeros((b, 576), dtype=np.float32)
+        state = np.zeros((2, b, 128), dtype=np.float32)
+        model.run(x, state, 16000)
+        n = max(20, 800 // b)
+        cpu = time.process_time()
+        for _ in range(n):
+            model.run(x, state, 16000)
+        per = (time.process_time() - cpu) / n / b * 1000
+        print(
+            f"model alone, batch {b:>2}: {per:.3f} ms CPU per window "
+            f"= {100 * per * 31.25 / 1000:.2f} % of a core per session"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[50, 100, 200, 300])
@@ -127,9 +146,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     audio = _audio(args.seconds)
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    _calibrate()
     print(
         f"{'mode':7} {'N':>4} {'lag p50':>8} {'lag p99':>8} {'backlog':>8} "
-        f"{'CPU%/s':>7} {'MB/s':>6} {'batches':>8} realtime"
+        f"{'CPU%/s':>7} {'MB/s':>6} {'batches':>8} {'load':>5} realtime"
     )
     for n in args.sessions:
         for mode in args.modes:
@@ -137,7 +158,8 @@ def main() -> None:
             print(
                 f"{r['mode']:7} {n:>4} {r['lag_p50_ms']:>7.1f}m {r['lag_p99_ms']:>7.1f}m "
                 f"{r['backlog_max']:>8} {r['cpu_pct_per_session']:>7.2f} "
-                f"{r['mem_mb_per_session']:>6.3f} {r['batches']:>8} {r['realtime']}",
+                f"{r['mem_mb_per_session']:>6.3f} {r['batches']:>8} "
+                f"{os.getloadavg()[0]:>5.1f} {r['realtime']}",
                 flush=True,
             )
 

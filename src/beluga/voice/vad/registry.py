@@ -21,7 +21,7 @@ registry.register(
     "silero",
     "beluga.voice.vad.silero:SileroVAD",
     extra="voice",
-    requires=("onnxruntime", "silero_vad"),
+    requires=("onnxruntime",),  # the model file: silero-vad or pipecat-ai, found at creation
 )
 registry.register(
     "webrtc", "beluga.voice.vad.webrtc:WebRTCVAD", extra="voice", requires=("webrtcvad",)

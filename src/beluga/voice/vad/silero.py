@@ -40,20 +40,25 @@ from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.registry import require
 from beluga.voice.vad.base import check_rate
 
-__all__ = ["SileroBatcher", "SileroModel", "SileroVAD", "silero_model_path"]
+__all__ = ["Mode", "SileroBatcher", "SileroModel", "SileroVAD", "silero_model_path"]
 
 Mode = Literal["batch", "thread", "inline"]
+"""How a session runs Silero: batched across sessions, in a worker thread, or inline."""
 _STATE = 128
 
 
 def silero_model_path() -> Path:
-    """Where the installed ``silero-vad`` wheel keeps its ONNX model (without importing it)."""
-    spec = importlib.util.find_spec("silero_vad")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for loc in locations:
-        path = Path(loc) / "data" / "silero_vad.onnx"
-        if path.is_file():
-            return path
+    """Where an installed wheel keeps the Silero ONNX model (found without importing it).
+
+    ``silero-vad`` has it under ``data/``; ``pipecat-ai`` (installed for smart-turn) ships the
+    same v6 file under ``audio/vad/data/``, so either wheel is enough.
+    """
+    for package, sub in (("silero_vad", ("data",)), ("pipecat", ("audio", "vad", "data"))):
+        spec = importlib.util.find_spec(package)
+        for loc in list(spec.submodule_search_locations or []) if spec else []:
+            path = Path(loc).joinpath(*sub, "silero_vad.onnx")
+            if path.is_file():
+                return path
     raise BelugaError(
         "voice.vad.silero",
         ErrorCode.INVALID_CONFIG,
