@@ -157,7 +157,8 @@ def main() -> None:
             r = asyncio.run(_run(n, mode, args.seconds, audio))
             print(
                 f"{r['mode']:7} {n:>4} {r['lag_p50_ms']:>7.1f}m {r['lag_p99_ms']:>7.1f}m "
-                f"{r['backlog_max']:>8} {r['cpu_pct_per_session']:>7.2f} "
+                f"{r['backlog_max'] if mode == 'batch' else '-':>8} "
+                f"{r['cpu_pct_per_session']:>7.2f} "
                 f"{r['mem_mb_per_session']:>6.3f} {r['batches']:>8} "
                 f"{os.getloadavg()[0]:>5.1f} {r['realtime']}",
                 flush=True,

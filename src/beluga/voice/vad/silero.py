@@ -269,8 +269,9 @@ class SileroVAD:
         """Speech probability of one window, updating this session's state."""
         x = self._prepare(window)
         if self.mode == "batch":
-            batcher = self._batcher or _loop_batcher(self.model, self._rate)
-            prob, self._state = await batcher.submit(x[0].copy(), self._state)
+            if self._batcher is None:  # the running loop's shared batcher, looked up once
+                self._batcher = _loop_batcher(self.model, self._rate)
+            prob, self._state = await self._batcher.submit(x[0].copy(), self._state)
             return prob
         if self.mode == "thread":
             loop = asyncio.get_running_loop()
