@@ -20,6 +20,10 @@ def _true_bounds(speech: np.ndarray, lead: float) -> tuple[float, float]:
     return lead + loud[0] * 0.01, lead + (loud[-1] + 1) * 0.01
 
 
+# Silero: within one 32 ms window (+ the 10 ms grain of the loudness bounds). WebRTC and energy
+# miss the soft "wh" and the stop-consonant gap at the start, so they start later.
+
+
 async def _events(name: str, sig: np.ndarray) -> list[tuple[VADEventKind, float]]:
     analyzer = VADAnalyzer(create(name), VADParams(start_secs=0.1, stop_secs=0.3))
     out = []
@@ -28,7 +32,7 @@ async def _events(name: str, sig: np.ndarray) -> list[tuple[VADEventKind, float]
     return out
 
 
-@pytest.mark.parametrize(("name", "tol"), [("silero", 0.064), ("webrtc", 0.2), ("energy", 0.2)])
+@pytest.mark.parametrize(("name", "tol"), [("silero", 0.045), ("webrtc", 0.2), ("energy", 0.2)])
 async def test_speech_starts_and_stops_where_it_is(name: str, tol: float) -> None:
     speech = speak("what is the weather in paris?")
     sig = np.concatenate([np.zeros(RATE, np.int16), speech, np.zeros(RATE, np.int16)])

@@ -60,3 +60,37 @@ async def test_reset_restores_a_fresh_session() -> None:
     vad.reset()
     again = [vad.confidence_sync(s[i : i + 512]) for i in range(0, 512 * 30, 512)]
     np.testing.assert_allclose(first, again, atol=1e-6)
+
+
+class _Broken:
+    path = "broken"
+
+    def run(self, x: np.ndarray, state: np.ndarray, sample_rate: int) -> None:
+        raise RuntimeError("onnx exploded")
+
+
+async def test_a_failed_batch_fails_each_waiting_session_with_a_beluga_error() -> None:
+    from beluga.core.errors import BelugaError
+
+    batcher = SileroBatcher(_Broken(), max_batch=2)  # type: ignore[arg-type]
+    a, b = (SileroVAD(mode="batch", batcher=batcher) for _ in range(2))
+    window = np.zeros(512, np.int16)
+    results = await asyncio.gather(
+        a.confidence(window), b.confidence(window), return_exceptions=True
+    )
+    assert all(isinstance(r, BelugaError) and "batch of 2" in str(r) for r in results)
+    assert batcher.backlog == 0
+
+
+async def test_a_cancelled_session_does_not_disturb_the_others() -> None:
+    batcher = SileroBatcher(SileroModel.shared(), max_batch=8, max_wait=0.001)
+    s = _streams()[0]
+    quitter, stayer = (SileroVAD(mode="batch", batcher=batcher) for _ in range(2))
+    ref = SileroVAD(mode="inline")
+    task = asyncio.create_task(quitter.confidence(s[:512]))
+    await asyncio.sleep(0)
+    task.cancel()
+    got = [await stayer.confidence(s[i : i + 512]) for i in range(0, 512 * 10, 512)]
+    want = [ref.confidence_sync(s[i : i + 512]) for i in range(0, 512 * 10, 512)]
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    assert batcher.backlog == 0

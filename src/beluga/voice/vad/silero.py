@@ -208,9 +208,19 @@ class SileroBatcher:
         self.in_flight -= len(futures)
         exc = done.exception()
         if exc is not None:
+            error = (
+                exc
+                if isinstance(exc, BelugaError)
+                else BelugaError(
+                    "voice.vad.silero",
+                    ErrorCode.INTERNAL,
+                    f"Silero inference failed for a batch of {len(futures)} windows: {exc}",
+                    cause=exc,
+                )
+            )
             for fut in futures:
                 if not fut.done():
-                    fut.set_exception(exc)
+                    fut.set_exception(error)
             return
         probs, states = done.result()
         for i, fut in enumerate(futures):
