@@ -44,3 +44,18 @@ async def test_energy_processor_at_48k_input() -> None:
     marks = [type(f) for f in down if not isinstance(f, InputAudioFrame)]
     assert marks == [UserStartedSpeakingFrame, UserStoppedSpeakingFrame]
     assert abs(vad.events[0].timestamp - 0.5) < 0.05
+
+
+async def test_a_change_of_input_rate_starts_a_new_stream() -> None:
+    rate = 16000
+    tone = (np.sin(np.arange(rate) * 2 * np.pi * 300 / rate) * 8000).astype(np.int16)
+    first = frames(np.concatenate([tone, np.zeros(rate, np.int16)]), rate)
+    tone48 = np.repeat(tone, 3)
+    second = frames(
+        np.concatenate([np.zeros(48000, np.int16), tone48, np.zeros(48000, np.int16)]), 48000
+    )
+    vad = VADProcessor("energy")
+    down, _ = await run_processor(vad, first + second)
+    marks = [type(f) for f in down if not isinstance(f, InputAudioFrame)]
+    assert marks == [UserStartedSpeakingFrame, UserStoppedSpeakingFrame] * 2
+    assert vad.analyzer is not None and vad.analyzer.input_rate == 48000

@@ -160,6 +160,11 @@ class VADAnalyzer:
         self.last_volume = _SILENCE_DB
 
     @property
+    def input_rate(self) -> int:
+        """The sample rate ``feed`` expects."""
+        return self._input_rate
+
+    @property
     def window_secs(self) -> float:
         return self.engine.window_samples / self.engine.sample_rate
 

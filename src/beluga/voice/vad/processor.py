@@ -3,7 +3,8 @@
 Every :class:`~beluga.voice.frames.InputAudioFrame` is forwarded unchanged, then analysed; a
 start or stop of speech pushes :class:`UserStartedSpeakingFrame` / :class:`UserStoppedSpeakingFrame`
 (urgent frames, so they overtake queued audio). The analyzer is created on the first frame, at
-that frame's sample rate (resampled to the engine's rate if they differ).
+that frame's sample rate (resampled to the engine's rate if they differ), and again if the
+input changes rate.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ class VADProcessor(FrameProcessor):
     @handles(InputAudioFrame)
     async def on_audio(self, frame: InputAudioFrame) -> None:
         await self.push(frame)
-        if self.analyzer is None:
+        if self.analyzer is None or self.analyzer.input_rate != frame.sample_rate:
+            if self.analyzer is not None:  # the input changed rate: a new stream
+                self.engine.reset()
             self.analyzer = VADAnalyzer(self.engine, self.params, sample_rate=frame.sample_rate)
         for event in await self.analyzer.feed(frame.pcm, frame.timestamp):
             self.events.append(event)

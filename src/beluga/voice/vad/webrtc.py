@@ -39,6 +39,7 @@ class WebRTCVAD:
                 f"aggressiveness is 0, 1, 2 or 3, got {aggressiveness}",
             )
         module: Any = require("webrtcvad", extra="voice")
+        self._module = module
         self.aggressiveness = aggressiveness
         self._vad = module.Vad(aggressiveness)
         self._window = sample_rate * frame_ms // 1000
@@ -59,4 +60,4 @@ class WebRTCVAD:
         return self.classify(window)
 
     def reset(self) -> None:
-        self._vad.set_mode(self.aggressiveness)
+        self._vad = self._module.Vad(self.aggressiveness)
