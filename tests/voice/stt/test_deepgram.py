@@ -144,12 +144,14 @@ async def test_transcribe_joins_the_finals() -> None:
 
 
 async def test_sends_keepalive_while_no_audio_flows() -> None:
-    async with ws_server(conversation) as (url, seen):
-        async with engine(url, keepalive_interval=0.01).stream(sample_rate=8000) as session:
-            while not any(isinstance(m, str) for m in seen.messages):
-                await asyncio.sleep(0.01)
-            await session.finish()
-            [e async for e in session]
+    async with (
+        ws_server(conversation) as (url, seen),
+        engine(url, keepalive_interval=0.01).stream(sample_rate=8000) as session,
+    ):
+        while not any(isinstance(m, str) for m in seen.messages):  # noqa: ASYNC110 - polls what the server saw
+            await asyncio.sleep(0.01)
+        await session.finish()
+        [e async for e in session]
     assert json.loads(seen.messages[0]) == {"type": "KeepAlive"}
 
 
@@ -195,11 +197,13 @@ async def closes_for_bad_audio(ws: ServerConnection, seen: Seen) -> None:
 
 
 async def test_policy_close_is_an_invalid_request() -> None:
-    async with ws_server(closes_for_bad_audio) as (url, _):
-        async with engine(url).stream(sample_rate=16000) as session:
-            await session.push(b"\x00")
-            with pytest.raises(BelugaError) as info:
-                [e async for e in session]
+    async with (
+        ws_server(closes_for_bad_audio) as (url, _),
+        engine(url).stream(sample_rate=16000) as session,
+    ):
+        await session.push(b"\x00")
+        with pytest.raises(BelugaError) as info:
+            [e async for e in session]
     assert info.value.code is ErrorCode.INVALID_REQUEST and "DATA-0000" in info.value.message
 
 
