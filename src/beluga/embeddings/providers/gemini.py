@@ -85,10 +85,14 @@ class GeminiEmbedder(ProviderEmbedder):
         conn = endpoint(base_url.rstrip("/") if base_url else None, default_url=_URL, api_key=key)
         self._where = f"Gemini at {conn.shown}"
         seconds = 60.0 if timeout is None else timeout
+        import httpx  # the SDK's own dependency; one client we own and close
+
+        self._http = httpx.AsyncClient(timeout=seconds)
         options: dict[str, Any] = {
             "api_version": "v1beta",
             "timeout": max(int(seconds * 1000), 1),
             "retry_options": {"attempts": 1},  # the retry middleware is the one loop
+            "httpx_async_client": self._http,
         }
         if conn.url:
             options["base_url"] = conn.url
@@ -171,6 +175,7 @@ class GeminiEmbedder(ProviderEmbedder):
         """Close the SDK's HTTP clients, unless the client was passed in."""
         if self._owns_client:
             await self._client.aio.aclose()
+            await self._http.aclose()
 
     def __repr__(self) -> str:
         return f"GeminiEmbedder(model={self._model!r}, dimensions={self._dimensions})"
