@@ -35,23 +35,38 @@ def embedder(server: ReplayServer, model: str, **options: Any) -> BedrockEmbedde
 
 
 def aws_error(status: int, kind: str, message: str, **headers: str) -> Reply:
-    return Reply.json({"message": message}, status=status,
-                      headers={"x-amzn-ErrorType": f"{kind}:http://internal.amazon.com/", **headers})
+    return Reply.json(
+        {"message": message},
+        status=status,
+        headers={"x-amzn-ErrorType": f"{kind}:http://internal.amazon.com/", **headers},
+    )
 
 
 async def test_titan_text_v2_one_call_per_input(server: ReplayServer) -> None:
     for value in (1.0, 2.0):
-        server.enqueue(Reply.json({"embedding": [value] * 4, "inputTextTokenCount": 3,
-                                   "embeddingsByType": {"float": [value] * 4}}))
-    async with embedder(server, "amazon.titan-embed-text-v2:0", dimensions=4,
-                        max_concurrency=1) as emb:
+        server.enqueue(
+            Reply.json(
+                {
+                    "embedding": [value] * 4,
+                    "inputTextTokenCount": 3,
+                    "embeddingsByType": {"float": [value] * 4},
+                }
+            )
+        )
+    async with embedder(
+        server, "amazon.titan-embed-text-v2:0", dimensions=4, max_concurrency=1
+    ) as emb:
         vectors = await emb.embed(["hello", "world"])
     assert vectors == [[1.0] * 4, [2.0] * 4]
     first = server.requests[0]
     assert first.path == "/model/amazon.titan-embed-text-v2%3A0/invoke"
     assert first.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
-    assert first.json() == {"inputText": "hello", "normalize": True,
-                            "embeddingTypes": ["float"], "dimensions": 4}
+    assert first.json() == {
+        "inputText": "hello",
+        "normalize": True,
+        "embeddingTypes": ["float"],
+        "dimensions": 4,
+    }
     assert server.requests[1].json()["inputText"] == "world"
 
 
@@ -67,20 +82,40 @@ async def test_titan_multimodal_text_and_image_in_one_vector(server: ReplayServe
 
 
 async def test_cohere_v3_texts_in_one_call(server: ReplayServer) -> None:
-    server.enqueue(Reply.json({"id": "e1", "response_type": "embeddings_by_type",
-                               "embeddings": {"float": [[1.0, 0.0], [0.0, 1.0]]},
-                               "texts": ["a", "b"]},
-                              headers={"X-Amzn-Bedrock-Input-Token-Count": "2"}))
-    async with embedder(server, "cohere.embed-english-v3", dimensions=2,
-                        input_type="search_query") as emb:
+    server.enqueue(
+        Reply.json(
+            {
+                "id": "e1",
+                "response_type": "embeddings_by_type",
+                "embeddings": {"float": [[1.0, 0.0], [0.0, 1.0]]},
+                "texts": ["a", "b"],
+            },
+            headers={"X-Amzn-Bedrock-Input-Token-Count": "2"},
+        )
+    )
+    async with embedder(
+        server, "cohere.embed-english-v3", dimensions=2, input_type="search_query"
+    ) as emb:
         assert await emb.embed(["a", "b"]) == [[1.0, 0.0], [0.0, 1.0]]
-    assert server.requests[0].json() == {"embedding_types": ["float"], "texts": ["a", "b"],
-                                         "input_type": "search_query", "truncate": "END"}
+    assert server.requests[0].json() == {
+        "embedding_types": ["float"],
+        "texts": ["a", "b"],
+        "input_type": "search_query",
+        "truncate": "END",
+    }
 
 
 async def test_cohere_v3_image_and_plain_embeddings_shape(server: ReplayServer) -> None:
-    server.enqueue(Reply.json({"id": "e2", "response_type": "embeddings_floats",
-                               "embeddings": [[0.25, 0.75]], "images": [{}]}))
+    server.enqueue(
+        Reply.json(
+            {
+                "id": "e2",
+                "response_type": "embeddings_floats",
+                "embeddings": [[0.25, 0.75]],
+                "images": [{}],
+            }
+        )
+    )
     async with embedder(server, "cohere.embed-english-v3", dimensions=2) as emb:
         assert await emb.embed([[ImagePart(data=PNG, media_type="image/png")]]) == [[0.25, 0.75]]
         with pytest.raises(BelugaError, match="embed-v4"):
@@ -91,15 +126,29 @@ async def test_cohere_v3_image_and_plain_embeddings_shape(server: ReplayServer) 
 
 
 async def test_cohere_v4_mixed_inputs(server: ReplayServer) -> None:
-    server.enqueue(Reply.json({"id": "e3", "embeddings": {"float": [[1.0, 0.0]]},
-                               "response_type": "embeddings_by_type"}))
+    server.enqueue(
+        Reply.json(
+            {
+                "id": "e3",
+                "embeddings": {"float": [[1.0, 0.0]]},
+                "response_type": "embeddings_by_type",
+            }
+        )
+    )
     async with embedder(server, "cohere.embed-v4:0", dimensions=2) as emb:
         await emb.embed([[TextPart(text="cat"), ImagePart(data=PNG, media_type="image/png")]])
     body = server.requests[0].json()
-    assert body["inputs"] == [{"content": [
-        {"type": "text", "text": "cat"},
-        {"type": "image_url", "image_url": f"data:image/png;base64,{base64.b64encode(PNG).decode()}"},
-    ]}]
+    assert body["inputs"] == [
+        {
+            "content": [
+                {"type": "text", "text": "cat"},
+                {
+                    "type": "image_url",
+                    "image_url": f"data:image/png;base64,{base64.b64encode(PNG).decode()}",
+                },
+            ]
+        }
+    ]
     assert body["output_dimension"] == 2
 
 

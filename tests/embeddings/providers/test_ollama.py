@@ -30,8 +30,9 @@ def answer(vectors: list[list[float]]) -> Reply:
 
 async def test_request_body_and_vectors(server: ReplayServer) -> None:
     server.enqueue(answer([[0.1, 0.2, 0.3], [0.3, 0.2, 0.1]]))
-    async with OllamaEmbedder("all-minilm", dimensions=3, base_url=server.url,
-                              keep_alive="5m") as emb:
+    async with OllamaEmbedder(
+        "all-minilm", dimensions=3, base_url=server.url, keep_alive="5m"
+    ) as emb:
         vectors = await emb.embed(["Why is the sky blue?", "Why is the grass green?"])
     assert vectors == [[0.1, 0.2, 0.3], [0.3, 0.2, 0.1]]
     request = server.requests[0]
@@ -46,16 +47,22 @@ async def test_request_body_and_vectors(server: ReplayServer) -> None:
 
 async def test_shorten_sends_dimensions_and_key_is_a_bearer(server: ReplayServer) -> None:
     server.enqueue(answer([[0.6, 0.8]]))
-    async with OllamaEmbedder("nomic-embed-text", dimensions=2, shorten=True,
-                              base_url=server.url, api_key="ollama-PLANTED-key") as emb:
+    async with OllamaEmbedder(
+        "nomic-embed-text",
+        dimensions=2,
+        shorten=True,
+        base_url=server.url,
+        api_key="ollama-PLANTED-key",
+    ) as emb:
         await emb.embed(["x"])
     assert server.requests[0].json()["dimensions"] == 2
     assert server.requests[0].headers["authorization"] == "Bearer ollama-PLANTED-key"
 
 
 async def test_missing_model_is_not_found(server: ReplayServer) -> None:
-    server.enqueue(Reply.json({"error": 'model "nope" not found, try pulling it first'},
-                              status=404))
+    server.enqueue(
+        Reply.json({"error": 'model "nope" not found, try pulling it first'}, status=404)
+    )
     async with OllamaEmbedder("nope", dimensions=3, base_url=server.url) as emb:
         with pytest.raises(BelugaError) as info:
             await emb.embed(["x"])

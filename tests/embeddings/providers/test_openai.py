@@ -76,8 +76,11 @@ async def test_request_body_and_vectors_in_input_order(
     assert span.attributes["gen_ai.usage.input_tokens"] == 7
     assert span.attributes["gen_ai.embeddings.dimension.count"] == 3
     points = telemetry.metric_points("gen_ai.client.token.usage")
-    kinds = {p.attributes.get("gen_ai.token.type") for p in points
-             if p.attributes.get("gen_ai.operation.name") == "embeddings"}
+    kinds = {
+        p.attributes.get("gen_ai.token.type")
+        for p in points
+        if p.attributes.get("gen_ai.operation.name") == "embeddings"
+    }
     assert kinds == {"input"}
 
 
@@ -119,8 +122,9 @@ async def test_unauthorized_is_auth_failed_and_key_hidden(server: ReplayServer) 
 
 
 async def test_rate_limit_carries_retry_after(server: ReplayServer) -> None:
-    server.enqueue(error(429, "Rate limit reached for requests", "rate_limit_exceeded",
-                         **{"retry-after": "7"}))
+    server.enqueue(
+        error(429, "Rate limit reached for requests", "rate_limit_exceeded", **{"retry-after": "7"})
+    )
     async with embedder(server) as emb:
         with pytest.raises(BelugaError) as info:
             await emb.embed(["x"])
