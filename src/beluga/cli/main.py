@@ -266,6 +266,7 @@ def _config_check(
     """Validate a beluga.yaml: syntax, keys, environment variables and provider options."""
     from beluga.agents.config import validate_agents
     from beluga.config import load_config
+    from beluga.embeddings import EmbeddingsConfig, validate_embeddings
     from beluga.llms import validate_config
     from beluga.llms.config import LLMConfig
     from beluga.llms.router import check_roles
@@ -276,6 +277,7 @@ def _config_check(
     chains = check_roles(cfg)
     agents = validate_agents(cfg)
     memory = validate_memory(cfg)
+    embedders = validate_embeddings(cfg)
     listed = ", ".join(names) or "none (offline defaults)"
     typer.echo(
         f"{cfg.source}: OK — default model {LLMConfig.of(cfg).default!r}; providers: {listed}"
@@ -286,6 +288,8 @@ def _config_check(
     if agents:
         typer.echo(f"  agents: {', '.join(agents)}")
     typer.echo(f"  memory: {memory}")
+    named = f"; embedders: {', '.join(embedders)}" if embedders else ""
+    typer.echo(f"  embeddings: default {EmbeddingsConfig.of(cfg).default!r}{named}")
     typer.echo(f"  metrics: {_metrics_store(cfg)}")
 
 

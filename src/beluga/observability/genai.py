@@ -129,12 +129,15 @@ class Operation:
             if self._metric_attrs is not None:
                 _first_chunk.record(self.first_chunk_at - self._start, self._metric_attrs)
 
-    def tokens(self, input_tokens: int, output_tokens: int) -> None:
+    def tokens(self, input_tokens: int, output_tokens: int | None) -> None:
+        """Record token usage; ``None`` output for operations that produce no tokens
+        (``embeddings``), so no zero output point skews the histogram."""
         attrs = self._metric_attrs
         if attrs is None:
             return
         _tokens.record(input_tokens, {**attrs, "gen_ai.token.type": "input"})
-        _tokens.record(output_tokens, {**attrs, "gen_ai.token.type": "output"})
+        if output_tokens is not None:
+            _tokens.record(output_tokens, {**attrs, "gen_ai.token.type": "output"})
 
     def fail(self, exc: BaseException) -> None:
         """Record ``exc`` as the operation's error (its text redacted)."""

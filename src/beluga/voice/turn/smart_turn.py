@@ -2,7 +2,7 @@
 
 The ONNX file ships inside the ``pipecat-ai`` wheel (``pipecat/audio/turn/smart_turn/data/
 smart-turn-v3.2-cpu.onnx``); install that wheel with ``pip install --no-deps pipecat-ai==1.14.0``
-(``make voice-models``) — its own dependencies are ~500 MB and we import nothing from it. The model
+(``make models``) — its own dependencies are ~500 MB and we import nothing from it. The model
 takes Whisper log-mel features (80 bins x 800 frames = the last 8 s of 16 kHz audio, zero-padded
 at the front) and returns P(turn complete). One call costs ~100 ms of CPU, so it runs in a worker
 thread, never on the event loop; the session is shared by every detector in the process.
@@ -44,7 +44,7 @@ def smart_turn_model_path() -> Path:
         "voice.turn.smart_turn",
         ErrorCode.INVALID_CONFIG,
         "the smart-turn model was not found: install the wheel that ships it, without its "
-        "dependencies: `pip install --no-deps pipecat-ai==1.14.0` (or `make voice-models`), "
+        "dependencies: `pip install --no-deps pipecat-ai==1.14.0` (or `make models`), "
         "or pass model_path= to the ONNX file",
     )
 

@@ -2,7 +2,7 @@
 
 The model ships inside the ``silero-vad`` wheel (``silero_vad/data/silero_vad.onnx``); we find
 the file with :func:`importlib.util.find_spec` and never import ``silero_vad`` (it imports torch).
-Install it with ``pip install --no-deps silero-vad==6.2.3`` (``make voice-models``). Per window
+Install it with ``pip install --no-deps silero-vad==6.2.3`` (``make models``). Per window
 the model takes 512 new samples plus the previous window's last 64 at 16 kHz (256 + 32 at 8 kHz)
 and a recurrent state of shape (2, B, 128); the batch dimension B lets one ONNX run serve many
 sessions, each with its own state and context.
@@ -79,7 +79,7 @@ def silero_model_path() -> Path:
         "voice.vad.silero",
         ErrorCode.INVALID_CONFIG,
         "the Silero VAD model was not found: install it without torch with "
-        "`pip install --no-deps silero-vad==6.2.3` (or `make voice-models`), "
+        "`pip install --no-deps silero-vad==6.2.3` (or `make models`), "
         "or pass model_path= to an ONNX file",
     )
 
