@@ -9,8 +9,10 @@ cover the text with no gap, and joining them with the overlaps removed gives the
 (property-tested). Separators stay attached to the piece they end (``keep_separator="end"``,
 the default: a chunk ends with its paragraph break) or begin (``"start"``).
 
-Pieces are then merged greedily into chunks of at most ``chunk_size`` units as measured by
-``length`` (characters by default; :class:`~beluga.documents.splitters.tokens.TokenSplitter`
+Within one level, consecutive pieces that fit are merged greedily into chunks of at most
+``chunk_size`` units; a piece too long ends the run and is cut at the next level, so chunk
+boundaries fall on the coarsest separator that works (LangChain's behaviour). Size is measured
+by ``length`` (characters by default; :class:`~beluga.documents.splitters.tokens.TokenSplitter`
 counts tokens). Each new chunk starts with the last pieces of the previous one, as many as fit
 in ``chunk_overlap`` units. One unit is never split: with ``""`` among the separators that is a
 character; without it, a piece longer than ``chunk_size`` that no separator can cut (a long
@@ -72,9 +74,7 @@ class RecursiveCharacterSplitter:
         """``(start, chunk)`` pairs covering ``text``, with each chunk ``text[start:...]``."""
         if not text:
             return []
-        pieces: list[_Piece] = []
-        self._pieces(text, 0, len(text), 0, pieces)
-        return [(a, text[a:b]) for a, b in self._merge(text, pieces)]
+        return [(a, text[a:b]) for a, b in self._split(text, 0, len(text), 0)]
 
     def split_documents(self, documents: Iterable[Document]) -> list[Document]:
         """Chunks of each document (see :func:`~beluga.documents.splitters._chunks.make_chunks`).
@@ -99,45 +99,54 @@ class RecursiveCharacterSplitter:
     def _split_document(self, document: Document) -> list[Document]:
         return make_chunks(document, self.split_text(document.text))
 
-    def _pieces(self, text: str, start: int, end: int, level: int, out: list[_Piece]) -> None:
-        """Append atomic pieces of ``text[start:end]``, each within ``chunk_size`` if it can be."""
+    def _split(self, text: str, start: int, end: int, level: int) -> list[tuple[int, int]]:
+        """Chunks of ``text[start:end]`` cut at ``separators[level:]``.
+
+        Runs of pieces that fit are merged; a piece too long is flushed on its own and cut
+        again with the next separators, so chunk boundaries fall on the coarsest separator.
+        """
         separators = self.separators
         while (
             level < len(separators)
             and separators[level]
-            and (text.find(separators[level], start, end) == -1)
+            and text.find(separators[level], start, end) == -1
         ):
             level += 1
         if level == len(separators):
-            out.append((start, end, self._measure(text, start, end)))
-            return
+            return [(start, end)]
         separator = separators[level]
         if not separator:
-            self._characters(text, start, end, out)
-            return
+            return self._merge(text, self._characters(text, start, end))
         width = len(separator)
         size = self.chunk_size
-        position = start
         find = text.find
         at_end = self.keep_separator == "end"
+        spans: list[tuple[int, int]] = []
+        fitting: list[_Piece] = []
+        position = start
         while position < end:
             skip = 0 if at_end or not text.startswith(separator, position) else width
             found = find(separator, position + skip, end)
             cut = end if found == -1 else found + width if at_end else found
             if cut > position:
                 length = self._measure(text, position, cut)
-                if length > size:
-                    self._pieces(text, position, cut, level + 1, out)
+                if length <= size:
+                    fitting.append((position, cut, length))
                 else:
-                    out.append((position, cut, length))
+                    if fitting:
+                        spans.extend(self._merge(text, fitting))
+                        fitting = []
+                    spans.extend(self._split(text, position, cut, level + 1))
             position = cut
+        if fitting:
+            spans.extend(self._merge(text, fitting))
+        return spans
 
-    def _characters(self, text: str, start: int, end: int, out: list[_Piece]) -> None:
+    def _characters(self, text: str, start: int, end: int) -> list[_Piece]:
         if self._chars:
-            step = self.chunk_size
-            out.extend((a, min(a + step, end), min(step, end - a)) for a in range(start, end, step))
-            return
-        out.extend((a, a + 1, self._length(text[a])) for a in range(start, end))
+            step = max(1, self.chunk_size - self.chunk_overlap)
+            return [(a, min(a + step, end), min(step, end - a)) for a in range(start, end, step)]
+        return [(a, a + 1, self._length(text[a])) for a in range(start, end)]
 
     def _measure(self, text: str, start: int, end: int) -> int:
         return end - start if self._chars else self._length(text[start:end])
