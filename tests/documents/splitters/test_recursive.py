@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import pytest
@@ -38,7 +39,7 @@ def check(
         assert text[start : start + len(chunk)] == chunk
         assert chunk
         assert length(chunk) <= splitter.chunk_size or unbreakable(chunk)
-    for (a, prev), (b, _) in zip(chunks, chunks[1:], strict=False):
+    for (a, prev), (b, _) in itertools.pairwise(chunks):
         assert b > a, "chunks must advance"
         shared = text[b : a + len(prev)]
         assert length(shared) <= splitter.chunk_overlap or not shared
