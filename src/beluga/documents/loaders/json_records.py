@@ -1,7 +1,7 @@
 """JSON and JSON Lines files: records selected by a small jq-like path, one document each.
 
 Paths are the subset of jq people use for this: ``.items[].body`` — keys separated by dots,
-``[]`` to iterate over an array, ``[2]`` for one element (a leading dot is optional). ``records``
+``[]`` to iterate over an array, ``[2]`` or ``[-1]`` for one element (a leading dot is optional). ``records``
 picks the records in a JSON file (default: the top-level array's elements, or the top-level
 value); ``content`` picks the text inside a record (default: the whole record, as JSON unless
 it is a string). The record's other top-level keys with scalar values become metadata
@@ -22,7 +22,7 @@ from beluga.schema import Document
 
 __all__ = ["JsonLoader", "JsonlLoader", "select"]
 
-_STEP = re.compile(r"\.?([^.\[\]]+)|\[(\d*)\]")
+_STEP = re.compile(r"\.?([^.\[\]]+)|\[(-?\d+)?\]")
 _RESERVED = frozenset({"source", "mtime", "file_sha256", "sha256", "line", "record", "path"})
 _SCALAR = (str, int, float, bool)
 

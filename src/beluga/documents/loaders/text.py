@@ -2,7 +2,8 @@
 
 Decoding tries, in order: the encoding the caller names; a byte-order mark (UTF-8/16/32); strict
 UTF-8 (nearly every file today); then charset-normalizer's detection, a maintained library that
-recognises legacy code pages (cp1252, latin-1, Shift-JIS...). A file none of these can read fails
+recognises legacy code pages (cp1252, cp1251, Shift-JIS...); on short Western text its
+candidates often tie, and a near-tie goes to cp1252, the commonest of them. A file none of these can read fails
 with an error naming the file and the ``encoding=`` option, never with mojibake.
 """
 
@@ -28,6 +29,9 @@ _BOMS = (
 )
 
 
+_TIE = 0.15
+
+
 def decode(data: bytes, path: Path | str, *, encoding: str | None = None) -> tuple[str, str]:
     """``(text, encoding used)`` for the bytes of ``path``; raises INVALID_REQUEST if unreadable."""
     if encoding is not None:
@@ -47,7 +51,12 @@ def decode(data: bytes, path: Path | str, *, encoding: str | None = None) -> tup
     except UnicodeDecodeError as exc:
         utf8_error = exc
     detector: Any = require("charset_normalizer", extra="documents")
-    best = detector.from_bytes(data).best()
+    candidates = list(detector.from_bytes(data))
+    best = candidates[0] if candidates else None
+    if best is not None:
+        # Short Western text is often a near-tie between code pages; the commonest wins it.
+        near = [c for c in candidates if c.chaos <= best.chaos + _TIE and c.encoding == "cp1252"]
+        best = near[0] if near else best
     if best is None or best.encoding is None:
         raise invalid(
             path,
