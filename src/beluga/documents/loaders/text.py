@@ -2,9 +2,10 @@
 
 Decoding tries, in order: the encoding the caller names; a byte-order mark (UTF-8/16/32); strict
 UTF-8 (nearly every file today); then charset-normalizer's detection, a maintained library that
-recognises legacy code pages (cp1252, cp1251, Shift-JIS...); on short Western text its
-candidates often tie, and a near-tie goes to cp1252, the commonest of them. A file none of these can read fails
-with an error naming the file and the ``encoding=`` option, never with mojibake.
+recognises legacy code pages (cp1252, Shift-JIS...); on short Western text its candidates
+often tie, and a near-tie goes to cp1252, the commonest of them. Detection is a guess on short
+Cyrillic text (cp1251 vs mac_cyrillic): pass ``encoding=`` when you know it. A file none of
+these can read fails with an error naming the file and the ``encoding=`` option.
 """
 
 from __future__ import annotations
