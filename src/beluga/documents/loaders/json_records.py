@@ -3,10 +3,10 @@
 Paths are the subset of jq people use for this: ``.items[].body`` — keys separated by dots,
 ``[]`` to iterate over an array, ``[2]`` or ``[-1]`` for one element (a leading dot is
 optional). ``records`` picks the records in a JSON file (default: the top-level array's
-elements, or the top-level value); ``content`` picks the text inside a record (default: the whole record, as JSON unless
-it is a string). The record's other top-level keys with scalar values become metadata
-(``metadata_keys`` restricts them). JSON Lines files are read line by line, never whole, and an
-error names the line.
+elements, or the top-level value); ``content`` picks the text inside a record (default: the
+whole record, as JSON unless it is a string). The record's other top-level keys with scalar
+values become metadata (``metadata_keys`` restricts them). JSON Lines files are read line by
+line, never whole, and an error names the line.
 """
 
 from __future__ import annotations
