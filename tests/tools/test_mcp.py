@@ -8,6 +8,7 @@ import base64
 import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -155,7 +156,8 @@ async def test_a_crash_mid_call_is_a_retryable_error_and_the_next_call_reconnect
         await call(server, "crash")
     error = caught.value
     assert error.code is ErrorCode.PROVIDER_UNAVAILABLE and error.retryable
-    assert "MCP server 'python demo.py' closed the connection" in error.message
+    name = f"{Path(sys.executable).name} demo.py"  # the server's name is its command line
+    assert f"MCP server '{name}' closed the connection" in error.message
     assert "the next call reconnects" in error.message
     after = int(texts(await call(server, "pid"))[0])
     assert after != before
