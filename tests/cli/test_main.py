@@ -104,7 +104,7 @@ def test_providers_check_reports_each_provider(
     import threading
 
     from tests.llms._servers import completion
-    from tests.support.cassettes import ReplayServer
+    from tests.support.replay_server import ReplayServer
 
     monkeypatch.delenv("GROQ_API_KEY", raising=False)
     loop = asyncio.new_event_loop()  # the server runs beside the CLI's own event loop

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.cassettes import Reply
+from tests.support.replay_server import Reply
 
 
 def completion(

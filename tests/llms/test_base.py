@@ -20,7 +20,7 @@ from beluga.llms.middleware import retrying
 from beluga.llms.testing import AgentInfo, FunctionModel, TestModel
 from beluga.schema import Message, OutputSchema, TextDelta
 from tests.llms._servers import anthropic_message, chunk, completion
-from tests.support.cassettes import ReplayServer
+from tests.support.replay_server import ReplayServer
 
 KEY = "sk-test-0123456789abcdef"
 

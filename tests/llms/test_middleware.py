@@ -28,7 +28,7 @@ from beluga.llms.testing import AgentInfo, FunctionModel, TestModel
 from beluga.schema import FinishEvent, Message, StreamEvent, TextDelta, Usage
 from tests.conftest import Telemetry
 from tests.llms._servers import completion, error, stream
-from tests.support.cassettes import ReplayServer, Reply
+from tests.support.replay_server import ReplayServer, Reply
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.002)
 

@@ -10,7 +10,7 @@ from beluga.config import BelugaConfig, ConfigError, load_config
 from beluga.llms import ModelSettings, from_config, validate_config
 from beluga.llms.router import RoleModel, Router
 from tests.llms._servers import completion, error
-from tests.support.cassettes import ReplayServer
+from tests.support.replay_server import ReplayServer
 
 
 def config_of(tmp_path: Path, text: str) -> BelugaConfig:

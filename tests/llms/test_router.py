@@ -19,7 +19,7 @@ from beluga.llms.router import Role, Router
 from beluga.schema import ChatResponse, Message, ResponseBuilder, StreamEvent, TextDelta
 from tests.conftest import Telemetry
 from tests.llms._servers import anthropic_message, completion, error, gemini_content, stream
-from tests.support.cassettes import ReplayServer, Reply
+from tests.support.replay_server import ReplayServer, Reply
 
 
 @pytest.fixture

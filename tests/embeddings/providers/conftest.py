@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.support.cassettes import ReplayServer
+from tests.support.replay_server import ReplayServer
 
 _VARS = (
     "HTTP_PROXY",

@@ -17,7 +17,7 @@ from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.redaction import redact
 from beluga.embeddings.providers.bedrock import BedrockEmbedder
 from beluga.schema import ImagePart, TextPart
-from tests.support.cassettes import ReplayServer, Reply
+from tests.support.replay_server import ReplayServer, Reply
 
 SECRET = "aws-secret-PLANTED0123456789abcdef"
 PNG = b"\x89PNG\r\n\x1a\nfake"

@@ -15,7 +15,7 @@ import pytest
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.embeddings.providers.gemini import GeminiEmbedder
 from beluga.schema import ImagePart, TextPart
-from tests.support.cassettes import ReplayServer, Reply
+from tests.support.replay_server import ReplayServer, Reply
 
 KEY = "AIza-PLANTED0123456789abcdef"
 PNG = b"\x89PNG\r\n\x1a\nfake"

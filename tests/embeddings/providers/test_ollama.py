@@ -13,7 +13,7 @@ from beluga.core.errors import BelugaError, ErrorCode
 from beluga.embeddings import create
 from beluga.embeddings.providers.ollama import OllamaEmbedder
 from beluga.schema import ImagePart
-from tests.support.cassettes import ReplayServer, Reply, unused_port
+from tests.support.replay_server import ReplayServer, Reply, unused_port
 
 
 def answer(vectors: list[list[float]]) -> Reply:

@@ -18,7 +18,7 @@ from beluga.embeddings import create
 from beluga.embeddings.providers.openai import OpenAIEmbedder
 from beluga.schema import ImagePart, TextPart
 from tests.conftest import Telemetry
-from tests.support.cassettes import ReplayServer, Reply
+from tests.support.replay_server import ReplayServer, Reply
 
 KEY = "sk-test-PLANTED0123456789abcdef"
 

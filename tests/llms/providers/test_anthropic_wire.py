@@ -23,7 +23,7 @@ from beluga.schema import (
     TextDelta,
     Usage,
 )
-from tests.support.cassettes import ReplayServer, Reply
+from tests.support.replay_server import ReplayServer, Reply
 
 PROVIDER = "anthropic"
 COMPACT = {"context_management": {"edits": [{"type": "compact_20260112"}]}}

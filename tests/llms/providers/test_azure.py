@@ -23,14 +23,13 @@ from tests.conftest import Telemetry
 from tests.llms.providers import test_openai as chat
 from tests.llms.providers import test_openai_responses as responses
 from tests.support.cassettes import (
-    ReplayServer,
-    Reply,
     cassette_root,
     expressible,
     is_reference_set,
     replayable,
     safe_select,
 )
+from tests.support.replay_server import ReplayServer, Reply
 
 PLANTED = "sk-test-PLANTED0123456789abcdef"
 DEPLOYMENT = "my-gpt4o"

@@ -61,8 +61,6 @@ from tests.support.cassettes import (
     Cassette,
     Interaction,
     RecordedResponse,
-    ReplayServer,
-    Reply,
     Unexpressible,
     Unreplayable,
     assert_accounted_for,
@@ -76,11 +74,11 @@ from tests.support.cassettes import (
     replay_cases,
     replayable,
     safe_select,
-    unused_port,
     with_request_body,
     without_nulls,
 )
 from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
+from tests.support.replay_server import ReplayServer, Reply, unused_port
 
 PLANTED = "PLANTEDsecretKEY0123456789abcdefghijklmn"
 ACCESS_KEY = "AKIDBELUGATEST0000000"

@@ -12,14 +12,13 @@ from tests.conftest import Telemetry
 from tests.llms._servers import completion
 from tests.support.cassettes import (
     Interaction,
-    ReplayServer,
-    Reply,
     cassette_root,
     cassettes,
     expressible,
     in_use,
     safe_select,
 )
+from tests.support.replay_server import ReplayServer, Reply
 
 VENDORS = [
     "groq",

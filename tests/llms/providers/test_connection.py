@@ -30,7 +30,7 @@ from beluga.llms.providers.openai_responses import OpenAIResponsesModel
 from beluga.llms.providers.xai import XAIChatModel
 from tests.conftest import Telemetry
 from tests.llms._servers import anthropic_message, completion, gemini_content
-from tests.support.cassettes import ReplayServer, Reply
+from tests.support.replay_server import ReplayServer, Reply
 
 PASSWORD = "Pw-9f3kQz7LmX2v"
 HEADER_SECRET = "hdr-Zq81Nc4Wt6Yb"
@@ -199,7 +199,7 @@ async def test_every_configured_header_value_is_a_secret_whatever_its_name(
 
 
 async def test_a_refused_connection_names_the_host_but_not_the_password() -> None:
-    from tests.support.cassettes import unused_port
+    from tests.support.replay_server import unused_port
 
     url = _with_password(f"http://127.0.0.1:{unused_port()}")
     async with AnthropicChatModel("c", api_key=KEY, base_url=url) as model:

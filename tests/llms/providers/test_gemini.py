@@ -54,8 +54,6 @@ from tests.conftest import Telemetry
 from tests.support.cassettes import (
     Cassette,
     Interaction,
-    ReplayServer,
-    Reply,
     Unexpressible,
     Unreplayable,
     assert_accounted_for,
@@ -68,11 +66,11 @@ from tests.support.cassettes import (
     replay_cases,
     replayable,
     safe_select,
-    unused_port,
     with_request_body,
     without_nulls,
 )
 from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
+from tests.support.replay_server import ReplayServer, Reply, unused_port
 
 PLANTED = "AIzaPLANTED0123456789abcdefghijklmnopq"
 PROVIDER = "google"  # the cassettes' folder

@@ -48,7 +48,7 @@ from beluga.schema import (
     UsageEvent,
 )
 from tests.conftest import Telemetry
-from tests.support.cassettes import ReplayServer, Reply, unused_port
+from tests.support.replay_server import ReplayServer, Reply, unused_port
 
 DATA = Path(__file__).parent / "data" / "ollama"
 PLANTED = "ollama-PLANTED0123456789abcdef"

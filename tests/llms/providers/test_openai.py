@@ -49,8 +49,6 @@ from tests.conftest import Telemetry
 from tests.support.cassettes import (
     Cassette,
     Interaction,
-    ReplayServer,
-    Reply,
     Unexpressible,
     Unreplayable,
     assert_accounted_for,
@@ -62,10 +60,10 @@ from tests.support.cassettes import (
     in_use,
     replay_cases,
     replayable,
-    unused_port,
     with_request_body,
     without_nulls,
 )
+from tests.support.replay_server import ReplayServer, Reply, unused_port
 
 PLANTED = "sk-test-PLANTED0123456789abcdef"
 PROVIDERS = ("openai", "groq", "mistral", "ollama")  # servers that speak Chat Completions

@@ -30,7 +30,7 @@ from beluga.llms.providers.openai_responses import OpenAIResponsesModel
 from beluga.llms.router import Role, Router
 from beluga.schema import Message, ToolCall, ToolDefinition
 from tests.llms._servers import anthropic_message, completion, gemini_content
-from tests.support.cassettes import ReplayServer
+from tests.support.replay_server import ReplayServer
 
 KEY = "sk-preflight-key-0123456789"
 Maker = Callable[[str], BaseChatModel]

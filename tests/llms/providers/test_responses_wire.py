@@ -22,7 +22,7 @@ from beluga.schema import (
     ToolCall,
     ToolDefinition,
 )
-from tests.support.cassettes import ReplayServer, Reply
+from tests.support.replay_server import ReplayServer, Reply
 
 TOOLS = [ToolDefinition("get_capital", "", {"type": "object", "properties": {}})]
 COMMENTARY = 'I\'ll check the capital lookup tool for "PotatoLand."'

@@ -65,9 +65,9 @@ from tests.support.cassettes import (
     is_reference_set,
     replayable,
     safe_select,
-    unused_port,
 )
 from tests.support.reasoning import aiter_of, build, has_reasoning, reasoning_of
+from tests.support.replay_server import unused_port
 
 PLANTED = "xai-PLANTED0123456789abcdefghij"
 PROVIDER = "x_ai"  # the gen_ai.provider.name our reasoning parts carry

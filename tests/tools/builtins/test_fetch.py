@@ -11,7 +11,7 @@ from beluga.tools import RunContext, Tool, ToolResult, ToolRetry
 from beluga.tools.builtins import http_fetch
 from beluga.tools.builtins.fetch import HostAllowList
 from beluga.tools.execute import run_tool
-from tests.support.cassettes import ReplayServer, Reply
+from tests.support.replay_server import ReplayServer, Reply
 
 
 @pytest.fixture
@@ -176,7 +176,7 @@ async def test_more_methods_and_a_body(server: ReplayServer) -> None:
 
 
 async def test_an_unreachable_host_is_an_error_for_the_model() -> None:
-    from tests.support.cassettes import unused_port
+    from tests.support.replay_server import unused_port
 
     result = await run_tool(
         http_fetch(["127.0.0.1"]),
