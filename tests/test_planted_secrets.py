@@ -88,6 +88,10 @@ SECRETS: dict[str, str] = {
     "header in a broken environment override": _secret("env"),
     "header given as a string": _secret("header-string"),
     "base_url from ${VAR}": _secret("url-env"),
+    "embedder base_url password": _secret("url-embedder"),
+    "embedder api key": _secret("key-embedder"),
+    "memory DSN password": _secret("dsn-memory"),
+    "redis memory URL password": _secret("url-redis-memory"),
 }
 S = SECRETS
 USER = "beluga"
@@ -247,7 +251,7 @@ def _rejected(host: str) -> str:
 
 def write_configs(tmp_path: Path, failing: str, refusing: str) -> dict[str, Path]:
     """The files the commands read (see each one's comment)."""
-    names = ("main", "pg", "pg_query", "broken", "typo")
+    names = ("main", "pg", "pg_query", "broken", "typo", "areas", "redis")
     files = {name: tmp_path / f"{name}.yaml" for name in names}
     # Every adapter at the failing server and at the refused port, one role through all of them;
     # entries that are refused at creation, and a base URL from the environment, outside it.
@@ -283,7 +287,62 @@ def write_configs(tmp_path: Path, failing: str, refusing: str) -> dict[str, Path
         f"    gpt: {{type: openai, api_key: sk-proj-{S['openai api key']}, base_url: http://{failing},"
         f" default_headers: 'X-Custom-Auth: {S['header given as a string']}'}}\n"
     )
+    # The areas above the LLM layer: an embedder at the failing server, memory on a PostgreSQL
+    # (and a Redis) that is down.
+    files["areas"].write_text(
+        "llm: {default: test}\n"
+        "embeddings:\n  default: docs\n  embedders:\n"
+        "    docs: {provider: openai, model: text-embedding-3-small, retries: 1,"
+        f" api_key: sk-proj-{S['embedder api key']},"
+        f" base_url: 'http://{USER}:{S['embedder base_url password']}@{failing}/v1'}}\n"
+        f"memory: {{store: postgres, url: 'postgresql://{USER}:{S['memory DSN password']}"
+        f"@{refusing}/db'}}\n"
+    )
+    files["redis"].write_text(
+        "llm: {default: test}\n"
+        f"memory: {{store: redis, url: 'redis://:{S['redis memory URL password']}@{refusing}/0'}}\n"
+    )
     return files
+
+
+AREAS_APP = """
+import asyncio, logging, sys, traceback
+logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+
+from beluga.config import load_config
+from beluga.embeddings.config import EmbeddingsConfig, build_embedder
+from beluga.memory.config import MemoryConfig, build_memory
+
+
+def failed(exc):
+    print(repr(exc), str(exc), sep="\\n")
+    traceback.print_exception(exc, file=sys.stdout)
+
+
+async def main(path):
+    config = load_config(path)
+    print(repr(config), config.model_dump(), config.model_dump_json(), sep="\\n")
+    if EmbeddingsConfig.of(config).embedders:
+        embedder = build_embedder(config)
+        print(repr(embedder))
+        try:
+            await embedder.embed(["hello"])
+        except Exception as exc:
+            failed(exc)
+    memory = build_memory(MemoryConfig.of(config))
+    print(repr(memory))
+    try:
+        await memory.load("s1")
+    except Exception as exc:
+        failed(exc)
+
+
+for path in sys.argv[1:]:
+    try:
+        asyncio.run(main(path))
+    except Exception as exc:
+        failed(exc)
+"""
 
 
 APP = """
@@ -396,8 +455,8 @@ def _drive(tmp_path: Path, files: dict[str, Path], refusing: str) -> list[str]:
         ),
     }
     cli = [sys.executable, "-m", "beluga"]
-    main, pg, pg_query, broken, typo = (
-        str(files[k]) for k in ("main", "pg", "pg_query", "broken", "typo")
+    main, pg, pg_query, broken, typo, areas, redis = (
+        str(files[k]) for k in ("main", "pg", "pg_query", "broken", "typo", "areas", "redis")
     )
     cli_dsn = f"postgresql://{USER}:{S['metrics DSN password on the command line']}@{refusing}/db"
     calls = [
@@ -426,6 +485,11 @@ def _drive(tmp_path: Path, files: dict[str, Path], refusing: str) -> list[str]:
         ([*cli, "chat", "-c", typo, "hello"], debug),
         # The app: reprs and dumps, dependency logs at DEBUG, spans, router and direct calls.
         ([sys.executable, "-c", APP, main, pg, pg_query], env),
+        # Embeddings and memory: their config, CLI and errors.
+        *(([*cli, "config", "check", f], debug) for f in (areas, redis)),
+        *(([*cli, "memory", "sessions", "-c", f], debug) for f in (areas, redis)),
+        ([*cli, "memory", "show", "-c", areas, "s1"], env),
+        ([sys.executable, "-c", AREAS_APP, areas, redis], env),
     ]
     with ThreadPoolExecutor(max_workers=4) as pool:
         outputs = list(pool.map(lambda c: _run(c[0], c[1], tmp_path), calls))
@@ -477,6 +541,8 @@ def test_no_surface_shows_a_planted_secret(
     # The surfaces were reached: the failures, the spans and the store are all there.
     assert "internal error" in text, "the 500s are reported"
     assert "ConnectError" in text, "the refused port is reported"
+    assert "memory store PostgreSQL" in text and "Redis" in text, "memory reached its stores"
+    assert "embeddings.openai.embed" in text, "the embedder reached the failing server"
     assert '"trace_id"' in text, "the spans were printed"
     assert _recorded_errors(tmp_path / "metrics.db"), "the failed calls were recorded"
 
