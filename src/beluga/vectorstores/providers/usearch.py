@@ -69,8 +69,8 @@ _COLLECTIONS = "beluga_vector_collections"
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,48}$")
 _USEARCH_METRIC = {"cosine": "cos", "dot": "ip", "euclidean": "l2sq"}
 _CHUNK = 500  # ids per IN (...) list, far below SQLite's parameter limit
-T = TypeVar("T")
-Matrix = npt.NDArray[np.float32]
+_T = TypeVar("_T")
+_Matrix = npt.NDArray[np.float32]
 
 
 def default_vectors_path() -> Path:
@@ -79,7 +79,7 @@ def default_vectors_path() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".beluga" / "vectors.db"
 
 
-def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
+def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterable[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -271,16 +271,16 @@ class USearchVectorStore(AsyncClosing):
                 found[int(key)] = _decode(text)
         return found
 
-    def _scores(self, distances: npt.NDArray[Any]) -> Matrix:
+    def _scores(self, distances: npt.NDArray[Any]) -> _Matrix:
         distances = np.asarray(distances, dtype=np.float32)
         if self.metric == "euclidean":
-            result: Matrix = -np.sqrt(np.maximum(distances, 0))
+            result: _Matrix = -np.sqrt(np.maximum(distances, 0))
             return result
         return (1.0 - distances).astype(np.float32)
 
     # -- on the worker thread ------------------------------------------------------------------
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="beluga-vectors-usearch")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -414,7 +414,7 @@ class USearchVectorStore(AsyncClosing):
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
 
-    def _transaction(self, body: Callable[[sqlite3.Connection], T]) -> T:
+    def _transaction(self, body: Callable[[sqlite3.Connection], _T]) -> _T:
         """``body`` in one write transaction that also bumps the generation."""
         conn = self._connection()
         try:
@@ -433,7 +433,7 @@ class USearchVectorStore(AsyncClosing):
             raise self._error(exc) from exc
         return result
 
-    def _upsert(self, rows: list[tuple[str, str, str, bytes]], matrix: Matrix) -> None:
+    def _upsert(self, rows: list[tuple[str, str, str, bytes]], matrix: _Matrix) -> None:
         def write(conn: sqlite3.Connection) -> tuple[list[int], list[int]]:
             if self.dimensions is None:
                 self.dimensions = int(matrix.shape[1])
@@ -458,7 +458,7 @@ class USearchVectorStore(AsyncClosing):
         old, new = self._transaction(write)
         self._apply(old, new, matrix)
 
-    def _apply(self, removed: list[int], added: list[int], matrix: Matrix | None) -> None:
+    def _apply(self, removed: list[int], added: list[int], matrix: _Matrix | None) -> None:
         """Mirror a committed write in the index (a failure here only forces a rebuild)."""
         try:
             if self._index is None and added:
@@ -501,7 +501,7 @@ class USearchVectorStore(AsyncClosing):
         removed = self._transaction(write)
         self._apply(removed, [], None)
 
-    def _filtered(self, query: Matrix, k: int, node: Filter) -> tuple[npt.NDArray[Any], Matrix]:
+    def _filtered(self, query: _Matrix, k: int, node: Filter) -> tuple[npt.NDArray[Any], _Matrix]:
         """The top ``k`` keys and scores among the documents matching ``node``."""
         assert self._index is not None
         where, params = sqlite_where(node)
@@ -521,12 +521,12 @@ class USearchVectorStore(AsyncClosing):
                 count = min(total, count * 4)
         return self._exact(query, k, matched)
 
-    def _exact(self, query: Matrix, k: int, keys: npt.NDArray[np.uint64]) -> tuple[Any, Matrix]:
+    def _exact(self, query: _Matrix, k: int, keys: npt.NDArray[np.uint64]) -> tuple[Any, _Matrix]:
         assert self._index is not None
         vectors = np.asarray(self._index.get(keys, dtype="f32"), dtype=np.float32)
         vectors = vectors.reshape(len(keys), -1)
         if self.metric == "cosine":
-            scores: Matrix = unit_rows(vectors) @ unit_rows(query[None, :])[0]
+            scores: _Matrix = unit_rows(vectors) @ unit_rows(query[None, :])[0]
         elif self.metric == "dot":
             scores = vectors @ query
         else:
