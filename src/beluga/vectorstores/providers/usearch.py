@@ -30,6 +30,7 @@ run on the store's own worker thread, so the loop never waits on disk for them.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import math
 import os
 import re
@@ -41,6 +42,13 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
+# onnxruntime's extension segfaults when it loads after usearch's in one process (onnxruntime
+# 1.32 with usearch 2.26: `import usearch.index; import onnxruntime` dies, the other order is
+# fine), and the local embedder loads it later in the very processes that use this store.
+if importlib.util.find_spec("onnxruntime") is not None:
+    import onnxruntime  # noqa: F401
+
 from usearch.index import Index
 
 from beluga.core.closing import AsyncClosing
