@@ -152,10 +152,22 @@ def query_vector(
     op: str, vector: Sequence[float] | Any, dimensions: int | None, metric: Metric
 ) -> npt.NDArray[np.float32]:
     """``vector`` as a float32 row, checked like a stored vector."""
+    import numpy as np
+
+    # The common case in one dot product: a finite, non-zero norm means no NaN, no infinity
+    # and not all zeros; anything else takes the full checks for the exact message.
+    try:
+        row = np.asarray(vector, dtype=np.float32)
+    except (ValueError, TypeError):
+        row = None
+    if row is not None and row.ndim == 1 and row.shape[0] == (dimensions or row.shape[0]) > 0:
+        norm = float(row @ row)
+        if math.isfinite(norm) and norm > 0:
+            return row
     matrix = _matrix(op, [vector], dimensions, "the query vector")
     _zero_rows(op, matrix, metric, "the query vector")
-    row: npt.NDArray[np.float32] = matrix[0]
-    return row
+    first: npt.NDArray[np.float32] = matrix[0]
+    return first
 
 
 def delete_filter(

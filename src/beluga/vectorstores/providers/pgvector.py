@@ -1,8 +1,9 @@
 """PostgreSQL with pgvector (``pip install 'beluga-ai[pgvector]'``): psycopg 3 async, HNSW.
 
 One table per collection (default ``beluga_vectors``, created with the ``vector`` extension
-if missing): ``id`` (primary key), ``document`` (the wire JSON, returned as stored),
-``metadata`` (``jsonb``, what filters run on) and ``embedding vector(d)`` with an HNSW index
+if missing): ``id`` (primary key), ``text`` (a document of one plain text part) or ``document``
+(the wire JSON of any other, image parts included), ``metadata`` (``jsonb``, what filters run
+on) and ``embedding vector(d)`` with an HNSW index
 whose operator class follows the metric (``vector_cosine_ops``, ``vector_ip_ops``,
 ``vector_l2_ops``). A table made with dimensions=None is created on the first upsert, when its
 size is known; an existing table's size and metric are read back and checked.

@@ -1,9 +1,14 @@
 """The embedded persistent default: documents in SQLite, vectors in a usearch HNSW index.
 
 Chosen by measurement (docs/readme/vectorstores.md has the table): usearch is maintained, a
-~11 MB wheel, and as fast as hnswlib and FAISS-HNSW at the same recall; hnswlib has had no
-release since 2023, sqlite-vec cannot be loaded by a Python whose ``sqlite3`` lacks extension
-loading (this one) and scans exactly, LanceDB pulls ~360 MB and answers in milliseconds.
+~11 MB wheel, deletes in place and has half-precision kernels; hnswlib has had no release since
+2023, FAISS's HNSW cannot delete, sqlite-vec cannot be loaded by a Python whose ``sqlite3``
+lacks extension loading (this one) and scans exactly, LanceDB pulls ~360 MB and answers in
+milliseconds. The index keeps ``dtype="f16"`` vectors (usearch's float32 kernel is ~3x slower
+than its f16 one here, at the same recall); every hit is rescored with its float32 vector from
+SQLite, so scores are exact. Cosine vectors are stored unit-length and ranked by inner product.
+A document of one plain text part is stored as its text (decoded ten times faster than the wire
+form); any other (image parts, several parts) as its wire JSON.
 
 Durability comes from SQLite, not from the index file:
 
@@ -20,9 +25,9 @@ Durability comes from SQLite, not from the index file:
   time; SQLite's write lock serializes them if not.
 
 Filters run in SQLite (:func:`beluga.vectorstores.sql.sqlite_where`, bound parameters). When
-few documents match (``exact_below``) their vectors are read back from the index and scored
-exactly; otherwise the index is searched for more candidates than ``k`` (growing) and the
-candidates are filtered, falling back to the exact subset. An unfiltered search runs on the
+few documents match (``exact_below``) their vectors are read back from the index and all of
+them scored; otherwise the index is searched for more candidates than ``k`` and they are
+filtered, widening (up to the whole index) until ``k`` match. An unfiltered search runs on the
 event loop (a fraction of a millisecond, no thread hop); writes, filters, counts and rebuilds
 run on the store's own worker thread, so the loop never waits on disk for them.
 """
@@ -186,14 +191,14 @@ class USearchVectorStore(AsyncClosing):
                 keys = index.search(query, count=k, threads=1).keys
             else:
                 keys = await self._run(self._filtered, query, k, node)
-            found = self._documents([int(key) for key in keys])
-        if not found:
+            documents, vectors = self._documents(keys.tolist())
+        if not documents:
             return []
         # The index ranks (in its dtype); the stored float32 vectors give the scores.
-        scores = self._exact_scores(np.stack([v for _, v in found]), query)
+        scores = self._exact_scores(vectors, query).tolist()
         hits = [
-            ScoredDocument(doc, float(score))
-            for (doc, _), score in zip(found, scores, strict=True)
+            ScoredDocument(doc, score)
+            for doc, score in zip(documents, scores, strict=True)
             if threshold is None or score >= threshold
         ]
         hits.sort(key=lambda hit: hit.score, reverse=True)
@@ -282,19 +287,21 @@ class USearchVectorStore(AsyncClosing):
         result: _Matrix = vectors @ (query / np.float32(np.linalg.norm(query)))  # unit rows
         return result
 
-    def _documents(self, keys: list[int]) -> list[tuple[Document, _Matrix]]:
-        """The documents and float32 vectors of ``keys``, in order."""
-        found: dict[int, tuple[Document, _Matrix]] = {}
+    def _documents(self, keys: list[int]) -> tuple[list[Document], _Matrix]:
+        """The documents of ``keys`` (in order) and their float32 vectors as one matrix."""
+        rows: dict[int, tuple[Any, ...]] = {}
         for chunk in _chunks(keys):
             marks = ", ".join("?" * len(chunk))
             sql = (
                 f"SELECT key, id, text, document, metadata, vector FROM {self._table} "
                 f"WHERE key IN ({marks})"
             )
-            for key, doc_id, text, wired, metadata, blob in self._read(sql, chunk):
-                vector = np.frombuffer(blob, dtype=np.float32)
-                found[int(key)] = (unpacked(_OP, doc_id, text, wired, metadata), vector)
-        return [found[key] for key in keys if key in found]
+            for row in self._read(sql, chunk):
+                rows[row[0]] = row
+        ordered = [rows[key] for key in keys if key in rows]
+        documents = [unpacked(_OP, r[1], r[2], r[3], r[4]) for r in ordered]
+        vectors = np.frombuffer(b"".join(r[5] for r in ordered), dtype=np.float32)
+        return documents, vectors.reshape(len(ordered), self.dimensions or 0)
 
     # -- on the worker thread ------------------------------------------------------------------
 
