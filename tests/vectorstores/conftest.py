@@ -10,6 +10,7 @@ when it is set but the server is broken.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -44,6 +45,48 @@ async def memory_store(
 
 FACTORIES: list[StoreFactory] = [
     StoreFactory("memory", memory_store),
+]
+
+# --- h-vcloud: Qdrant, Chroma, Pinecone, Weaviate (each against its local engine or server) ---
+
+
+@asynccontextmanager
+async def qdrant_local_store(
+    dimensions: int, metric: Metric, tmp_path: Path
+) -> AsyncIterator[VectorStore]:
+    from beluga.vectorstores.providers.qdrant import QdrantVectorStore
+
+    async with QdrantVectorStore(
+        "contract", location=":memory:", dimensions=dimensions, metric=metric
+    ) as store:
+        yield store
+
+
+@asynccontextmanager
+async def qdrant_http_store(
+    dimensions: int, metric: Metric, tmp_path: Path
+) -> AsyncIterator[VectorStore]:
+    from beluga.vectorstores.providers.qdrant import QdrantVectorStore
+    from tests.support.qdrant_server import QdrantServer
+
+    async with QdrantServer(api_key="qdrant-test-key") as server:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # an API key over plain http
+            store = QdrantVectorStore(
+                "contract",
+                url=server.url,
+                api_key="qdrant-test-key",
+                dimensions=dimensions,
+                metric=metric,
+            )
+        async with store:
+            yield store
+        assert not server.failures, server.failures[0]
+
+
+FACTORIES += [
+    StoreFactory("qdrant-local", qdrant_local_store),
+    StoreFactory("qdrant-http", qdrant_http_store),
 ]
 
 StoreMaker = Callable[..., Awaitable[VectorStore]]
