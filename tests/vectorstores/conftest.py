@@ -84,9 +84,22 @@ async def qdrant_http_store(
         assert not server.failures, server.failures[0]
 
 
+@asynccontextmanager
+async def chroma_store(
+    dimensions: int, metric: Metric, tmp_path: Path
+) -> AsyncIterator[VectorStore]:
+    from beluga.vectorstores.providers.chroma import ChromaVectorStore
+
+    async with ChromaVectorStore(
+        "contract", path=str(tmp_path / "chroma"), dimensions=dimensions, metric=metric
+    ) as store:
+        yield store
+
+
 FACTORIES += [
     StoreFactory("qdrant-local", qdrant_local_store),
     StoreFactory("qdrant-http", qdrant_http_store),
+    StoreFactory("chroma", chroma_store),
 ]
 
 StoreMaker = Callable[..., Awaitable[VectorStore]]

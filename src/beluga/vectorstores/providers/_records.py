@@ -28,6 +28,7 @@ from beluga.schema.wire import from_json, to_json
 from beluga.vectorstores.filters import And, Exists, Filter, In, Or, Scalar
 
 __all__ = [
+    "ALWAYS",
     "KEYS",
     "NEVER",
     "Kind",
@@ -47,6 +48,9 @@ KEYS = "beluga_keys"
 """The shadow field listing the (encoded) keys a document's metadata has."""
 NEVER = "never"
 """A ``keys`` element no document has (every element is one letter and hex digits)."""
+ALWAYS = "any"
+"""The ``keys`` element every document has, so ``keys`` is never empty (Chroma refuses empty
+lists) and "everything" is one plain condition."""
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://beluga.ai/vectorstores")
 
@@ -79,7 +83,7 @@ def field(key: str, kind: Kind) -> str:
 
 def shadow(metadata: Mapping[str, Any]) -> dict[str, Any]:
     """The filterable fields of ``metadata`` (see the module docstring)."""
-    keys: list[str] = []
+    keys: list[str] = [ALWAYS]
     fields: dict[str, Any] = {KEYS: keys}
     for key, value in metadata.items():
         keys.append(token(key))
@@ -163,7 +167,7 @@ def to_mongo(node: Filter, *, contains: Literal["$in", "$contains"]) -> dict[str
 
     def walk(item: Filter) -> dict[str, Any]:
         if isinstance(item, And):
-            return _all([walk(c) for c in item.children]) if item.children else lacks(NEVER)
+            return _all([walk(c) for c in item.children]) if item.children else holds(ALWAYS)
         if isinstance(item, Or):
             return _any([walk(c) for c in item.children])
         if isinstance(item, Exists):

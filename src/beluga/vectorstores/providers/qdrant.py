@@ -44,6 +44,7 @@ from beluga.vectorstores._common import (
 from beluga.vectorstores.base import MetadataFilter, Metric, ScoredDocument
 from beluga.vectorstores.filters import And, Compare, Exists, Filter, In, Or, Scalar, parse
 from beluga.vectorstores.providers._records import (
+    ALWAYS,
     KEYS,
     NEVER,
     decode_document,
@@ -344,7 +345,7 @@ def _server_message(content: bytes) -> str:
 
 
 def _everything(models: Any) -> Any:
-    return models.Filter(must_not=[models.FieldCondition(key=KEYS, match={"value": NEVER})])
+    return models.Filter(must=[models.FieldCondition(key=KEYS, match={"value": ALWAYS})])
 
 
 # ------------------------------------------------------------------------- filter translation
@@ -374,7 +375,7 @@ def qdrant_filter(node: Filter) -> dict[str, Any] | None:
 def _condition(node: Filter) -> dict[str, Any]:
     if isinstance(node, And):
         if not node.children:
-            return {"must_not": [_holds(NEVER)]}
+            return _holds(ALWAYS)
         return {"must": [_condition(c) for c in node.children]}
     if isinstance(node, Or):
         return {"should": [_condition(c) for c in node.children]}
