@@ -96,10 +96,32 @@ async def chroma_store(
         yield store
 
 
+_PINECONE_METRIC = {"cosine": "cosine", "dot": "dotproduct", "euclidean": "euclidean"}
+
+
+@asynccontextmanager
+async def pinecone_store(
+    dimensions: int, metric: Metric, tmp_path: Path
+) -> AsyncIterator[VectorStore]:
+    from beluga.vectorstores.providers.pinecone import PineconeVectorStore
+    from tests.support.pinecone_server import PineconeServer
+
+    key = "pinecone-test-key"
+    server = PineconeServer(dimension=dimensions, metric=_PINECONE_METRIC[metric], api_key=key)
+    async with server:
+        store = PineconeVectorStore(
+            "contract", host=server.url, api_key=key, dimensions=dimensions, metric=metric
+        )
+        async with store:
+            yield store
+        assert not server.failures, server.failures[0]
+
+
 FACTORIES += [
     StoreFactory("qdrant-local", qdrant_local_store),
     StoreFactory("qdrant-http", qdrant_http_store),
     StoreFactory("chroma", chroma_store),
+    StoreFactory("pinecone", pinecone_store),
 ]
 
 StoreMaker = Callable[..., Awaitable[VectorStore]]
