@@ -1,0 +1,73 @@
+"""The stores the shared contract suite (test_contract.py) runs on.
+
+Adding a store is one line in ``FACTORIES``: ``StoreFactory("name", opener)``, where
+``opener(dimensions, metric, tmp_path)`` is an async context manager yielding a fresh, empty store
+(its own table, collection or prefix) and removing what it created on exit. An opener that needs
+a server calls ``pytest.skip`` when the server's environment variable is absent, and fails loudly
+when it is set but the server is broken.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from beluga.vectorstores import METRICS, Metric, VectorStore
+from beluga.vectorstores.providers.memory import InMemoryVectorStore
+
+PG = os.environ.get("BELUGA_PG_DSN")
+
+Opener = Callable[[int, Metric, Path], AbstractAsyncContextManager[VectorStore]]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFactory:
+    """A store of the contract suite: its name, how to open a fresh one, its metrics."""
+
+    name: str
+    open: Opener
+    metrics: tuple[Metric, ...] = METRICS
+
+
+@asynccontextmanager
+async def memory_store(
+    dimensions: int, metric: Metric, tmp_path: Path
+) -> AsyncIterator[VectorStore]:
+    async with InMemoryVectorStore(dimensions=dimensions, metric=metric) as store:
+        yield store
+
+
+FACTORIES: list[StoreFactory] = [
+    StoreFactory("memory", memory_store),
+]
+
+StoreMaker = Callable[..., Awaitable[VectorStore]]
+
+
+@pytest.fixture(params=FACTORIES, ids=lambda factory: factory.name)
+def factory(request: pytest.FixtureRequest) -> StoreFactory:
+    result: StoreFactory = request.param
+    return result
+
+
+@pytest.fixture
+async def open_store(factory: StoreFactory, tmp_path: Path) -> AsyncIterator[StoreMaker]:
+    """``await open_store(dimensions=8, metric="cosine")``: a fresh store, closed after the test."""
+    async with AsyncExitStack() as stack:
+        opened = 0
+
+        async def make(dimensions: int = 8, metric: Metric = "cosine") -> VectorStore:
+            nonlocal opened
+            if metric not in factory.metrics:
+                pytest.skip(f"{factory.name} has no {metric} metric")
+            opened += 1
+            where = tmp_path / f"store{opened}"
+            where.mkdir()
+            return await stack.enter_async_context(factory.open(dimensions, metric, where))
+
+        yield make
