@@ -42,3 +42,11 @@ async def test_add_and_delete_rebuild_the_index(documents: list[Document]) -> No
 async def test_k_larger_than_corpus(documents: list[Document]) -> None:
     hits = await BM25Retriever(documents[:2]).retrieve("documents query ingest", k=50)
     assert {h.document.id for h in hits} <= {"ingest", "bm25"}
+
+
+async def test_filter_language_operators(documents: list[Document]) -> None:
+    retriever = BM25Retriever(documents, k=6)
+    hits = await retriever.retrieve("BM25", filter={"topic": {"$in": ["bm25", "voice"]}})
+    assert [h.document.id for h in hits] == ["bm25"]
+    hits = await retriever.retrieve("BM25", filter={"topic": {"$ne": "bm25"}})
+    assert [h.document.id for h in hits] == ["hybrid"]

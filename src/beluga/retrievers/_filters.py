@@ -1,35 +1,31 @@
-"""Metadata filters for retrievers that hold their own documents (BM25, parent documents).
+"""Metadata filters for retrievers: the vector stores' filter language, reused.
 
 Vector retrievers pass ``filter`` to their store, which translates it; retrievers that keep
-documents in process evaluate it here, with the same meaning as the stores'.
+documents in process (BM25, the test doubles) evaluate it with the language's reference
+predicate, so a filter means the same thing whichever retriever answers.
 """
 
 from __future__ import annotations
 
-from beluga.schema import Document
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from beluga.vectorstores.base import MetadataFilter
+from beluga.vectorstores.filters import And, compile_filter, parse
 
-__all__ = ["combine", "matches"]
-
-
-def matches(document: Document, filter: MetadataFilter | None) -> bool:
-    """Whether ``document``'s metadata satisfies ``filter`` (no filter: every document)."""
-    if not filter:
-        return True
-    meta = document.metadata
-    return all(key in meta and meta[key] == value for key, value in filter.items())
+__all__ = ["combine", "predicate"]
 
 
-def combine(
-    base: MetadataFilter | None, extra: MetadataFilter | None
-) -> tuple[bool, MetadataFilter | None]:
+def predicate(filter: MetadataFilter | None) -> Callable[[Mapping[str, Any]], bool]:
+    """``filter`` parsed (invalid filters raise one clear error) as a predicate on metadata."""
+    return compile_filter(parse(filter))
+
+
+def combine(base: MetadataFilter | None, extra: MetadataFilter | None) -> MetadataFilter | None:
     """A retriever's own filter and a call's, both required: a call can narrow a retriever
-    bound to one tenant, never widen it. ``(False, None)`` when no document can match both."""
+    bound to one tenant, never widen it."""
     if not base:
-        return True, extra or None
+        return extra or None
     if not extra:
-        return True, base
-    for key, value in extra.items():
-        if key in base and base[key] != value:
-            return False, None
-    return True, {**base, **extra}
+        return base
+    return And((parse(base), parse(extra)))

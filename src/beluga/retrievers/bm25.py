@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from beluga.core.registry import require
-from beluga.retrievers._filters import matches
+from beluga.retrievers._filters import predicate
 from beluga.retrievers.base import BaseRetriever
 from beluga.schema import Document
 from beluga.vectorstores.base import MetadataFilter, ScoredDocument
@@ -116,7 +116,8 @@ class BM25Retriever(BaseRetriever):
             return []
         mask = None
         if filter:
-            mask = self._np.asarray([matches(d, filter) for d in docs], dtype=self._np.float32)
+            keep = predicate(filter)
+            mask = self._np.asarray([keep(d.metadata) for d in docs], dtype=self._np.float32)
             if not mask.any():
                 return []
         scores = self._np.asarray(bm25.get_scores(terms, weight_mask=mask))

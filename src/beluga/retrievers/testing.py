@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import ClassVar
 
-from beluga.retrievers._filters import matches
+from beluga.retrievers._filters import predicate
 from beluga.retrievers.base import BaseRetriever
 from beluga.retrievers.rerank import BaseReranker, top
 from beluga.schema import Document
@@ -39,7 +39,8 @@ class StaticRetriever(BaseRetriever):
         self, query: str, k: int, filter: MetadataFilter | None
     ) -> list[ScoredDocument]:
         self.queries.append(query)
-        kept = [d for d in self.documents if matches(d, filter)][:k]
+        keep = predicate(filter)
+        kept = [d for d in self.documents if keep(d.metadata)][:k]
         return [ScoredDocument(d, 1.0 / (i + 1)) for i, d in enumerate(kept)]
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from beluga.retrievers.base import Retriever
 from beluga.tools import FunctionTool, Tool
 from beluga.vectorstores.base import MetadataFilter, ScoredDocument
+from beluga.vectorstores.filters import parse
 
 __all__ = ["format_hits", "retriever_tool"]
 
@@ -31,7 +32,7 @@ def retriever_tool(
     max_chars: int = 1500,
 ) -> Tool:
     """A tool that runs ``retriever.retrieve(query, k=k, filter=filter)``."""
-    fixed = dict(filter) if filter else None
+    fixed = parse(filter) if filter else None  # checked once, when the tool is made
 
     async def search(query: str) -> str:
         """Search the documents.

@@ -2,8 +2,9 @@
 
 The store's score is its similarity (higher is closer; cosine for the built-in stores), so
 ``score_threshold`` is in the store's units: with normalised embeddings and cosine, 0.3 drops
-unrelated chunks of all-MiniLM-L6-v2. The threshold is applied after the search, so it works
-with every store, whether or not the store can filter by score itself.
+unrelated chunks of all-MiniLM-L6-v2. The store applies it (the protocol's
+``score_threshold``). The retriever's own ``filter`` (parsed once, so a bad one fails at
+construction) and a call's are both required.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from beluga.embeddings.base import Embedder
 from beluga.retrievers._filters import combine
 from beluga.retrievers.base import BaseRetriever
 from beluga.vectorstores.base import MetadataFilter, ScoredDocument, VectorStore
+from beluga.vectorstores.filters import parse
 
 __all__ = ["VectorRetriever"]
 
@@ -42,16 +44,15 @@ class VectorRetriever(BaseRetriever):
         self.store = store
         self.embedder = embedder
         self.score_threshold = score_threshold
-        self.filter = dict(filter) if filter else None
+        self.filter = parse(filter) if filter else None
 
     async def _retrieve(
         self, query: str, k: int, filter: MetadataFilter | None
     ) -> list[ScoredDocument]:
-        possible, where = combine(self.filter, filter)
-        if not possible:
-            return []
         (vector,) = await self.embedder.embed([query])
-        hits = await self.store.search(vector, k=k, filter=where)
-        if self.score_threshold is not None:
-            hits = [hit for hit in hits if hit.score >= self.score_threshold]
-        return hits
+        return await self.store.search(
+            vector,
+            k=k,
+            filter=combine(self.filter, filter),
+            score_threshold=self.score_threshold,
+        )
