@@ -19,6 +19,7 @@ import pytest
 
 from beluga.vectorstores import METRICS, Metric, VectorStore
 from beluga.vectorstores.providers.memory import InMemoryVectorStore
+from beluga.vectorstores.providers.usearch import USearchVectorStore
 
 PG = os.environ.get("BELUGA_PG_DSN")
 
@@ -42,8 +43,19 @@ async def memory_store(
         yield store
 
 
+@asynccontextmanager
+async def usearch_store(
+    dimensions: int, metric: Metric, tmp_path: Path
+) -> AsyncIterator[VectorStore]:
+    async with USearchVectorStore(
+        tmp_path / "vectors.db", dimensions=dimensions, metric=metric, exact_below=4
+    ) as store:
+        yield store
+
+
 FACTORIES: list[StoreFactory] = [
     StoreFactory("memory", memory_store),
+    StoreFactory("usearch", usearch_store),
 ]
 
 StoreMaker = Callable[..., Awaitable[VectorStore]]
