@@ -271,6 +271,7 @@ def _config_check(
     from beluga.llms.config import LLMConfig
     from beluga.llms.router import check_roles
     from beluga.memory import validate_memory
+    from beluga.voice.config import validate_voice
 
     cfg = load_config(file)
     names = validate_config(cfg)
@@ -278,6 +279,7 @@ def _config_check(
     agents = validate_agents(cfg)
     memory = validate_memory(cfg)
     embedders = validate_embeddings(cfg)
+    voice = validate_voice(cfg)
     listed = ", ".join(names) or "none (offline defaults)"
     typer.echo(
         f"{cfg.source}: OK — default model {LLMConfig.of(cfg).default!r}; providers: {listed}"
@@ -290,6 +292,7 @@ def _config_check(
     typer.echo(f"  memory: {memory}")
     named = f"; embedders: {', '.join(embedders)}" if embedders else ""
     typer.echo(f"  embeddings: default {EmbeddingsConfig.of(cfg).default!r}{named}")
+    typer.echo(f"  voice: {voice}")
     typer.echo(f"  metrics: {_metrics_store(cfg)}")
 
 

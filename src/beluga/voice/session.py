@@ -118,16 +118,17 @@ class VoiceSession:
             session_id=self.session_id, memory=memory, hooks=self.hooks.as_dict()
         )
         self._output = output
+        self._owned: list[Any] = []  # engines this session created (from names): it closes them
         self.output = OutputProcessor(self.state, realtime=realtime, frame_ms=frame_ms)
         steps: list[FrameProcessor | None] = [
             _noise(noise),
             _vad(vad, vad_params),
             _turn(turn),
-            _stt(stt),
+            _stt(stt, self._owned),
             UserTurnProcessor(self.state, interruption),
             ResponderProcessor(responder, self.state),
             SentenceAggregator(),
-            _tts(tts),
+            _tts(tts, self._owned),
             self.output,
             *processors,
         ]
@@ -193,8 +194,7 @@ class VoiceSession:
             runner.cancel()
         with contextlib.suppress(asyncio.CancelledError, BelugaError):
             await runner
-        await self.state.save()
-        await self.state.emit("on_end", self.report)
+        await self._close()
 
     async def __aenter__(self) -> VoiceSession:
         await self.start()
@@ -220,8 +220,17 @@ class VoiceSession:
         try:
             await runner
         finally:
-            await self.state.save()
-            await self.state.emit("on_end", self.report)
+            await self._close()
+
+    async def _close(self) -> None:
+        await self.state.save()
+        owned, self._owned = self._owned, []
+        for engine in owned:
+            try:
+                await engine.aclose()
+            except Exception as exc:  # closing must not hide the session's outcome
+                _log.warning("voice session %s: closing failed: %s", self.session_id, exc)
+        await self.state.emit("on_end", self.report)
 
     async def _down(self, frame: Frame) -> None:
         if self._output is not None and isinstance(frame, OutputAudioFrame):
@@ -235,23 +244,25 @@ class VoiceSession:
                 await self.state.emit("on_error", frame.error)
 
 
-def _stt(stt: STT | FrameProcessor | str) -> FrameProcessor:
+def _stt(stt: STT | FrameProcessor | str, owned: list[Any]) -> FrameProcessor:
     if isinstance(stt, FrameProcessor):
         return stt
     if isinstance(stt, str):
         from beluga.voice.stt.registry import create
 
-        return STTProcessor(create(stt))
+        stt = create(stt)
+        owned.append(stt)
     return STTProcessor(stt)
 
 
-def _tts(tts: TTS | FrameProcessor | str) -> FrameProcessor:
+def _tts(tts: TTS | FrameProcessor | str, owned: list[Any]) -> FrameProcessor:
     if isinstance(tts, FrameProcessor):
         return tts
     if isinstance(tts, str):
         from beluga.voice.tts.registry import create
 
-        return TTSProcessor(create(tts))
+        tts = create(tts)
+        owned.append(tts)
     return TTSProcessor(tts)
 
 
