@@ -21,6 +21,7 @@ from beluga.cli.memory import memory_app
 from beluga.cli.metrics import metrics_app
 from beluga.cli.prompts import prompts_app
 from beluga.cli.run import run_command
+from beluga.cli.voice import voice_command
 
 if TYPE_CHECKING:
     from beluga.config import BelugaConfig
@@ -45,6 +46,7 @@ app.add_typer(_config_app, name="config")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(mcp_app, name="mcp")
 app.command("run")(run_command)
+app.command("voice")(voice_command)
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(memory_app, name="memory")
 

@@ -171,6 +171,21 @@ class VoiceSession:
         check_pcm16(pcm, sample_rate=self.sample_rate)
         await self.push(InputAudioFrame(pcm, self.sample_rate, timestamp=timestamp))
 
+    async def feed(self, pcm: bytes, *, realtime: bool = False) -> None:
+        """Feed a recording as ``frame_ms`` frames, paced in real time if asked (as a
+        transport would deliver it), else as fast as the pipeline takes them."""
+        check_pcm16(pcm, sample_rate=self.sample_rate)
+        step = self.sample_rate * self.output.frame_ms // 1000 * 2
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for index, offset in enumerate(range(0, len(pcm), step)):
+            at = index * self.output.frame_ms / 1000
+            if realtime:
+                await asyncio.sleep(max(0.0, start + at - loop.time()))
+            await self.push(
+                InputAudioFrame(pcm[offset : offset + step], self.sample_rate, timestamp=at)
+            )
+
     async def push(self, frame: Frame) -> None:
         """Feed any frame into the start of the pipeline."""
         self._check_running()
