@@ -84,7 +84,8 @@ class OutputAudioFrame(AudioFrame):
 
 @dataclass(slots=True, frozen=True)
 class WordTiming:
-    """A word a TTS engine spoke, and where it starts and ends in that engine's audio (seconds)."""
+    """A word spoken (by a TTS engine) or heard (by an STT engine), and where it starts and ends
+    in that engine's audio, in seconds."""
 
     word: str
     start: float
@@ -101,12 +102,17 @@ class TTSAudioFrame(OutputAudioFrame):
 
 @dataclass(slots=True)
 class TranscriptFrame(Frame):
-    """What the user said: partial results while speaking, then one ``final`` per utterance."""
+    """What the user said: partial results while speaking, then one ``final`` per utterance.
+
+    ``words`` are the engine's word timings (seconds from the start of the session's audio)
+    when it gives them.
+    """
 
     text: str
     final: bool = True
     language: str | None = None
     confidence: float | None = None
+    words: tuple[WordTiming, ...] = ()
 
 
 @dataclass(slots=True)
