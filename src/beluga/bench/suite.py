@@ -18,7 +18,8 @@ from typing import Any
 from beluga.bench.config import BenchConfig, LoadConfig, Scenario, TokenDistribution
 from beluga.bench.profiling import ClientProbe
 from beluga.bench.results import BenchResult, TargetResult
-from beluga.bench.runner import LoadSpec, Request, Sample, measure, run_load
+from beluga.bench.runner import LoadSpec, Mode, Request, Sample, measure, run_load
+from beluga.bench.slo import SLO
 from beluga.config import BelugaConfig
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.ids import new_id
@@ -31,9 +32,11 @@ from beluga.schema import Message, OutputSchema, ToolDefinition
 __all__ = [
     "Progress",
     "build_requests",
+    "findings",
     "load_points",
     "quality_check",
     "run_scenario",
+    "run_search",
     "run_target",
 ]
 
@@ -241,4 +244,90 @@ async def run_scenario(
             finally:
                 await model.aclose()
     report = probe.report.to_dict() if probe.report is not None else None
-    return BenchResult(new_id("bench_"), time.time(), scenario.name, label, results, probe=report)
+    return BenchResult(new_id("bench"), time.time(), scenario.name, label, results, probe=report)
+
+
+async def run_search(
+    config: BelugaConfig,
+    scenario: Scenario,
+    slo: SLO,
+    *,
+    targets: Sequence[str] | None = None,
+    start: float = 1.0,
+    limit: float = 1000.0,
+    step_seconds: float = 5.0,
+    progress: Progress | None = None,
+    label: str | None = None,
+) -> BenchResult:
+    """For each target, the highest arrival rate (Poisson unless the scenario says ``rate``)
+    that meets ``slo``; every rate tried is a result of the run."""
+    from beluga.bench.analysis import search_rate
+
+    bench = BenchConfig.of(config)
+    refs = list(targets or scenario.targets or [LLMConfig.of(config).default])
+    requests = build_requests(scenario)
+    mode: Mode = "rate" if scenario.load.mode == "rate" else "poisson"
+    timeout = scenario.timeout or bench.timeout
+    prices = prices_from(config)
+    results: list[TargetResult] = []
+    found: dict[str, float | None] = {}
+    async with ClientProbe() as probe:
+        for ref in refs:
+            model = from_config(config, ref)
+            try:
+                warmup = bench.warmup if scenario.warmup is None else scenario.warmup
+                for i in range(warmup):
+                    await measure(model, requests[i % len(requests)], timeout=timeout)
+
+                async def at(rate: float, model: ChatModel = model, ref: str = ref) -> TargetResult:
+                    spec = LoadSpec(mode, rate=rate, duration=step_seconds, seed=scenario.seed)
+                    result = await run_target(
+                        model, ref, spec, requests, stream=scenario.stream, timeout=timeout,
+                        progress=progress,
+                    )  # fmt: skip
+                    result.price(prices)
+                    return result
+
+                best, runs = await search_rate(at, slo, start=start, limit=limit)
+                found[ref] = best
+                results.extend(runs)
+            finally:
+                await model.aclose()
+    report = probe.report.to_dict() if probe.report is not None else None
+    result = BenchResult(new_id("bench"), time.time(), scenario.name, label, results, probe=report)
+    result.extra["search"] = {"slo": str(slo), "mode": mode, "max_rate": found}
+    return result
+
+
+def findings(config: BelugaConfig, scenario: Scenario, result: BenchResult) -> None:
+    """Add the SLO verdicts, degradation checks and role recommendations to ``result.extra``."""
+    from beluga.bench.analysis import degradation, recommend
+    from beluga.bench.slo import parse_slo
+
+    bench = BenchConfig.of(config)
+    if scenario.slo:
+        slo = parse_slo(scenario.slo)
+        result.extra["slo"] = {
+            f"{r.target} @ {r.load.get('label')}": {
+                "met": r.meets(slo),
+                "clauses": [
+                    {"clause": str(c), "observed": v, "holds": ok}
+                    for c, v, ok in slo.check(r.observe)
+                ],
+            }
+            for r in result.results
+        }
+    if scenario.load.duration is not None:
+        result.extra["degradation"] = {
+            f"{r.target} @ {r.load.get('label')}": degradation(
+                r,
+                window=scenario.load.window,
+                threshold=bench.regression_threshold,
+                alpha=bench.alpha,
+            )
+            for r in result.results
+        }
+    min_pass = scenario.quality.min_pass_rate if scenario.quality else 0.95
+    advice = recommend(config, result.results, min_pass_rate=min_pass)
+    if advice:
+        result.extra["recommendations"] = advice
