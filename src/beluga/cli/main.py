@@ -16,6 +16,7 @@ from rich.table import Table
 
 from beluga import __version__
 from beluga.cli._errors import EXIT_FAILED, err, friendly
+from beluga.cli.bench import bench_app
 from beluga.cli.mcp import mcp_app
 from beluga.cli.memory import memory_app
 from beluga.cli.metrics import metrics_app
@@ -49,6 +50,7 @@ app.command("run")(run_command)
 app.command("voice")(voice_command)
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(memory_app, name="memory")
+app.add_typer(bench_app, name="bench")
 
 
 _ConfigOption = Annotated[
