@@ -65,12 +65,14 @@ if TYPE_CHECKING:
     from beluga.graphs.graph import Branch, Durability, NodeSpec, StateGraph
     from beluga.llms.router import Router
 
-__all__ = ["CompiledGraph", "Executor"]
+__all__ = ["NO_ANSWER", "CompiledGraph", "Executor"]
 
 S = TypeVar("S")
 _OP = "graphs.run"
 _log = get_logger("beluga.graphs")
 _MISSING: Any = object()
+NO_ANSWER: Any = _MISSING
+"""``resume``'s ``answer`` when none is given (a run that crashed resumes without one)."""
 
 
 class Executor(Protocol):
@@ -341,7 +343,7 @@ class CompiledGraph(Generic[S]):
                 f"run {run_id!r} has finished; fork one of its checkpoints to run from there "
                 "again (graph.history / graph.fork)",
             )
-        given = _answers(cp, answer, answers, parent is not None)
+        given = _answers(cp, answer, parent.answers if parent else answers, parent is not None)
         run = _Run(
             self,
             cp.run_id,

@@ -171,8 +171,18 @@ def subgraph_node(child: CompiledGraph[Any]) -> Callable[[Any, NodeContext], Any
             final = child.spec.decode(existing.values)
         else:
             if existing is not None:
+                from beluga.graphs.engine import NO_ANSWER
+
                 run = await child._resumed(
-                    run_id, _NONE, None, None, None, None, ctx.emit, parent=ctx, checkpointer=store
+                    run_id,
+                    NO_ANSWER,
+                    None,
+                    None,
+                    None,
+                    None,
+                    ctx.emit,
+                    parent=ctx,
+                    checkpointer=store,
                 )
             else:
                 run = await child._start(
