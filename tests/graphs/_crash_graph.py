@@ -68,8 +68,6 @@ def make_store(kind: str, target: str) -> Checkpointer:
     if kind == "sqlite":
         return factory(target)  # type: ignore[no-any-return]
     where, name = target.split("|")
-    if kind == "postgres":
-        return factory(where, table_prefix=name)  # type: ignore[no-any-return]
     return factory(where, prefix=name)  # type: ignore[no-any-return]
 
 
