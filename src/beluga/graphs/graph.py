@@ -180,8 +180,9 @@ class StateGraph(Generic[S]):
 
     def _check_target(self, source: str, target: str, known: set[str]) -> None:
         if target != END and target not in known:
+            shown = "START" if source == START else source
             raise _error(
-                f"the edge {source} -> {target} of graph {self.name!r} goes to no node; nodes: "
+                f"the edge {shown} -> {target} of graph {self.name!r} goes to no node; nodes: "
                 f"{', '.join(sorted(known)) or 'none'} (or END)"
             )
 
