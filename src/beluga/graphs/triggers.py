@@ -38,6 +38,7 @@ from beluga.observability.logs import get_logger
 
 __all__ = [
     "Action",
+    "ActionResult",
     "Event",
     "EventBus",
     "EventTrigger",
