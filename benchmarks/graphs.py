@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import itertools
 import json
 import operator
 import os
@@ -68,7 +69,7 @@ def beluga_chain(checkpointer: Any = None) -> Any:
     for name in names:
         g.add_node(name, step)
     g.add_edge(START, names[0])
-    for a, b in zip(names, names[1:], strict=False):
+    for a, b in itertools.pairwise(names):
         g.add_edge(a, b)
     g.add_edge(names[-1], END)
     return g.compile(checkpointer=checkpointer, step_limit=NODES + 5)
@@ -96,7 +97,7 @@ def langgraph_chain(checkpointer: Any = None) -> Any:
     for name in names:
         g.add_node(name, step)
     g.add_edge(START, names[0])
-    for a, b in zip(names, names[1:], strict=False):
+    for a, b in itertools.pairwise(names):
         g.add_edge(a, b)
     g.add_edge(names[-1], END)
     return g.compile(checkpointer=checkpointer)
