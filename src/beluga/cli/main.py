@@ -17,6 +17,7 @@ from rich.table import Table
 from beluga import __version__
 from beluga.cli._errors import EXIT_FAILED, err, friendly
 from beluga.cli.bench import bench_app
+from beluga.cli.graph import graph_app
 from beluga.cli.mcp import mcp_app
 from beluga.cli.memory import memory_app
 from beluga.cli.metrics import metrics_app
@@ -51,6 +52,7 @@ app.command("voice")(voice_command)
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(memory_app, name="memory")
 app.add_typer(bench_app, name="bench")
+app.add_typer(graph_app, name="graph")
 
 
 _ConfigOption = Annotated[
@@ -271,6 +273,7 @@ def _config_check(
     from beluga.agents.config import validate_agents
     from beluga.config import load_config
     from beluga.embeddings import EmbeddingsConfig, validate_embeddings
+    from beluga.graphs.config import validate_graphs
     from beluga.llms import validate_config
     from beluga.llms.config import LLMConfig
     from beluga.llms.router import check_roles
@@ -284,6 +287,7 @@ def _config_check(
     memory = validate_memory(cfg)
     embedders = validate_embeddings(cfg)
     voice = validate_voice(cfg)
+    graphs = validate_graphs(cfg)
     listed = ", ".join(names) or "none (offline defaults)"
     typer.echo(
         f"{cfg.source}: OK — default model {LLMConfig.of(cfg).default!r}; providers: {listed}"
@@ -293,6 +297,8 @@ def _config_check(
             typer.echo(f"  role {role}: {' -> '.join(chain)}")
     if agents:
         typer.echo(f"  agents: {', '.join(agents)}")
+    if graphs:
+        typer.echo(f"  graphs: {', '.join(graphs)}")
     typer.echo(f"  memory: {memory}")
     named = f"; embedders: {', '.join(embedders)}" if embedders else ""
     typer.echo(f"  embeddings: default {EmbeddingsConfig.of(cfg).default!r}{named}")
