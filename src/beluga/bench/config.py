@@ -91,7 +91,10 @@ class SyntheticConfig(ConfigModel):
     @field_validator("prompt_tokens", "output_tokens")
     @classmethod
     def _valid(cls, value: str | int) -> str | int:
-        TokenDistribution(value)
+        try:
+            TokenDistribution(value)
+        except BelugaError as exc:
+            raise ValueError(exc.message) from None
         return value
 
 

@@ -169,11 +169,19 @@ async def run_target(
     warmup: int = 0,
     progress: Progress | None = None,
 ) -> TargetResult:
-    """One target at one load point: ``warmup`` requests first (not counted), then the load."""
+    """One target at one load point: ``warmup`` requests first (not counted; at least one per
+    concurrent slot, sent as many at a time, so connection set-up is not timed), then the
+    load."""
     provider, model_name = _identity(model, ref)
     label = f"{ref} @ {spec.label()}"
-    for i in range(warmup):
-        await measure(model, requests[i % len(requests)], stream=stream, timeout=timeout)
+    if warmup:
+        # at the load's own concurrency, so the connections it needs are open before timing
+        width = spec.concurrency if spec.mode == "concurrency" else 1
+        await run_load(
+            LoadSpec("concurrency", width, requests=max(warmup, width)),
+            requests,
+            lambda request, origin: measure(model, request, stream=stream, timeout=timeout),
+        )
 
     async def send(request: Request, origin: int) -> Sample:
         return await measure(model, request, stream=stream, timeout=timeout, origin=origin)
