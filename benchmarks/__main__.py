@@ -7,7 +7,16 @@ import argparse
 import json
 from typing import Any
 
-from benchmarks import agents, metrics_summary, overhead, peers, prompts, router
+from benchmarks import (
+    agents,
+    bench_accuracy,
+    bench_suite,
+    metrics_summary,
+    overhead,
+    peers,
+    prompts,
+    router,
+)
 
 
 def _print(results: dict[str, Any]) -> None:
@@ -48,6 +57,8 @@ def _print(results: dict[str, Any]) -> None:
     lc = f", LangChain {p['langchain_us']:.1f} us" if "langchain_us" in p else ""
     ratio = f" (ratio {p['ratio_vs_langchain']:.2f})" if "ratio_vs_langchain" in p else ""
     print(f"Prompts: chat template render, Beluga {p['beluga_us']:.1f} us{lc}{ratio}")
+    bench_suite.report(results["bench_suite"])
+    bench_accuracy.report(results["bench_accuracy"])
 
 
 def main() -> None:
@@ -63,6 +74,8 @@ def main() -> None:
         "metrics": metrics_summary.run(),
         "agents": agents.run(max(args.calls // 2, 20), args.rounds),
         "prompts": prompts.run(),
+        "bench_suite": bench_suite.run(),
+        "bench_accuracy": bench_accuracy.run(),
     }
     if args.json:
         print(json.dumps(results, indent=2))

@@ -80,11 +80,13 @@ def figures(result: BenchResult) -> dict[str, Figure]:
         for target, rs in groups.items():
             points = sorted(rs, key=_x)
             xs = [_x(r) for r in points]
+            colour = None
             for key, style in (("p50", "-o"), ("p95", "--x")):
                 line = [
                     getattr(s, key) * 1e3 if (s := r.summaries()["ttft"]) else None for r in points
                 ]
-                ax.plot(xs, line, style, label=f"{target} {key}")
+                drawn = ax.plot(xs, line, style, label=f"{target} {key}", color=colour)
+                colour = drawn[0].get_color()  # a target's p50 and p95 share its colour
         ax.set(title="TTFT over load", xlabel=xlabel, ylabel="TTFT (ms)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -126,6 +128,12 @@ def _png_data_uri(fig: Figure) -> str:
     fig.savefig(buffer, format="png", dpi=100)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
+
+_TITLES = {
+    "latency_distributions": "Latency distributions",
+    "ttft_over_load": "TTFT over load",
+    "throughput_vs_load": "Throughput vs load",
+}
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#1b2733;background:#fff}
@@ -186,13 +194,15 @@ def html_report(result: BenchResult, *, inline: str = "svg") -> str:
         _rows(result),
     ]
     for name, fig in figures(result).items():
-        title = name.replace("_", " ").capitalize()
+        title = _TITLES.get(name, name)
         body = _svg(fig) if inline == "svg" else f'<img alt="{title}" src="{_png_data_uri(fig)}">'
         parts.append(f"<h2>{title}</h2><div class=fig>{body}</div>")
         plt.close(fig)
     if result.probe:
         parts.append("<h2>Client overhead</h2><table>")
         for key, value in result.probe.items():
+            if value is None:
+                continue
             shown = f"{value:.3f}" if isinstance(value, float) else value
             parts.append(f"<tr>{_cell(key, True)}{_cell(shown)}</tr>")
         parts.append("</table>")
