@@ -52,8 +52,9 @@ def mock_server() -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def server_stats(base_url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(base_url.replace("/v1", "/mock/stats"), timeout=5) as r:
+def server_stats(base_url: str, *, starts: bool = False) -> dict[str, Any]:
+    url = base_url.replace("/v1", "/mock/stats") + ("?starts" if starts else "")
+    with urllib.request.urlopen(url, timeout=5) as r:
         data: dict[str, Any] = json.loads(r.read())
     return data
 
@@ -81,7 +82,17 @@ async def _ours(base_url: str, concurrency: int, requests: int) -> dict[str, Any
     finally:
         await model.aclose()
     assert probe.report is not None
+    stats = server_stats(base_url, starts=True)
+    server = {ident: (start, first) for ident, start, first in stats["starts"]}
+    parts: dict[str, list[float]] = {"request_path": [], "server": [], "delivery": []}
+    for s in result.ok:
+        if s.response_id in server:
+            start, first = server[s.response_id]
+            parts["request_path"].append(start * 1e3 - s.t0_ns / 1e6)
+            parts["server"].append((first - start) * 1e3 - TTFT_MS)
+            parts["delivery"].append(s.first_ns / 1e6 - first * 1e3)
     return {
+        "ttft_error_parts_p50_ms": {k: percentile(v, 50) for k, v in parts.items() if v},
         "requests": len(result.samples),
         "errors": len(result.samples) - len(result.ok),
         "ttft_p50_ms": percentile(result.values("ttft"), 50) * 1e3,
@@ -167,6 +178,13 @@ def report(results: dict[str, Any]) -> None:
                 f"  {key:16} {tool:9} TTFT {r['ttft_p50_ms']:8.3f} ms ({ttft_error:+.3f})"
                 f"  ITL {r['itl_p50_ms']:7.3f} ms ({r['itl_p50_ms'] - t['itl_ms']:+.3f})"
                 f"  n={r['requests']}  server lateness p50 {late['p50']:.3f} ms"
+            )
+        parts = row["beluga"].get("ttft_error_parts_p50_ms")
+        if parts:
+            print(
+                f"  {key:16} beluga TTFT error by part (p50): request path (call start -> server "
+                f"handler) {parts['request_path']:.3f} ms, server {parts['server']:+.3f} ms, "
+                f"delivery (token written -> event in the benchmark) {parts['delivery']:.3f} ms"
             )
         c = row["beluga"]["client"]
         print(

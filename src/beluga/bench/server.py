@@ -59,8 +59,9 @@ class MockServer:
         self.port = port
         self.requests = 0
         self.lateness: deque[float] = deque(maxlen=200_000)
-        self.starts: deque[tuple[float, float]] = deque(maxlen=10_000)
-        """(handler start, first token written) per streamed answer, CLOCK_MONOTONIC seconds."""
+        self.starts: deque[tuple[str, float, float]] = deque(maxlen=10_000)
+        """(response id, handler start, first token written) per streamed answer, in
+        CLOCK_MONOTONIC seconds."""
         self._runner: Any = None
 
     @property
@@ -172,7 +173,7 @@ class MockServer:
             now = loop.time()
             self.lateness.append(now - due)
             if i == 0:
-                self.starts.append((start, now))
+                self.starts.append((ident, start, now))
             await response.write(chunks[i])
         finish = "tool_calls" if tool else "stop"
         await response.write(_sse(_chunk(ident, created, model, {}, finish)))
