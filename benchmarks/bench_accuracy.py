@@ -120,7 +120,9 @@ def guidellm(concurrency: int, requests: int) -> dict[str, Any] | None:
         data, out = Path(tmp) / "prompts.jsonl", Path(tmp) / "out.json"
         data.write_text(
             "".join(
-                json.dumps({"prompt": PROMPT, "output_tokens_count": n}) + "\n" for n in LENGTHS
+                json.dumps({"prompt": PROMPT, "output_tokens_count": LENGTHS[i % len(LENGTHS)]})
+                + "\n"
+                for i in range(requests + 200)  # guidellm stops when its data runs out
             )
         )
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}

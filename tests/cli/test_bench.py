@@ -160,3 +160,22 @@ def test_offline_local_model_with_the_network_cut(tmp_path: Path) -> None:
     local = data["results"][0]
     assert local["successful"] == 2 and local["provider"] == "local"
     assert local["stats"]["ttft"]["p50"] > 0 and local["samples"][0]["output_tokens"] >= 1
+
+
+def test_role_sustained_run_and_profiling(cfg: Path, tmp_path: Path) -> None:
+    prof = tmp_path / "client.prof"
+    code, out = _run("run", "--role", "writer", "-c", str(cfg), "--no-save", "--concurrency", "2",
+                     "--duration", "0.6", "--window", "0.2", "--profile", str(prof))  # fmt: skip
+    assert code == 0, out
+    assert "writer" in out and "sustained writer @ concurrency 2:" in out
+    import pstats
+
+    assert pstats.Stats(str(prof)).total_calls > 0
+
+
+def test_py_spy_missing_is_a_clear_error(
+    cfg: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no py-spy on it
+    code, out = _run("run", "fast", "-c", str(cfg), "-q", "--no-save", "--py-spy", "f.svg")
+    assert code == 3 and "py-spy is not installed" in out
