@@ -153,7 +153,7 @@ def _cell(value: Any, left: bool = False) -> str:
 def _rows(result: BenchResult) -> str:
     head = ("target", "load", "ok/sent", "TTFT p50 ms", "TTFT p50 95% CI", "TTFT p95", "ITL p50",
             "ITL p95", "E2E p50", "E2E p99", "tok/s/req p50", "tok/s total", "error rate",
-            "$ per 1k ok")  # fmt: skip
+            "$ per 1k ok", "$ saved by cache")  # fmt: skip
     out = ["<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
     for r in result.results:
         s = r.summaries()
@@ -173,6 +173,7 @@ def _rows(result: BenchResult) -> str:
             _cell(ms("e2e", "p99")), _cell(f"{s['tps'].p50:.1f}" if s["tps"] else "-"),
             _cell(f"{r.throughput:.1f}"), _cell(f"{r.error_rate:.1%}"),
             _cell(f"{cost:.5f}" if cost is not None else "-"),
+            _cell(f"{saved:.6f}" if (saved := r.cost.get("cached_savings")) is not None else "-"),
         ]  # fmt: skip
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table>")
