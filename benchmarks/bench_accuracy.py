@@ -101,6 +101,37 @@ async def _ours(base_url: str, concurrency: int, requests: int) -> dict[str, Any
     }
 
 
+async def _ours_in_workers(base_url: str, concurrency: int, requests: int, workers: int) -> Any:
+    from beluga.bench.runner import LoadSpec, Request
+    from beluga.bench.stats import percentile
+    from beluga.bench.workers import run_in_workers
+    from beluga.config import BelugaConfig
+    from beluga.llms import ModelSettings
+    from beluga.schema import Message
+
+    provider = {"type": "vllm", "model": "mock", "base_url": base_url, "api_key": "none"}
+    cfg = BelugaConfig.model_validate({"llm": {"providers": {"mock": provider}}})
+    result, client = await run_in_workers(
+        cfg, "mock", LoadSpec("concurrency", concurrency, requests=requests),
+        [Request([Message.user(PROMPT)], (), ModelSettings(max_tokens=n)) for n in LENGTHS],
+        workers=workers, warmup=5,
+    )  # fmt: skip
+    return {
+        "requests": len(result.samples),
+        "errors": len(result.samples) - len(result.ok),
+        "ttft_p50_ms": percentile(result.values("ttft"), 50) * 1e3,
+        "itl_p50_ms": percentile(result.values("itl"), 50) * 1e3,
+        "client": client,
+    }
+
+
+def ours_in_workers(concurrency: int, requests: int, workers: int = 2) -> dict[str, Any]:
+    with mock_server() as url:
+        out: dict[str, Any] = asyncio.run(_ours_in_workers(url, concurrency, requests, workers))
+        out["server_lateness_ms"] = server_stats(url)["lateness_ms"]
+    return out
+
+
 def ours(concurrency: int, requests: int) -> dict[str, Any]:
     from beluga.bench.server import loop_factory
 
@@ -152,6 +183,8 @@ def run(requests_c1: int = 50, requests_c100: int = 300) -> dict[str, Any]:
     }
     for concurrency, n in ((1, requests_c1), (100, requests_c100)):
         row: dict[str, Any] = {"beluga": ours(concurrency, n)}
+        if concurrency > 1:
+            row["beluga_2_workers"] = ours_in_workers(concurrency, n)
         try:
             row["guidellm"] = guidellm(concurrency, n)
         except (subprocess.SubprocessError, OSError, KeyError) as exc:
@@ -166,7 +199,9 @@ def report(results: dict[str, Any]) -> None:
           f"({t['tokens']} tokens), p50, error = measured - truth")  # fmt: skip
     for key in ("concurrency_1", "concurrency_100"):
         row = results[key]
-        for tool in ("beluga", "guidellm"):
+        for tool in ("beluga", "beluga_2_workers", "guidellm"):
+            if tool not in row:
+                continue
             r = row.get(tool)
             if not r:
                 print(f"  {key:16} {tool:9} not installed")
@@ -177,7 +212,7 @@ def report(results: dict[str, Any]) -> None:
             late = r["server_lateness_ms"]
             ttft_error = r["ttft_p50_ms"] - t["ttft_ms"]
             print(
-                f"  {key:16} {tool:9} TTFT {r['ttft_p50_ms']:8.3f} ms ({ttft_error:+.3f})"
+                f"  {key:16} {tool:16} TTFT {r['ttft_p50_ms']:8.3f} ms ({ttft_error:+.3f})"
                 f"  ITL {r['itl_p50_ms']:7.3f} ms ({r['itl_p50_ms'] - t['itl_ms']:+.3f})"
                 f"  n={r['requests']}  server lateness p50 {late['p50']:.3f} ms"
             )

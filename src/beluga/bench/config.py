@@ -108,6 +108,8 @@ class LoadConfig(ConfigModel):
     """Seconds of a sustained run (requests are sent until it ends)."""
     window: PositiveFloat = 10.0
     """Seconds per window when a sustained run looks for degradation."""
+    workers: PositiveInt = 1
+    """Client processes sharing each load point (see ``beluga.bench.workers``)."""
 
     @field_validator("concurrency", "rate", mode="before")
     @classmethod

@@ -187,12 +187,14 @@ async def run_load(
     send: Callable[[Request, int], Awaitable[Sample]],
     *,
     progress: Callable[[Sample], None] | None = None,
+    origin: int | None = None,
 ) -> tuple[list[Sample], float]:
-    """Send ``requests`` (cycled) by ``spec``; returns the samples and the wall time (s)."""
+    """Send ``requests`` (cycled) by ``spec``; returns the samples and the wall time (s).
+    ``origin`` (``perf_counter_ns``) is time zero of the samples' ``start`` (default: now)."""
     samples: list[Sample] = []
     loop = asyncio.get_running_loop()
     start = loop.time()
-    origin = time.perf_counter_ns()
+    origin = time.perf_counter_ns() if origin is None else origin
     stop_at = start + spec.duration if spec.duration is not None else None
     total = spec.requests if stop_at is None else None
 

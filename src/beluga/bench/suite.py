@@ -168,6 +168,7 @@ async def run_target(
     timeout: float | None = None,
     warmup: int = 0,
     progress: Progress | None = None,
+    origin: int | None = None,
 ) -> TargetResult:
     """One target at one load point: ``warmup`` requests first (not counted; at least one per
     concurrent slot, sent as many at a time, so connection set-up is not timed), then the
@@ -193,6 +194,7 @@ async def run_target(
             requests,
             send,
             progress=(lambda s: progress(label, s)) if progress is not None else None,
+            origin=origin,
         )
         op.set("beluga.bench.errors", sum(1 for s in samples if not s.ok))
     load: dict[str, Any] = {
@@ -228,21 +230,25 @@ async def run_scenario(
     check = quality_check(scenario)
     prices = prices_from(config)
     results: list[TargetResult] = []
+    clients: dict[str, dict[str, Any]] = {}
     async with ClientProbe(memory=memory) as probe:
         for ref in refs:
             model = from_config(config, ref)
             try:
                 for spec in specs:
-                    result = await run_target(
-                        model,
-                        ref,
-                        spec,
-                        requests,
-                        stream=scenario.stream,
-                        timeout=timeout,
-                        warmup=warmup,
-                        progress=progress,
-                    )
+                    if scenario.load.workers > 1 and spec.mode != "sync":
+                        from beluga.bench.workers import run_in_workers
+
+                        result, client = await run_in_workers(
+                            config, ref, spec, requests, workers=scenario.load.workers,
+                            stream=scenario.stream, timeout=timeout, warmup=warmup,
+                        )  # fmt: skip
+                        clients[f"{ref} @ {spec.label()}"] = client
+                    else:
+                        result = await run_target(
+                            model, ref, spec, requests, stream=scenario.stream,
+                            timeout=timeout, warmup=warmup, progress=progress,
+                        )  # fmt: skip
                     result.price(prices)
                     if check is not None and result.ok:
                         result.quality_pass_rate = sum(check(s.text) for s in result.ok) / len(
@@ -252,7 +258,10 @@ async def run_scenario(
             finally:
                 await model.aclose()
     report = probe.report.to_dict() if probe.report is not None else None
-    return BenchResult(new_id("bench"), time.time(), scenario.name, label, results, probe=report)
+    run = BenchResult(new_id("bench"), time.time(), scenario.name, label, results, probe=report)
+    if clients:
+        run.extra["workers"] = clients
+    return run
 
 
 async def run_search(

@@ -119,6 +119,9 @@ def _run(
         float | None, typer.Option(help="Seconds of a sustained run (checks degradation).")
     ] = None,
     window: Annotated[float | None, typer.Option(help="Window seconds for degradation.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Client processes sharing the load (100+ streams).")
+    ] = None,
     slo: Annotated[
         str | None, typer.Option(help="e.g. 'p95 ttft < 500ms and error_rate < 1%'.")
     ] = None,
@@ -186,9 +189,13 @@ def _run(
         load = LoadConfig(mode="poisson" if poisson else "rate", rate=rates)
     elif widths:
         load = LoadConfig(mode="concurrency", concurrency=widths)
-    if duration is not None or window is not None:
+    if duration is not None or window is not None or workers is not None:
         load = load.model_copy(
-            update={k: v for k, v in (("duration", duration), ("window", window)) if v}
+            update={
+                k: v
+                for k, v in (("duration", duration), ("window", window), ("workers", workers))
+                if v
+            }
         )
     update["load"] = load
     sc = sc.model_copy(update=update)
