@@ -22,7 +22,7 @@ _CFG = {
             "dear": {
                 "type": "mock",
                 "model": "gpt-4o",
-                "ttft": 2,
+                "ttft": 25,
                 "itl": 0.3,
                 "cached_fraction": 0.5,
             },

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from beluga.bench.runner import LoadSpec, Request
-from beluga.bench.workers import _llm_section, run_in_workers, shares
+from beluga.bench.workers import _llm_section, auto_workers, run_in_workers, shares
 from beluga.config import BelugaConfig
 from beluga.schema import Message
 
@@ -14,6 +14,15 @@ def test_shares_divide_concurrency_requests_and_rate() -> None:
     assert len(shares(LoadSpec("concurrency", 1, requests=4), 4)) == 1  # no idle workers
     rates = shares(LoadSpec("poisson", rate=10.0, requests=9, seed=1), 3)
     assert [p.rate for p in rates] == [10 / 3] * 3 and [p.seed for p in rates] == [1, 2, 3]
+
+
+def test_auto_workers_follow_concurrency(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("beluga.bench.workers.os.cpu_count", lambda: 4)
+    assert auto_workers(LoadSpec("concurrency", 10), "auto") == 1
+    assert auto_workers(LoadSpec("concurrency", 100), "auto") == 2
+    assert auto_workers(LoadSpec("concurrency", 1000), "auto") == 4
+    assert auto_workers(LoadSpec("rate", rate=50.0), "auto") == 1
+    assert auto_workers(LoadSpec("concurrency", 10), 3) == 3
 
 
 def test_the_llm_section_keeps_real_keys_for_the_workers() -> None:
@@ -31,7 +40,18 @@ def test_the_llm_section_keeps_real_keys_for_the_workers() -> None:
 
 async def test_two_workers_merge_their_samples() -> None:
     cfg = BelugaConfig.model_validate(
-        {"llm": {"providers": {"m": {"type": "mock", "model": "gpt-4o-mini", "ttft": 2, "itl": 0}}}}
+        {
+            "llm": {
+                "providers": {
+                    "m": {
+                        "type": "mock",
+                        "model": "gpt-4o-mini",
+                        "ttft": "normal:3ms,1ms",
+                        "itl": 0,
+                    }
+                }
+            }
+        }
     )
     result, client = await run_in_workers(
         cfg, "m", LoadSpec("concurrency", 4, requests=10), [Request([Message.user("hi")])],

@@ -108,8 +108,9 @@ class LoadConfig(ConfigModel):
     """Seconds of a sustained run (requests are sent until it ends)."""
     window: PositiveFloat = 10.0
     """Seconds per window when a sustained run looks for degradation."""
-    workers: PositiveInt = 1
-    """Client processes sharing each load point (see ``beluga.bench.workers``)."""
+    workers: PositiveInt | Literal["auto"] = "auto"
+    """Client processes sharing each load point (see ``beluga.bench.workers``); ``auto`` is
+    one per 64 concurrent streams, up to the machine's cores (1 below 64)."""
 
     @field_validator("concurrency", "rate", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from beluga.bench.profiling import ClientProbe
 from beluga.bench.results import BenchResult, TargetResult
 from beluga.bench.runner import LoadSpec, Mode, Request, Sample, measure, run_load
 from beluga.bench.slo import SLO
+from beluga.bench.workers import auto_workers
 from beluga.config import BelugaConfig
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.ids import new_id
@@ -236,11 +237,12 @@ async def run_scenario(
             model = from_config(config, ref)
             try:
                 for spec in specs:
-                    if scenario.load.workers > 1 and spec.mode != "sync":
+                    workers = auto_workers(spec, scenario.load.workers)
+                    if workers > 1 and spec.mode != "sync":
                         from beluga.bench.workers import run_in_workers
 
                         result, client = await run_in_workers(
-                            config, ref, spec, requests, workers=scenario.load.workers,
+                            config, ref, spec, requests, workers=workers,
                             stream=scenario.stream, timeout=timeout, warmup=warmup,
                         )  # fmt: skip
                         clients[f"{ref} @ {spec.label()}"] = client
