@@ -287,6 +287,11 @@ def _print_findings(out: Console, extra: dict[str, Any], probe: dict[str, Any] |
                 f"{escape(advice['current'])} — {advice['saving_fraction']:.0%} cheaper, p95 "
                 f"{advice['p95_e2e_s'] * 1e3:.0f} ms vs {advice['current_p95_e2e_s'] * 1e3:.0f} ms"
             )
+    for key, w in (extra.get("workers") or {}).items():
+        out.print(
+            f"client {escape(key)}: {w['workers']} worker processes, CPU {w['cpu_fraction']:.0%} "
+            f"of a core in all, worst event-loop lag p99 {w['loop_lag_p99_ms']:.2f} ms"
+        )
     if probe:
         out.print(
             f"client: CPU {probe['cpu_fraction']:.0%} of a core, event-loop lag p99 "
