@@ -10,6 +10,8 @@ from typing import Any
 
 from benchmarks import (
     agents,
+    bench_accuracy,
+    bench_suite,
     graphs,
     metrics_summary,
     overhead,
@@ -62,6 +64,8 @@ def _print(results: dict[str, Any]) -> None:
     vectorstores.report(results["vectorstores"])
     voice.report(results["voice"])
     graphs.report(results["graphs"])
+    bench_suite.report(results["bench_suite"])
+    bench_accuracy.report(results["bench_accuracy"])
 
 
 def main() -> None:
@@ -82,6 +86,8 @@ def main() -> None:
         # The full sweep is `python -m benchmarks.voice`; here a short one (~1.5 min).
         "voice": voice.run([1, 100, 200], [1, 25]),
         "graphs": graphs.run(max(args.calls // 2, 20), max(args.rounds // 2, 5)),
+        "bench_suite": bench_suite.run(),
+        "bench_accuracy": bench_accuracy.run(),
     }
     if args.json:
         print(json.dumps(results, indent=2))

@@ -91,7 +91,10 @@ class SyntheticConfig(ConfigModel):
     @field_validator("prompt_tokens", "output_tokens")
     @classmethod
     def _valid(cls, value: str | int) -> str | int:
-        TokenDistribution(value)
+        try:
+            TokenDistribution(value)
+        except BelugaError as exc:
+            raise ValueError(exc.message) from None
         return value
 
 
@@ -105,6 +108,9 @@ class LoadConfig(ConfigModel):
     """Seconds of a sustained run (requests are sent until it ends)."""
     window: PositiveFloat = 10.0
     """Seconds per window when a sustained run looks for degradation."""
+    workers: PositiveInt | Literal["auto"] = "auto"
+    """Client processes sharing each load point (see ``beluga.bench.workers``); ``auto`` is
+    one per 64 concurrent streams, up to the machine's cores (1 below 64)."""
 
     @field_validator("concurrency", "rate", mode="before")
     @classmethod

@@ -33,12 +33,16 @@ CREATE INDEX IF NOT EXISTS bench_runs_created ON bench_runs (created);
 
 
 def default_history_path() -> Path:
-    """``$BELUGA_BENCH_DB``, else ``bench.db`` in the folder of the SQLite metrics store."""
+    """``$BELUGA_BENCH_DB``, else ``bench.db`` next to the default metrics store when that is a
+    SQLite file, else next to the default SQLite metrics file (``~/.beluga/bench.db``)."""
     env = os.environ.get("BELUGA_BENCH_DB")
     if env:
         return Path(env).expanduser()
-    from beluga.llms.metrics import default_sqlite_path
+    from beluga.llms.metrics import default_sqlite_path, default_store_url
 
+    url = default_store_url()
+    if url.startswith("sqlite://"):
+        return Path(url[len("sqlite://") :]).expanduser().with_name("bench.db")
     return default_sqlite_path().with_name("bench.db")
 
 

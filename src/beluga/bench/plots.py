@@ -80,11 +80,13 @@ def figures(result: BenchResult) -> dict[str, Figure]:
         for target, rs in groups.items():
             points = sorted(rs, key=_x)
             xs = [_x(r) for r in points]
+            colour = None
             for key, style in (("p50", "-o"), ("p95", "--x")):
                 line = [
                     getattr(s, key) * 1e3 if (s := r.summaries()["ttft"]) else None for r in points
                 ]
-                ax.plot(xs, line, style, label=f"{target} {key}")
+                drawn = ax.plot(xs, line, style, label=f"{target} {key}", color=colour)
+                colour = drawn[0].get_color()  # a target's p50 and p95 share its colour
         ax.set(title="TTFT over load", xlabel=xlabel, ylabel="TTFT (ms)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -127,6 +129,12 @@ def _png_data_uri(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+_TITLES = {
+    "latency_distributions": "Latency distributions",
+    "ttft_over_load": "TTFT over load",
+    "throughput_vs_load": "Throughput vs load",
+}
+
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#1b2733;background:#fff}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px}
@@ -145,7 +153,7 @@ def _cell(value: Any, left: bool = False) -> str:
 def _rows(result: BenchResult) -> str:
     head = ("target", "load", "ok/sent", "TTFT p50 ms", "TTFT p50 95% CI", "TTFT p95", "ITL p50",
             "ITL p95", "E2E p50", "E2E p99", "tok/s/req p50", "tok/s total", "error rate",
-            "$ per 1k ok")  # fmt: skip
+            "$ per 1k ok", "$ saved by cache")  # fmt: skip
     out = ["<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
     for r in result.results:
         s = r.summaries()
@@ -165,6 +173,7 @@ def _rows(result: BenchResult) -> str:
             _cell(ms("e2e", "p99")), _cell(f"{s['tps'].p50:.1f}" if s["tps"] else "-"),
             _cell(f"{r.throughput:.1f}"), _cell(f"{r.error_rate:.1%}"),
             _cell(f"{cost:.5f}" if cost is not None else "-"),
+            _cell(f"{saved:.6f}" if (saved := r.cost.get("cached_savings")) is not None else "-"),
         ]  # fmt: skip
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table>")
@@ -186,13 +195,15 @@ def html_report(result: BenchResult, *, inline: str = "svg") -> str:
         _rows(result),
     ]
     for name, fig in figures(result).items():
-        title = name.replace("_", " ").capitalize()
+        title = _TITLES.get(name, name)
         body = _svg(fig) if inline == "svg" else f'<img alt="{title}" src="{_png_data_uri(fig)}">'
         parts.append(f"<h2>{title}</h2><div class=fig>{body}</div>")
         plt.close(fig)
     if result.probe:
         parts.append("<h2>Client overhead</h2><table>")
         for key, value in result.probe.items():
+            if value is None:
+                continue
             shown = f"{value:.3f}" if isinstance(value, float) else value
             parts.append(f"<tr>{_cell(key, True)}{_cell(shown)}</tr>")
         parts.append("</table>")

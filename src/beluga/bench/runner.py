@@ -24,6 +24,7 @@ from typing import Literal
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.llms import ChatModel, ModelSettings
 from beluga.schema import (
+    FinishEvent,
     Message,
     ReasoningDelta,
     TextDelta,
@@ -64,6 +65,11 @@ class Sample:
     text: str = ""
     lateness: float = 0.0
     """How late the request started against its scheduled arrival (rate and Poisson modes)."""
+    response_id: str | None = None
+    t0_ns: int = 0
+    """``perf_counter_ns()`` (CLOCK_MONOTONIC, shared by the machine's processes) at the call's
+    start; ``first_ns`` at its first chunk. They line a sample up with a server's own clock."""
+    first_ns: int = 0
 
     @property
     def ok(self) -> bool:
@@ -85,7 +91,7 @@ async def measure(
     """Send ``request`` once and time it; a failure is a :class:`Sample` with ``error`` set."""
     clock = time.perf_counter_ns
     t0 = clock()
-    sample = Sample(start=(t0 - origin) / 1e9, e2e=0.0)
+    sample = Sample(start=(t0 - origin) / 1e9, e2e=0.0, t0_ns=t0)
     chunks = 0
     usage: Usage | None = None
     text: list[str] = []
@@ -100,6 +106,7 @@ async def measure(
                     if isinstance(event, _CONTENT):
                         if chunks == 0:
                             sample.ttft = (now - t0) / 1e9
+                            sample.first_ns = now
                         else:
                             sample.itls.append((now - last) / 1e9)
                         last = now
@@ -108,11 +115,14 @@ async def measure(
                             text.append(event.text)
                     elif type(event) is UsageEvent:
                         usage = event.usage if usage is None else usage + event.usage
+                    elif type(event) is FinishEvent:
+                        sample.response_id = event.response_id
             else:
                 response = await model.generate(
                     request.messages, tools=request.tools, settings=request.settings
                 )
                 usage = response.usage
+                sample.response_id = response.response_id
                 text.append(response.text)
                 chunks = 1
                 sample.ttft = (clock() - t0) / 1e9
@@ -177,12 +187,14 @@ async def run_load(
     send: Callable[[Request, int], Awaitable[Sample]],
     *,
     progress: Callable[[Sample], None] | None = None,
+    origin: int | None = None,
 ) -> tuple[list[Sample], float]:
-    """Send ``requests`` (cycled) by ``spec``; returns the samples and the wall time (s)."""
+    """Send ``requests`` (cycled) by ``spec``; returns the samples and the wall time (s).
+    ``origin`` (``perf_counter_ns``) is time zero of the samples' ``start`` (default: now)."""
     samples: list[Sample] = []
     loop = asyncio.get_running_loop()
     start = loop.time()
-    origin = time.perf_counter_ns()
+    origin = time.perf_counter_ns() if origin is None else origin
     stop_at = start + spec.duration if spec.duration is not None else None
     total = spec.requests if stop_at is None else None
 

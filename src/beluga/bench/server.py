@@ -1,9 +1,11 @@
 """``beluga bench serve-mock``: the mock model behind the OpenAI-compatible chat-completions API.
 
 ``POST /v1/chat/completions`` (streamed as server-sent events, or whole), ``GET /v1/models`` and
-``GET /mock/stats`` (how late the server itself sent its tokens: the check that its timings are
-the injected ones). Faults look as the real API's do: a 429 with ``retry-after`` and an OpenAI
-error body, a 500 with one, and a stream whose connection is dropped after some tokens.
+``GET /health`` (as vLLM has it) and ``GET /mock/stats``: how late the server itself sent its
+tokens, the check that its timings are the injected ones; ``?starts`` adds each stream's start
+and first-token times on the machine's monotonic clock, which splits a client's TTFT into request
+path, server and delivery. Faults look as the real API's do: a 429 with ``retry-after`` and an
+OpenAI error body, a 500 with one, and a stream whose connection is dropped after some tokens.
 
 The server runs on a ``select()`` event loop: ``epoll`` rounds every timer up to the next
 millisecond, ``select`` waits to the microsecond, so the tokens leave when they are due rather
@@ -57,6 +59,9 @@ class MockServer:
         self.port = port
         self.requests = 0
         self.lateness: deque[float] = deque(maxlen=200_000)
+        self.starts: deque[tuple[str, float, float]] = deque(maxlen=10_000)
+        """(response id, handler start, first token written) per streamed answer, in
+        CLOCK_MONOTONIC seconds."""
         self._runner: Any = None
 
     @property
@@ -71,6 +76,7 @@ class MockServer:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/mock/stats", self._stats)
+        app.router.add_get("/health", self._health)  # vLLM's liveness route; peer tools probe it
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
@@ -95,6 +101,11 @@ class MockServer:
         data = [{"id": self.model.model_name, "object": "model", "owned_by": "beluga-mock"}]
         return web.json_response({"object": "list", "data": data})
 
+    async def _health(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
+        return web.Response(text="ok")
+
     async def _stats(self, request: web.Request) -> web.StreamResponse:
         from aiohttp import web
 
@@ -110,6 +121,7 @@ class MockServer:
                 "lateness_ms": {"p50": q(0.5), "p99": q(0.99), "max": q(1.0)},
                 "ttft": str(self.model.ttft),
                 "itl": str(self.model.itl),
+                **({"starts": list(self.starts)} if "starts" in request.query else {}),
             }
         )
 
@@ -140,8 +152,15 @@ class MockServer:
         if not body.get("stream"):
             await _until(loop, start + plan.offsets[-1])
             return web.json_response(_completion(ident, created, model, pieces, tool, usage))
+        chunks = _rendered(ident, created, model, pieces, tool)  # before the first deadline
         response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-cache",
+                # when the server started this answer's clock (CLOCK_MONOTONIC, shared by every
+                # process of the machine): how accuracy checks split an error into its sides
+                "x-mock-start-ns": str(int(start * 1e9)),
+            }
         )
         await response.prepare(request)
         for i, offset in enumerate(plan.offsets):
@@ -151,17 +170,11 @@ class MockServer:
                 if request.transport is not None:
                     request.transport.abort()
                 return response
-            self.lateness.append(loop.time() - due)
-            delta: dict[str, Any] = {"role": "assistant"} if i == 0 else {}
-            if tool is None:
-                delta["content"] = pieces[i]
-            else:
-                call: dict[str, Any] = {"index": 0, "function": {"arguments": pieces[i]}}
-                if i == 0:
-                    call.update(id="call_0", type="function")
-                    call["function"]["name"] = tool
-                delta["tool_calls"] = [call]
-            await response.write(_sse(_chunk(ident, created, model, delta, None)))
+            now = loop.time()
+            self.lateness.append(now - due)
+            if i == 0:
+                self.starts.append((ident, start, now))
+            await response.write(chunks[i])
         finish = "tool_calls" if tool else "stop"
         await response.write(_sse(_chunk(ident, created, model, {}, finish)))
         if (body.get("stream_options") or {}).get("include_usage"):
@@ -250,6 +263,26 @@ def _chunk(
         "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
+
+
+def _rendered(
+    ident: str, created: int, model: str, pieces: Sequence[str], tool: str | None
+) -> list[bytes]:
+    """Every content chunk's SSE bytes, rendered up front so that sending a token at its
+    deadline is one write."""
+    out = []
+    for i, piece in enumerate(pieces):
+        delta: dict[str, Any] = {"role": "assistant"} if i == 0 else {}
+        if tool is None:
+            delta["content"] = piece
+        else:
+            call: dict[str, Any] = {"index": 0, "function": {"arguments": piece}}
+            if i == 0:
+                call.update(id="call_0", type="function")
+                call["function"]["name"] = tool
+            delta["tool_calls"] = [call]
+        out.append(_sse(_chunk(ident, created, model, delta, None)))
+    return out
 
 
 def _sse(data: dict[str, Any]) -> bytes:

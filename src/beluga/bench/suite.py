@@ -20,6 +20,7 @@ from beluga.bench.profiling import ClientProbe
 from beluga.bench.results import BenchResult, TargetResult
 from beluga.bench.runner import LoadSpec, Mode, Request, Sample, measure, run_load
 from beluga.bench.slo import SLO
+from beluga.bench.workers import auto_workers
 from beluga.config import BelugaConfig
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.ids import new_id
@@ -168,12 +169,21 @@ async def run_target(
     timeout: float | None = None,
     warmup: int = 0,
     progress: Progress | None = None,
+    origin: int | None = None,
 ) -> TargetResult:
-    """One target at one load point: ``warmup`` requests first (not counted), then the load."""
+    """One target at one load point: ``warmup`` requests first (not counted; at least one per
+    concurrent slot, sent as many at a time, so connection set-up is not timed), then the
+    load."""
     provider, model_name = _identity(model, ref)
     label = f"{ref} @ {spec.label()}"
-    for i in range(warmup):
-        await measure(model, requests[i % len(requests)], stream=stream, timeout=timeout)
+    if warmup:
+        # at the load's own concurrency, so the connections it needs are open before timing
+        width = spec.concurrency if spec.mode == "concurrency" else 1
+        await run_load(
+            LoadSpec("concurrency", width, requests=max(warmup, width)),
+            requests,
+            lambda request, origin: measure(model, request, stream=stream, timeout=timeout),
+        )
 
     async def send(request: Request, origin: int) -> Sample:
         return await measure(model, request, stream=stream, timeout=timeout, origin=origin)
@@ -185,6 +195,7 @@ async def run_target(
             requests,
             send,
             progress=(lambda s: progress(label, s)) if progress is not None else None,
+            origin=origin,
         )
         op.set("beluga.bench.errors", sum(1 for s in samples if not s.ok))
     load: dict[str, Any] = {
@@ -220,21 +231,26 @@ async def run_scenario(
     check = quality_check(scenario)
     prices = prices_from(config)
     results: list[TargetResult] = []
+    clients: dict[str, dict[str, Any]] = {}
     async with ClientProbe(memory=memory) as probe:
         for ref in refs:
             model = from_config(config, ref)
             try:
                 for spec in specs:
-                    result = await run_target(
-                        model,
-                        ref,
-                        spec,
-                        requests,
-                        stream=scenario.stream,
-                        timeout=timeout,
-                        warmup=warmup,
-                        progress=progress,
-                    )
+                    workers = auto_workers(spec, scenario.load.workers)
+                    if workers > 1 and spec.mode != "sync":
+                        from beluga.bench.workers import run_in_workers
+
+                        result, client = await run_in_workers(
+                            config, ref, spec, requests, workers=workers,
+                            stream=scenario.stream, timeout=timeout, warmup=warmup,
+                        )  # fmt: skip
+                        clients[f"{ref} @ {spec.label()}"] = client
+                    else:
+                        result = await run_target(
+                            model, ref, spec, requests, stream=scenario.stream,
+                            timeout=timeout, warmup=warmup, progress=progress,
+                        )  # fmt: skip
                     result.price(prices)
                     if check is not None and result.ok:
                         result.quality_pass_rate = sum(check(s.text) for s in result.ok) / len(
@@ -244,7 +260,10 @@ async def run_scenario(
             finally:
                 await model.aclose()
     report = probe.report.to_dict() if probe.report is not None else None
-    return BenchResult(new_id("bench"), time.time(), scenario.name, label, results, probe=report)
+    run = BenchResult(new_id("bench"), time.time(), scenario.name, label, results, probe=report)
+    if clients:
+        run.extra["workers"] = clients
+    return run
 
 
 async def run_search(

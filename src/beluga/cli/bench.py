@@ -119,6 +119,9 @@ def _run(
         float | None, typer.Option(help="Seconds of a sustained run (checks degradation).")
     ] = None,
     window: Annotated[float | None, typer.Option(help="Window seconds for degradation.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Client processes sharing the load (100+ streams).")
+    ] = None,
     slo: Annotated[
         str | None, typer.Option(help="e.g. 'p95 ttft < 500ms and error_rate < 1%'.")
     ] = None,
@@ -186,9 +189,13 @@ def _run(
         load = LoadConfig(mode="poisson" if poisson else "rate", rate=rates)
     elif widths:
         load = LoadConfig(mode="concurrency", concurrency=widths)
-    if duration is not None or window is not None:
+    if duration is not None or window is not None or workers is not None:
         load = load.model_copy(
-            update={k: v for k, v in (("duration", duration), ("window", window)) if v}
+            update={
+                k: v
+                for k, v in (("duration", duration), ("window", window), ("workers", workers))
+                if v
+            }
         )
     update["load"] = load
     sc = sc.model_copy(update=update)
@@ -280,6 +287,11 @@ def _print_findings(out: Console, extra: dict[str, Any], probe: dict[str, Any] |
                 f"{escape(advice['current'])} — {advice['saving_fraction']:.0%} cheaper, p95 "
                 f"{advice['p95_e2e_s'] * 1e3:.0f} ms vs {advice['current_p95_e2e_s'] * 1e3:.0f} ms"
             )
+    for key, w in (extra.get("workers") or {}).items():
+        out.print(
+            f"client {escape(key)}: {w['workers']} worker processes, CPU {w['cpu_fraction']:.0%} "
+            f"of a core in all, worst event-loop lag p99 {w['loop_lag_p99_ms']:.2f} ms"
+        )
     if probe:
         out.print(
             f"client: CPU {probe['cpu_fraction']:.0%} of a core, event-loop lag p99 "

@@ -67,6 +67,16 @@ def test_schedule_offsets_are_absolute_and_seeded() -> None:
     assert sum(gaps) / len(gaps) == pytest.approx(0.01, rel=0.1)
 
 
+def test_reseed_gives_a_worker_its_own_timeline() -> None:
+    a, b = (
+        MockChatModel(ttft="normal:50ms,10ms", seed=1),
+        MockChatModel(ttft="normal:50ms,10ms", seed=1),
+    )
+    assert a.schedule(3) == b.schedule(3)
+    b.reseed(2)
+    assert a.schedule(3) != b.schedule(3) and b.seed == 2
+
+
 def test_fault_rates_are_checked() -> None:
     with pytest.raises(BelugaError, match="add up to more than 1"):
         Faults(0.6, 0.6)

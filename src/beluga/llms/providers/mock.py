@@ -89,6 +89,12 @@ class MockChatModel(BaseChatModel):
         self.seed = seed
         self._rng = random.Random(seed)
 
+    def reseed(self, seed: int) -> None:
+        """Restart the timeline generator from ``seed`` (each benchmark worker process takes
+        its own, so that workers do not replay the same draws)."""
+        self.seed = seed
+        self._rng = random.Random(seed)
+
     def schedule(self, tokens: int) -> Schedule:
         """The next answer's timeline (draws advance the model's seeded generator)."""
         return Schedule.draw(self._rng, self.ttft, self.itl, tokens, self.faults)
