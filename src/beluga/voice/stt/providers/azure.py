@@ -16,6 +16,7 @@ hypothesis and no phrase after it is an error (retryable), never a partial passe
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 from collections.abc import AsyncIterator
@@ -129,7 +130,7 @@ class AzureSTTStream(AsyncClosing):
         utterance = _Utterance(recognizer, stream, events, self._offset)
         for name in ("recognizing", "recognized", "canceled", "session_stopped"):
             signal = getattr(recognizer, name)
-            signal.connect(to_loop(loop, lambda event, name=name: events.put_nowait((name, event))))
+            signal.connect(to_loop(loop, functools.partial(_tagged, events, name)))
         recognizer.start_continuous_recognition_async()
         self._running.append(utterance)
         return utterance
@@ -245,6 +246,10 @@ class AzureSTTStream(AsyncClosing):
             raise BelugaError(
                 _OP, ErrorCode.INVALID_REQUEST, "the session is finished; open a new one"
             )
+
+
+def _tagged(events: asyncio.Queue[tuple[str, Any]], name: str, event: Any) -> None:
+    events.put_nowait((name, event))
 
 
 def _release(held: list[Any]) -> None:
