@@ -100,7 +100,8 @@ _CODES: dict[str, tuple[ErrorCode, str]] = {
 
 def azure_error(op: str, where: str, details: Any) -> BelugaError:
     """The BelugaError for SDK ``CancellationDetails`` with reason ``Error``."""
-    name = getattr(getattr(details, "code", None), "name", "RuntimeError")
+    code_enum = getattr(details, "code", None) or getattr(details, "error_code", None)
+    name = getattr(code_enum, "name", "RuntimeError")  # recognition: code; synthesis: error_code
     text = redact(str(getattr(details, "error_details", "") or "no details")).strip()
     if len(text) > 500:
         text = text[:500] + "..."
