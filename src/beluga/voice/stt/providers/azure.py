@@ -26,6 +26,7 @@ from typing import Any
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.voice._azure import AzureSpeech, azure_error, to_loop
+from beluga.voice._trace import traced
 from beluga.voice.frames import TranscriptFrame, WordTiming
 from beluga.voice.stt.base import transcribe_stream
 
@@ -160,7 +161,11 @@ class AzureSTTStream(AsyncClosing):
         self._finished = True
         self._utterances.put_nowait(None)
 
-    async def __aiter__(self) -> AsyncIterator[TranscriptFrame]:
+    def __aiter__(self) -> AsyncIterator[TranscriptFrame]:
+        engine = self._engine
+        return traced(self._frames(), "transcribe", provider="azure", model=engine.model)
+
+    async def _frames(self) -> AsyncIterator[TranscriptFrame]:
         while (utterance := await self._utterances.get()) is not None:
             try:
                 async for frame in self._recognize(utterance):

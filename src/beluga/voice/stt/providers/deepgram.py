@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.voice._net import closed_error, missing_key, server_error, ws_connect
+from beluga.voice._trace import traced
 from beluga.voice.frames import TranscriptFrame, WordTiming
 from beluga.voice.stt.base import transcribe_stream
 
@@ -97,6 +98,7 @@ class DeepgramSTT(AsyncClosing):
             keepalive=self._keepalive,
             open_timeout=self._open_timeout,
             language=language or self._language,
+            model=self.model,
         )
 
     async def transcribe(
@@ -120,8 +122,10 @@ class DeepgramStream(AsyncClosing):
         keepalive: float,
         open_timeout: float,
         language: str | None,
+        model: str = "nova-3",
     ) -> None:
         self._url = url
+        self._model = model
         self._headers = headers
         self._keepalive_every = keepalive
         self._open_timeout = open_timeout
@@ -186,7 +190,10 @@ class DeepgramStream(AsyncClosing):
         await self._send(json.dumps({"type": "CloseStream"}))
         self._finished = True
 
-    async def __aiter__(self) -> AsyncIterator[TranscriptFrame]:
+    def __aiter__(self) -> AsyncIterator[TranscriptFrame]:
+        return traced(self._frames(), "transcribe", provider="deepgram", model=self._model)
+
+    async def _frames(self) -> AsyncIterator[TranscriptFrame]:
         from websockets.exceptions import ConnectionClosed
 
         ws = await self._connect()

@@ -29,6 +29,7 @@ from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.registry import require
 from beluga.voice._google import GoogleClient, google_error
+from beluga.voice._trace import traced
 from beluga.voice.frames import TranscriptFrame, WordTiming
 from beluga.voice.stt.base import transcribe_stream
 
@@ -173,7 +174,11 @@ class GoogleSTTStream(AsyncClosing):
         self._finished = True
         self._utterances.put_nowait(None)
 
-    async def __aiter__(self) -> AsyncIterator[TranscriptFrame]:
+    def __aiter__(self) -> AsyncIterator[TranscriptFrame]:
+        engine = self._engine
+        return traced(self._transcripts(), "transcribe", provider="google", model=engine.model)
+
+    async def _transcripts(self) -> AsyncIterator[TranscriptFrame]:
         while (audio := await self._utterances.get()) is not None:
             async for frame in self._recognize(audio):
                 yield frame

@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape, quoteattr
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.voice._azure import AzureSpeech, azure_error, to_loop
+from beluga.voice._trace import traced
 from beluga.voice.frames import TTSAudioFrame, WordTiming
 from beluga.voice.tts.base import SentenceStream
 
@@ -102,7 +103,7 @@ class AzureTTS(AsyncClosing):
         """Audio for ``text`` (one request); the first frame carries ``text``."""
         session = AzureTTSStream(self)
         try:
-            async for frame in session.speak(text):
+            async for frame in session._traced_speak(text):
                 yield frame
         finally:
             await session.aclose()
@@ -117,7 +118,7 @@ class AzureTTSStream(SentenceStream):
     __slots__ = ("_engine", "_events", "_played", "_synthesizer")
 
     def __init__(self, engine: AzureTTS) -> None:
-        super().__init__(self.speak)
+        super().__init__(self._traced_speak)
         self._engine = engine
         self._synthesizer: Any = None
         self._events: asyncio.Queue[tuple[str, Any]] | None = None
@@ -138,6 +139,10 @@ class AzureTTSStream(SentenceStream):
     def _on(self, name: str, event: Any) -> None:
         if self._events is not None:
             self._events.put_nowait((name, event))
+
+    def _traced_speak(self, text: str) -> AsyncIterator[TTSAudioFrame]:
+        model = self._engine.model
+        return traced(self.speak(text), "synthesize", provider="azure", model=model)
 
     async def speak(self, text: str) -> AsyncIterator[TTSAudioFrame]:
         """One SSML request: audio frames with the word boundaries heard before each."""
