@@ -65,6 +65,7 @@ class GoogleSTT(AsyncClosing):
         self._punctuation = punctuation
         self._words = word_time_offsets
         self._timeout = timeout
+        self._configs: dict[tuple[int, str | None], Any] = {}
         self._api = GoogleClient(
             sdk_module="google.cloud.speech_v1",
             client_class="SpeechAsyncClient",
@@ -104,9 +105,13 @@ class GoogleSTT(AsyncClosing):
             raise BelugaError(
                 _OP, ErrorCode.INVALID_REQUEST, f"sample_rate must be positive, got {sample_rate}"
             )
+        key = (sample_rate, language)
+        config = self._configs.get(key)
+        if config is None:  # proto-plus messages are slow to build: one per rate and language
+            config = self._configs[key] = self.config(sample_rate=sample_rate, language=language)
         return GoogleSTTStream(
             self,
-            self.config(sample_rate=sample_rate, language=language),
+            config,
             sample_rate=sample_rate,
             language=language or self._language,
         )
