@@ -189,11 +189,14 @@ async def test_dropped_socket_is_retryable() -> None:
 
 async def rate_limited(ws: ServerConnection, seen: Seen) -> None:
     request = json.loads(await ws.recv())
-    error = {
+    error = {  # the structured error event of Cartesia-Version 2026-03-01 and newer
         "type": "error",
         "done": True,
         "status_code": 429,
-        "error": "Concurrency limit exceeded for this API key",
+        "error_code": "concurrency_limited",
+        "title": "Too many concurrent requests",
+        "message": "You have exceeded your plan's concurrency limit.",
+        "request_id": "550e8400-e29b-41d4-a716-446655440000:ctx:8a0f5f3a",
         "context_id": request["context_id"],
     }
     await ws.send(json.dumps(error))
@@ -204,7 +207,7 @@ async def test_rate_limit_message_is_retryable() -> None:
         with pytest.raises(BelugaError) as info:
             [f async for f in engine(url).synthesize("Hello.")]
     assert info.value.code is ErrorCode.RATE_LIMITED and info.value.retryable
-    assert KEY not in str(info.value)
+    assert "concurrency limit" in info.value.message and KEY not in str(info.value)
 
 
 async def early_close(ws: ServerConnection, seen: Seen) -> None:
