@@ -21,6 +21,7 @@ from beluga.cli.memory import memory_app
 from beluga.cli.metrics import metrics_app
 from beluga.cli.prompts import prompts_app
 from beluga.cli.run import run_command
+from beluga.cli.speech import speech_app
 
 if TYPE_CHECKING:
     from beluga.config import BelugaConfig
@@ -47,6 +48,7 @@ app.add_typer(mcp_app, name="mcp")
 app.command("run")(run_command)
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(memory_app, name="memory")
+app.add_typer(speech_app, name="speech")
 
 
 _ConfigOption = Annotated[
