@@ -188,3 +188,31 @@ def test_key_and_region_are_required_and_the_key_hidden(monkeypatch: pytest.Monk
         AzureSTT(api_key=KEY)
     assert info.value.code is ErrorCode.INVALID_CONFIG and "region" in info.value.message
     assert KEY not in repr(AzureSTT(api_key=KEY, region="eastus"))
+
+
+@pytest.mark.parametrize(
+    ("close", "code", "retryable"),
+    [
+        (
+            (1007, "Invalid audio format: unsupported sample rate."),
+            ErrorCode.INVALID_REQUEST,
+            False,
+        ),
+        ((1011, "Internal service error."), ErrorCode.PROVIDER_UNAVAILABLE, True),
+    ],
+)
+async def test_service_close_codes_map_to_error_kinds(
+    close: tuple[int, str], code: ErrorCode, retryable: bool
+) -> None:
+    async def refuse(ws: ServerConnection, seen: Seen) -> None:
+        async for raw in ws:
+            message = parse(raw)
+            if message.path == "audio" and message.body and "Content-Type" not in message.headers:
+                await ws.close(*close)
+                return
+
+    async with ws_server(refuse) as (url, _):
+        with pytest.raises(BelugaError) as info:
+            await asyncio.wait_for(engine(url).transcribe(b"\x00\x00" * 8000, 16000), 20)
+    assert info.value.code is code and info.value.retryable is retryable
+    assert close[1][:12] in info.value.message

@@ -154,3 +154,22 @@ def test_rate_and_key_checks() -> None:
         AzureTTS(api_key=KEY, region="eastus", sample_rate=32000)
     assert info.value.code is ErrorCode.INVALID_CONFIG and "24000" in info.value.message
     assert KEY not in repr(AzureTTS(api_key=KEY, region="eastus"))
+
+
+async def test_closing_mid_sentence_stops_without_waiting_for_the_turn_end() -> None:
+    async def slow(ws: ServerConnection, seen: Seen) -> None:
+        async for raw in ws:
+            seen.messages.append(raw)
+            message = parse(raw)
+            if message.path == "ssml":
+                request_id = message.headers["X-RequestId"]
+                await ws.send(text("turn.start", request_id, {"context": {"serviceTag": "x"}}))
+                await ws.send(binary("audio", request_id, CHUNK))
+
+    async with ws_server(slow) as (url, _):
+        frames = []
+        async with asyncio.timeout(20):
+            session = engine(url).synthesize("A long reply that is interrupted.")
+            frames.append(await anext(session))
+            await session.aclose()  # barge-in: stop_speaking, then the synthesizer is released
+    assert [f.pcm for f in frames] == [CHUNK]
