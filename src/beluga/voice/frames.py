@@ -171,9 +171,14 @@ class UserStartedSpeakingFrame(Frame):
 
 @dataclass(slots=True)
 class UserStoppedSpeakingFrame(Frame):
-    """The user stopped speaking (VAD stop or the turn detector's end of turn)."""
+    """The user stopped speaking (VAD stop or the turn detector's end of turn).
+
+    ``vad_stop`` is when the VAD heard the speech stop (``perf_counter`` seconds; kept by the
+    turn step so latency is measured from the end of speech, not from the end of the turn).
+    """
 
     urgent: ClassVar[bool] = True
+    vad_stop: float | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)
