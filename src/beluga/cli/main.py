@@ -23,6 +23,7 @@ from beluga.cli.memory import memory_app
 from beluga.cli.metrics import metrics_app
 from beluga.cli.prompts import prompts_app
 from beluga.cli.run import run_command
+from beluga.cli.speech import speech_app
 from beluga.cli.vectorstores import vectorstores_app
 from beluga.cli.voice import voice_command
 
@@ -55,6 +56,7 @@ app.add_typer(memory_app, name="memory")
 app.add_typer(vectorstores_app, name="vectorstores")
 app.add_typer(bench_app, name="bench")
 app.add_typer(graph_app, name="graph")
+app.add_typer(speech_app, name="speech")
 
 
 _ConfigOption = Annotated[

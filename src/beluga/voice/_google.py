@@ -18,6 +18,7 @@ and a dropped stream ``provider_unavailable`` (retryable).
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -63,7 +64,10 @@ class GoogleClient:
         self.endpoint = api_endpoint
         self._insecure = insecure
         self._given = client
-        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        # weak keys: a finished event loop's client goes with it
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @property
     def where(self) -> str:
@@ -102,12 +106,13 @@ class GoogleClient:
         return factory(credentials=self._credentials, client_options=options or None)
 
     async def aclose(self) -> None:
-        """Close the channels this object made."""
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            transport = getattr(client, "transport", None)
-            if transport is not None:
-                await transport.close()
+        """Close this event loop's channel (others belong to loops that are gone or not ours
+        to touch; they are dropped)."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        self._clients.clear()
+        transport = getattr(client, "transport", None)
+        if transport is not None:
+            await transport.close()
 
 
 def _find(services: Any, name: str) -> Any:

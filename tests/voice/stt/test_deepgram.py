@@ -114,6 +114,9 @@ async def test_streams_partials_and_one_final_per_utterance() -> None:
         ("thank you", True),
     ]
     assert events[2].confidence == 0.98 and events[2].language == "en"
+    assert [w.word for w in events[2].words] == ["what", "is", "the", "weather", "in", "paris"]
+    assert events[2].words[0].start == 0.1 and events[2].words[0].end == 0.3
+    assert not events[1].words  # partials carry no word timings
     assert session.metadata is not None and session.metadata["duration"] == 2.0
 
     path = urlsplit(seen.paths[0])
@@ -157,7 +160,11 @@ async def test_sends_keepalive_while_no_audio_flows() -> None:
 
 @pytest.mark.parametrize(
     ("status", "code", "retryable"),
-    [(401, ErrorCode.AUTH_FAILED, False), (429, ErrorCode.RATE_LIMITED, True)],
+    [
+        (400, ErrorCode.INVALID_REQUEST, False),
+        (401, ErrorCode.AUTH_FAILED, False),
+        (429, ErrorCode.RATE_LIMITED, True),
+    ],
 )
 async def test_refused_handshake_maps_the_status(
     status: int, code: ErrorCode, retryable: bool
@@ -221,3 +228,50 @@ def test_key_is_required_and_never_shown(monkeypatch: pytest.MonkeyPatch) -> Non
     assert info.value.code is ErrorCode.AUTH_FAILED and "DEEPGRAM_API_KEY" in info.value.message
     stt = DeepgramSTT(api_key=KEY)
     assert KEY not in repr(stt) and KEY not in stt.url(sample_rate=16000)
+
+
+async def net_timeout(ws: ServerConnection, seen: Seen) -> None:
+    """Deepgram closes with 1011 NET-0001 when it gets no audio in time, mid-utterance here."""
+    await ws.recv()
+    await ws.send(results("what is", is_final=False))
+    await ws.send(results("what is the", is_final=True))
+    await ws.close(1011, "NET-0001")
+
+
+async def test_server_close_mid_utterance_is_retryable_and_yields_no_final() -> None:
+    async with (
+        ws_server(net_timeout) as (url, _),
+        engine(url).stream(sample_rate=16000) as session,
+    ):
+        await session.push(b"\x00\x00" * 160)
+        events = []
+        with pytest.raises(BelugaError) as info:
+            async with asyncio.timeout(5):
+                async for event in session:
+                    events.append(event)
+    assert info.value.code is ErrorCode.PROVIDER_UNAVAILABLE and info.value.retryable
+    assert "NET-0001" in info.value.message
+    assert events and not any(e.final for e in events)
+
+
+async def error_message(ws: ServerConnection, seen: Seen) -> None:
+    await ws.recv()
+    error = {
+        "type": "Error",
+        "description": "Too many concurrent requests for this project",
+        "message": "",
+        "variant": "too_many_requests",
+    }
+    await ws.send(json.dumps(error))
+    await ws.close()
+
+
+async def test_error_message_in_stream_maps_its_kind() -> None:
+    async with (
+        ws_server(error_message) as (url, _),
+        engine(url).stream(sample_rate=16000) as session,
+    ):
+        await session.push(b"\x00\x00" * 160)
+        with pytest.raises(BelugaError) as info:
+            [e async for e in session]
+    assert info.value.code is ErrorCode.RATE_LIMITED and info.value.retryable

@@ -232,3 +232,36 @@ def test_key_never_shown_and_insecure_needs_an_endpoint() -> None:
     with pytest.raises(BelugaError) as info:
         GoogleSTT(insecure=True)
     assert info.value.code is ErrorCode.INVALID_CONFIG and "api_endpoint" in info.value.message
+
+
+async def test_error_status_inside_a_response_is_raised() -> None:
+    async def quota(requests: AsyncIterator[Any], context: Any) -> Any:
+        async for _ in requests:
+            pass
+        yield speech_v1.StreamingRecognizeResponse(
+            error={"code": 8, "message": "Quota exceeded for streaming audio minutes"}
+        )
+
+    async with serve(quota) as (target, _):
+        with pytest.raises(BelugaError) as info:
+            await engine(target).transcribe(b"\x00\x00" * 1600, 16000)
+    assert info.value.code is ErrorCode.RATE_LIMITED and info.value.retryable
+    assert "Quota exceeded" in info.value.message
+
+
+async def test_aclose_cancels_the_open_call() -> None:
+    cancelled = asyncio.Event()
+
+    async def hold(requests: AsyncIterator[Any], context: Any) -> Any:
+        context.add_done_callback(lambda _: cancelled.set())
+        await anext(requests)
+        await anext(requests)
+        yield interim(("to be", 0.9))
+        await asyncio.sleep(30)
+
+    async with serve(hold) as (target, _):
+        session = engine(target).stream(sample_rate=16000)
+        async with session:
+            await session.push(b"\x00\x00" * 1600)
+            assert (await anext(aiter(session))).text == "to be"
+        await asyncio.wait_for(cancelled.wait(), 5)

@@ -185,3 +185,43 @@ async def test_dropped_socket_is_retryable() -> None:
                     frames.append(frame)
     assert len(frames) == 1
     assert info.value.code is ErrorCode.PROVIDER_UNAVAILABLE and info.value.retryable
+
+
+async def rate_limited(ws: ServerConnection, seen: Seen) -> None:
+    request = json.loads(await ws.recv())
+    error = {  # the structured error event of Cartesia-Version 2026-03-01 and newer
+        "type": "error",
+        "done": True,
+        "status_code": 429,
+        "error_code": "concurrency_limited",
+        "title": "Too many concurrent requests",
+        "message": "You have exceeded your plan's concurrency limit.",
+        "request_id": "550e8400-e29b-41d4-a716-446655440000:ctx:8a0f5f3a",
+        "context_id": request["context_id"],
+    }
+    await ws.send(json.dumps(error))
+
+
+async def test_rate_limit_message_is_retryable() -> None:
+    async with ws_server(rate_limited) as (url, _):
+        with pytest.raises(BelugaError) as info:
+            [f async for f in engine(url).synthesize("Hello.")]
+    assert info.value.code is ErrorCode.RATE_LIMITED and info.value.retryable
+    assert "concurrency limit" in info.value.message and KEY not in str(info.value)
+
+
+async def early_close(ws: ServerConnection, seen: Seen) -> None:
+    request = json.loads(await ws.recv())
+    chunk = {"type": "chunk", "data": base64.b64encode(PCM).decode(), "done": False}
+    await ws.send(json.dumps({**chunk, "context_id": request["context_id"]}))
+    await ws.close()
+
+
+async def test_clean_close_before_done_is_not_a_complete_reply() -> None:
+    async with ws_server(early_close) as (url, _):
+        frames = []
+        with pytest.raises(BelugaError) as info:
+            async for frame in engine(url).synthesize("Hello."):
+                frames.append(frame)
+    assert len(frames) == 1
+    assert info.value.code is ErrorCode.PROVIDER_UNAVAILABLE and info.value.retryable

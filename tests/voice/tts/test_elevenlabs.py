@@ -154,3 +154,33 @@ def test_unsupported_rate_and_missing_key(monkeypatch: pytest.MonkeyPatch) -> No
         ElevenLabsTTS()
     assert missing.value.code is ErrorCode.AUTH_FAILED
     assert KEY not in repr(ElevenLabsTTS(api_key=KEY))
+
+
+async def policy_close(ws: ServerConnection, seen: Seen) -> None:
+    await ws.recv()
+    await ws.close(1008, "Invalid voice_id: voice123 was not found")
+
+
+async def test_policy_close_is_an_invalid_request() -> None:
+    async with ws_server(policy_close) as (url, _):
+        with pytest.raises(BelugaError) as info:
+            [f async for f in engine(url).synthesize("Hello.")]
+    assert info.value.code is ErrorCode.INVALID_REQUEST and not info.value.retryable
+    assert "Invalid voice_id" in info.value.message
+
+
+async def early_close(ws: ServerConnection, seen: Seen) -> None:
+    await ws.recv()
+    await ws.recv()
+    await ws.send(json.dumps({"audio": base64.b64encode(AUDIO[0]).decode(), "isFinal": None}))
+    await ws.close()
+
+
+async def test_clean_close_before_is_final_is_not_a_complete_reply() -> None:
+    async with ws_server(early_close) as (url, _):
+        frames = []
+        with pytest.raises(BelugaError) as info:
+            async for frame in engine(url).synthesize("Hello there."):
+                frames.append(frame)
+    assert len(frames) == 1
+    assert info.value.code is ErrorCode.PROVIDER_UNAVAILABLE and info.value.retryable

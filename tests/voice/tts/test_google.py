@@ -203,3 +203,21 @@ def test_voice_picks_the_rpc_and_the_key_is_hidden() -> None:
     with pytest.raises(BelugaError) as info:
         GoogleTTS(sample_rate=0)
     assert info.value.code is ErrorCode.INVALID_CONFIG
+
+
+async def test_aclose_mid_reply_cancels_the_call() -> None:
+    cancelled = asyncio.Event()
+
+    async def hold(requests: AsyncIterator[Any], context: Any) -> Any:
+        context.add_done_callback(lambda _: cancelled.set())
+        await anext(requests)
+        await anext(requests)
+        yield tts_v1.StreamingSynthesizeResponse(audio_content=PCM)
+        await asyncio.sleep(30)
+
+    async with serve(stream=hold) as (target, _):
+        session = engine(target).stream()
+        async with session:  # barge-in: the session is dropped while the server still speaks
+            await session.send("A long reply.")
+            assert (await anext(aiter(session))).pcm == PCM
+        await asyncio.wait_for(cancelled.wait(), 5)

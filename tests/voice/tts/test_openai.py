@@ -87,7 +87,11 @@ async def test_streaming_input_sends_one_request_per_sentence() -> None:
 
 @pytest.mark.parametrize(
     ("status", "code", "retryable"),
-    [(401, ErrorCode.AUTH_FAILED, False), (429, ErrorCode.RATE_LIMITED, True)],
+    [
+        (400, ErrorCode.INVALID_REQUEST, False),
+        (401, ErrorCode.AUTH_FAILED, False),
+        (429, ErrorCode.RATE_LIMITED, True),
+    ],
 )
 async def test_error_answers_map_to_codes(status: int, code: ErrorCode, retryable: bool) -> None:
     def handler(request: httpx.Request) -> httpx.Response:

@@ -36,6 +36,12 @@ registry.register(
     extra="google",
     requires=("google.cloud.speech_v1",),
 )
+registry.register(
+    "azure",
+    "beluga.voice.stt.providers.azure:AzureSTT",
+    extra="azure",
+    requires=("azure.cognitiveservices.speech",),
+)
 
 
 def create(spec: str, /, **options: Any) -> STT:

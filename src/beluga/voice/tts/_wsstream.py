@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Self
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.voice._net import closed_error, ws_connect
+from beluga.voice._trace import traced
 from beluga.voice.frames import TTSAudioFrame, WordTiming
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ class WebSocketTTSStream(AsyncClosing):
 
     op = "voice.tts"
     provider_name = "provider"
+    model = ""
+    """The engine's model, named in the ``synthesize {model}`` span (set by the engine)."""
 
     def __init__(self, url: str, *, headers: dict[str, str], open_timeout: float) -> None:
         self._url = url
@@ -129,7 +132,11 @@ class WebSocketTTSStream(AsyncClosing):
         await self._send(self._end())
         self._finished = True
 
-    async def __aiter__(self) -> AsyncIterator[TTSAudioFrame]:
+    def __aiter__(self) -> AsyncIterator[TTSAudioFrame]:
+        provider = self.provider_name.lower()
+        return traced(self._frames(), "synthesize", provider=provider, model=self.model)
+
+    async def _frames(self) -> AsyncIterator[TTSAudioFrame]:
         from websockets.exceptions import ConnectionClosed
 
         ws = await self._connect()

@@ -37,6 +37,12 @@ registry.register(
     extra="google",
     requires=("google.cloud.texttospeech_v1",),
 )
+registry.register(
+    "azure",
+    "beluga.voice.tts.providers.azure:AzureTTS",
+    extra="azure",
+    requires=("azure.cognitiveservices.speech",),
+)
 
 
 def create(spec: str, /, **options: Any) -> TTS:

@@ -10,7 +10,8 @@ Deepgram marks a segment ``is_final`` when its text will not change and ``speech
 the speaker paused (endpointing). One utterance can hold several final segments, so this
 adapter yields partials (finished segments + the current interim) and one ``final``
 :class:`TranscriptFrame` per utterance: on ``speech_final``, a ``Finalize`` answer
-(``from_finalize``), ``UtteranceEnd``, or the end of the stream.
+(``from_finalize``), ``UtteranceEnd``, or the end of the stream. Finals carry the words of
+their segments (``punctuated_word``, ``start``/``end`` in seconds from the stream's start).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from urllib.parse import urlencode
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.voice._net import closed_error, missing_key, server_error, ws_connect
-from beluga.voice.frames import TranscriptFrame
+from beluga.voice._trace import traced
+from beluga.voice.frames import TranscriptFrame, WordTiming
 from beluga.voice.stt.base import transcribe_stream
 
 if TYPE_CHECKING:
@@ -96,6 +98,7 @@ class DeepgramSTT(AsyncClosing):
             keepalive=self._keepalive,
             open_timeout=self._open_timeout,
             language=language or self._language,
+            model=self.model,
         )
 
     async def transcribe(
@@ -119,8 +122,10 @@ class DeepgramStream(AsyncClosing):
         keepalive: float,
         open_timeout: float,
         language: str | None,
+        model: str = "nova-3",
     ) -> None:
         self._url = url
+        self._model = model
         self._headers = headers
         self._keepalive_every = keepalive
         self._open_timeout = open_timeout
@@ -130,6 +135,7 @@ class DeepgramStream(AsyncClosing):
         self._connecting = asyncio.Lock()
         self._finished = False
         self._segments: list[tuple[str, float | None]] = []
+        self._words: list[WordTiming] = []  # the finished segments' words (seconds)
         self.metadata: dict[str, Any] | None = None
         """The ``Metadata`` message (request id, duration, models) once the stream ended."""
 
@@ -184,7 +190,10 @@ class DeepgramStream(AsyncClosing):
         await self._send(json.dumps({"type": "CloseStream"}))
         self._finished = True
 
-    async def __aiter__(self) -> AsyncIterator[TranscriptFrame]:
+    def __aiter__(self) -> AsyncIterator[TranscriptFrame]:
+        return traced(self._frames(), "transcribe", provider="deepgram", model=self._model)
+
+    async def _frames(self) -> AsyncIterator[TranscriptFrame]:
         from websockets.exceptions import ConnectionClosed
 
         ws = await self._connect()
@@ -232,6 +241,14 @@ class DeepgramStream(AsyncClosing):
         if message.get("is_final"):
             if text:
                 self._segments.append((text, confidence))
+                self._words.extend(
+                    WordTiming(
+                        str(w.get("punctuated_word") or w.get("word", "")),
+                        float(w.get("start", 0.0)),
+                        float(w.get("end", 0.0)),
+                    )
+                    for w in best.get("words") or []
+                )
             if (message.get("speech_final") or message.get("from_finalize")) and self._segments:
                 out.append(self._utterance(final=True))
             elif text:
@@ -250,9 +267,11 @@ class DeepgramStream(AsyncClosing):
             final=final,
             language=self._language,
             confidence=min(confidences) if confidences else None,
+            words=tuple(self._words) if final else (),
         )
         if final:
             self._segments = []
+            self._words = []
         return frame
 
     async def aclose(self) -> None:

@@ -29,6 +29,7 @@ from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.registry import require
 from beluga.voice._google import GoogleClient, google_error
+from beluga.voice._trace import traced
 from beluga.voice.frames import TranscriptFrame, WordTiming
 from beluga.voice.stt.base import transcribe_stream
 
@@ -64,6 +65,7 @@ class GoogleSTT(AsyncClosing):
         self._punctuation = punctuation
         self._words = word_time_offsets
         self._timeout = timeout
+        self._configs: dict[tuple[int, str | None], Any] = {}
         self._api = GoogleClient(
             sdk_module="google.cloud.speech_v1",
             client_class="SpeechAsyncClient",
@@ -103,9 +105,13 @@ class GoogleSTT(AsyncClosing):
             raise BelugaError(
                 _OP, ErrorCode.INVALID_REQUEST, f"sample_rate must be positive, got {sample_rate}"
             )
+        key = (sample_rate, language)
+        config = self._configs.get(key)
+        if config is None:  # proto-plus messages are slow to build: one per rate and language
+            config = self._configs[key] = self.config(sample_rate=sample_rate, language=language)
         return GoogleSTTStream(
             self,
-            self.config(sample_rate=sample_rate, language=language),
+            config,
             sample_rate=sample_rate,
             language=language or self._language,
         )
@@ -173,7 +179,11 @@ class GoogleSTTStream(AsyncClosing):
         self._finished = True
         self._utterances.put_nowait(None)
 
-    async def __aiter__(self) -> AsyncIterator[TranscriptFrame]:
+    def __aiter__(self) -> AsyncIterator[TranscriptFrame]:
+        engine = self._engine
+        return traced(self._transcripts(), "transcribe", provider="google", model=engine.model)
+
+    async def _transcripts(self) -> AsyncIterator[TranscriptFrame]:
         while (audio := await self._utterances.get()) is not None:
             async for frame in self._recognize(audio):
                 yield frame

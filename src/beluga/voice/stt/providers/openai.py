@@ -16,6 +16,7 @@ from typing import Any
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.voice._openai_audio import OpenAIAudioClient
+from beluga.voice._trace import traced
 from beluga.voice.audio import write_wav
 from beluga.voice.frames import TranscriptFrame
 from beluga.voice.stt.base import UtteranceStream, join_finals
@@ -70,7 +71,13 @@ class OpenAISTT(AsyncClosing):
             options["prompt"] = self._prompt
         return options
 
-    async def _recognize(
+    def _recognize(
+        self, pcm: bytes, sample_rate: int, language: str | None
+    ) -> AsyncIterator[TranscriptFrame]:
+        frames = self._request(pcm, sample_rate, language)
+        return traced(frames, "transcribe", provider="openai", model=self.model)
+
+    async def _request(
         self, pcm: bytes, sample_rate: int, language: str | None
     ) -> AsyncIterator[TranscriptFrame]:
         lang = language or self._language

@@ -76,13 +76,15 @@ class CartesiaTTS(AsyncClosing):
             },
             "add_timestamps": self._timestamps,
         }
-        return CartesiaStream(
+        session = CartesiaStream(
             f"{self._base}/tts/websocket",
             headers={"X-API-Key": self._key, "Cartesia-Version": self._version},
             open_timeout=self._open_timeout,
             request=request,
             sample_rate=self.sample_rate,
         )
+        session.model = self.model
+        return session
 
     async def synthesize(self, text: str) -> AsyncIterator[TTSAudioFrame]:
         """``text`` as one context."""

@@ -91,13 +91,15 @@ class ElevenLabsTTS(AsyncClosing):
             init["voice_settings"] = self._settings
         if self._schedule:
             init["generation_config"] = {"chunk_length_schedule": self._schedule}
-        return ElevenLabsStream(
+        session = ElevenLabsStream(
             self.url(),
             headers={"xi-api-key": self._key},
             open_timeout=self._open_timeout,
             init=init,
             sample_rate=self.sample_rate,
         )
+        session.model = self.model
+        return session
 
     async def synthesize(self, text: str) -> AsyncIterator[TTSAudioFrame]:
         """``text`` through one session."""

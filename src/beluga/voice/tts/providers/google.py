@@ -24,6 +24,7 @@ from typing import Any, Self
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.voice._google import GoogleClient, google_error
+from beluga.voice._trace import traced
 from beluga.voice.audio import read_wav
 from beluga.voice.frames import TTSAudioFrame
 from beluga.voice.tts.base import SentenceStream, chunked
@@ -132,7 +133,11 @@ class GoogleTTS(AsyncClosing):
                     frame.text, first = text, False
                 yield frame
 
-    async def _synthesize_unary(self, text: str) -> AsyncIterator[TTSAudioFrame]:
+    def _synthesize_unary(self, text: str) -> AsyncIterator[TTSAudioFrame]:
+        frames = self._unary(text)
+        return traced(frames, "synthesize", provider="google", model=self.model)
+
+    async def _unary(self, text: str) -> AsyncIterator[TTSAudioFrame]:
         from google.cloud import texttospeech_v1
 
         audio = texttospeech_v1.AudioConfig(
@@ -219,7 +224,11 @@ class GoogleTTSStream(AsyncClosing):
         self._finished = True
         self._texts.put_nowait(None)
 
-    async def __aiter__(self) -> AsyncIterator[TTSAudioFrame]:
+    def __aiter__(self) -> AsyncIterator[TTSAudioFrame]:
+        model = self._engine.model
+        return traced(self._frames(), "synthesize", provider="google", model=model)
+
+    async def _frames(self) -> AsyncIterator[TTSAudioFrame]:
         rate = self._engine.sample_rate
         call = await self._open()
         carry = b""

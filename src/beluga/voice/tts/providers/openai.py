@@ -15,6 +15,7 @@ from typing import Any
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError
 from beluga.voice._openai_audio import OpenAIAudioClient
+from beluga.voice._trace import traced
 from beluga.voice.frames import TTSAudioFrame
 from beluga.voice.tts.base import SentenceStream
 
@@ -61,8 +62,11 @@ class OpenAITTS(AsyncClosing):
             f"OpenAITTS(model={self.model!r}, voice={self.voice!r}, base_url={self._api.where!r})"
         )
 
-    async def synthesize(self, text: str) -> AsyncIterator[TTSAudioFrame]:
+    def synthesize(self, text: str) -> AsyncIterator[TTSAudioFrame]:
         """24 kHz PCM chunks as the server streams them; the first carries ``text``."""
+        return traced(self._synthesize(text), "synthesize", provider="openai", model=self.model)
+
+    async def _synthesize(self, text: str) -> AsyncIterator[TTSAudioFrame]:
         options: dict[str, Any] = {
             "model": self.model,
             "voice": self.voice,
