@@ -92,6 +92,14 @@ SECRETS: dict[str, str] = {
     "embedder api key": _secret("key-embedder"),
     "memory DSN password": _secret("dsn-memory"),
     "redis memory URL password": _secret("url-redis-memory"),
+    "pgvector DSN password": _secret("dsn-pgvector"),
+    "pinecone api key": _secret("key-pinecone"),
+    "qdrant api key": _secret("key-qdrant"),
+    "qdrant URL password": _secret("url-qdrant"),
+    "deepgram api key": _secret("key-deepgram"),
+    "azure speech key": _secret("key-azure-speech"),
+    "graph checkpoints DSN password": _secret("dsn-graphs"),
+    "graph checkpoints Redis password": _secret("url-redis-graphs"),
 }
 S = SECRETS
 USER = "beluga"
@@ -251,7 +259,7 @@ def _rejected(host: str) -> str:
 
 def write_configs(tmp_path: Path, failing: str, refusing: str) -> dict[str, Path]:
     """The files the commands read (see each one's comment)."""
-    names = ("main", "pg", "pg_query", "broken", "typo", "areas", "redis")
+    names = ("main", "pg", "pg_query", "broken", "typo", "areas", "redis", "later", "later_redis")
     files = {name: tmp_path / f"{name}.yaml" for name in names}
     # Every adapter at the failing server and at the refused port, one role through all of them;
     # entries that are refused at creation, and a base URL from the environment, outside it.
@@ -302,7 +310,75 @@ def write_configs(tmp_path: Path, failing: str, refusing: str) -> dict[str, Path
         "llm: {default: test}\n"
         f"memory: {{store: redis, url: 'redis://:{S['redis memory URL password']}@{refusing}/0'}}\n"
     )
+    # Vector stores, voice engines and graph checkpoints: every credential they take.
+    files["later"].write_text(
+        "llm: {default: test}\n"
+        "vectorstores:\n  default: pg\n  stores:\n"
+        f"    pg: {{provider: pgvector, dimensions: 8,"
+        f" dsn: 'postgresql://{USER}:{S['pgvector DSN password']}@{refusing}/db'}}\n"
+        f"    pine: {{provider: pinecone, index: docs, dimensions: 8, retries: 1,"
+        f" host: 'http://{failing}', api_key: '{S['pinecone api key']}'}}\n"
+        f"    qd: {{provider: qdrant, dimensions: 8, retries: 1, api_key: '{S['qdrant api key']}',"
+        f" url: 'http://{USER}:{S['qdrant URL password']}@{failing}'}}\n"
+        "voice:\n"
+        f"  stt: {{provider: deepgram, api_key: '{S['deepgram api key']}'}}\n"
+        f"  tts: {{provider: azure, region: westeurope, api_key: '{S['azure speech key']}'}}\n"
+        "graphs:\n  checkpoints: {store: postgres,"
+        f" url: 'postgresql://{USER}:{S['graph checkpoints DSN password']}@{refusing}/db'}}\n"
+    )
+    files["later_redis"].write_text(
+        "llm: {default: test}\n"
+        "graphs:\n  checkpoints: {store: redis,"
+        f" url: 'redis://:{S['graph checkpoints Redis password']}@{refusing}/0'}}\n"
+    )
     return files
+
+
+LATER_APP = """
+import asyncio, logging, sys, traceback
+logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+
+from beluga.config import load_config
+from beluga.graphs.config import build_checkpointer
+from beluga.vectorstores.config import VectorStoresConfig, build_vector_store
+from beluga.voice.config import VoiceConfig, build_session
+
+
+def failed(exc):
+    print(repr(exc), str(exc), sep="\\n")
+    traceback.print_exception(exc, file=sys.stdout)
+
+
+async def main(path):
+    config = load_config(path)
+    print(repr(config), config.model_dump(), config.model_dump_json(), sep="\\n")
+    for name in VectorStoresConfig.of(config).stores:
+        try:
+            store = build_vector_store(config, name)
+            print(repr(store))
+            await store.count()
+        except Exception as exc:
+            failed(exc)
+    if VoiceConfig.of(config).stt is not None:
+        try:
+            session = build_session(config, responder=None)
+            print(repr(session), vars(session))
+        except Exception as exc:
+            failed(exc)
+    try:
+        checkpoints = build_checkpointer(config)
+        print(repr(checkpoints))
+        await checkpoints.history("r1")
+    except Exception as exc:
+        failed(exc)
+
+
+for path in sys.argv[1:]:
+    try:
+        asyncio.run(main(path))
+    except Exception as exc:
+        failed(exc)
+"""
 
 
 AREAS_APP = """
@@ -455,8 +531,19 @@ def _drive(tmp_path: Path, files: dict[str, Path], refusing: str) -> list[str]:
         ),
     }
     cli = [sys.executable, "-m", "beluga"]
-    main, pg, pg_query, broken, typo, areas, redis = (
-        str(files[k]) for k in ("main", "pg", "pg_query", "broken", "typo", "areas", "redis")
+    main, pg, pg_query, broken, typo, areas, redis, later, later_redis = (
+        str(files[k])
+        for k in (
+            "main",
+            "pg",
+            "pg_query",
+            "broken",
+            "typo",
+            "areas",
+            "redis",
+            "later",
+            "later_redis",
+        )
     )
     cli_dsn = f"postgresql://{USER}:{S['metrics DSN password on the command line']}@{refusing}/db"
     calls = [
@@ -490,6 +577,15 @@ def _drive(tmp_path: Path, files: dict[str, Path], refusing: str) -> list[str]:
         *(([*cli, "memory", "sessions", "-c", f], debug) for f in (areas, redis)),
         ([*cli, "memory", "show", "-c", areas, "s1"], env),
         ([sys.executable, "-c", AREAS_APP, areas, redis], env),
+        # Vector stores, voice and graph checkpoints: config, CLI, reprs and failed calls.
+        *(([*cli, "config", "check", f], debug) for f in (later, later_redis)),
+        ([*cli, "vectorstores", "list", "-c", later], env),
+        *(
+            ([*cli, "vectorstores", "count", "-c", later, "-s", n], debug)
+            for n in ("pg", "pine", "qd")
+        ),
+        *(([*cli, "graph", "runs", "-c", f], debug) for f in (later, later_redis)),
+        ([sys.executable, "-c", LATER_APP, later, later_redis], env),
     ]
     with ThreadPoolExecutor(max_workers=4) as pool:
         outputs = list(pool.map(lambda c: _run(c[0], c[1], tmp_path), calls))
