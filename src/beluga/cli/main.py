@@ -16,6 +16,7 @@ from rich.table import Table
 
 from beluga import __version__
 from beluga.cli._errors import EXIT_FAILED, err, friendly
+from beluga.cli.ingest import ask_command, ingest_command
 from beluga.cli.mcp import mcp_app
 from beluga.cli.memory import memory_app
 from beluga.cli.metrics import metrics_app
@@ -47,6 +48,8 @@ app.add_typer(mcp_app, name="mcp")
 app.command("run")(run_command)
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(memory_app, name="memory")
+app.command("ingest")(ingest_command)
+app.command("ask")(ask_command)
 
 
 _ConfigOption = Annotated[
@@ -271,6 +274,7 @@ def _config_check(
     from beluga.llms.config import LLMConfig
     from beluga.llms.router import check_roles
     from beluga.memory import validate_memory
+    from beluga.retrievers.config import validate_retrieval
 
     cfg = load_config(file)
     names = validate_config(cfg)
@@ -278,6 +282,7 @@ def _config_check(
     agents = validate_agents(cfg)
     memory = validate_memory(cfg)
     embedders = validate_embeddings(cfg)
+    rerankers = validate_retrieval(cfg)
     listed = ", ".join(names) or "none (offline defaults)"
     typer.echo(
         f"{cfg.source}: OK — default model {LLMConfig.of(cfg).default!r}; providers: {listed}"
@@ -290,6 +295,8 @@ def _config_check(
     typer.echo(f"  memory: {memory}")
     named = f"; embedders: {', '.join(embedders)}" if embedders else ""
     typer.echo(f"  embeddings: default {EmbeddingsConfig.of(cfg).default!r}{named}")
+    if rerankers:
+        typer.echo(f"  rerankers: {', '.join(rerankers)}")
     typer.echo(f"  metrics: {_metrics_store(cfg)}")
 
 
