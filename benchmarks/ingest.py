@@ -75,7 +75,7 @@ class _RawOnnx:
         return count
 
 
-async def run(copies: int = 3, rounds: int = 3) -> dict[str, Any]:
+async def run(copies: int = 1, rounds: int = 3) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "docs"
         folder.mkdir()
@@ -136,7 +136,7 @@ def _print(results: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--copies", type=int, default=3, help="copies of the docs to ingest")
+    parser.add_argument("--copies", type=int, default=1, help="copies of the docs to ingest")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()

@@ -121,3 +121,16 @@ async def test_a_single_file(tmp_path: Path) -> None:
     assert report.added == 1
     (doc,) = await store.get([d.document.id for d in await store.search([1.0] * 64, k=1)])
     assert doc.metadata["source"] == file.as_posix()
+    again = await ingest(file, store, HashingEmbedder(64), manifest=tmp_path / "m.db")
+    assert (again.unchanged, again.chunks_written) == (1, 0)
+
+
+async def test_small_files_share_embedding_batches(tmp_path: Path) -> None:
+    docs = tmp_path / "notes"
+    docs.mkdir()
+    for i in range(10):
+        (docs / f"n{i}.txt").write_text(f"note number {i}")
+    embedder = HashingEmbedder(64)
+    report = await ingest(docs, InMemoryVectorStore(), embedder, manifest=tmp_path / "m.db",
+                          batch_size=4)  # fmt: skip
+    assert report.added == 10 and embedder.calls == 3  # 4 + 4 + 2 chunks
