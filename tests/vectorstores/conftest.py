@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -75,6 +76,83 @@ FACTORIES: list[StoreFactory] = [
     StoreFactory("memory", memory_store),
     StoreFactory("usearch", usearch_store),
     StoreFactory("pgvector", pgvector_store),
+]
+
+# --- h-vcloud: Qdrant, Chroma, Pinecone, Weaviate (each against its local engine or server) ---
+
+
+@asynccontextmanager
+async def qdrant_local_store(
+    dimensions: int, metric: Metric, tmp_path: Path
+) -> AsyncIterator[VectorStore]:
+    from beluga.vectorstores.providers.qdrant import QdrantVectorStore
+
+    async with QdrantVectorStore(
+        "contract", location=":memory:", dimensions=dimensions, metric=metric
+    ) as store:
+        yield store
+
+
+@asynccontextmanager
+async def qdrant_http_store(
+    dimensions: int, metric: Metric, tmp_path: Path
+) -> AsyncIterator[VectorStore]:
+    from beluga.vectorstores.providers.qdrant import QdrantVectorStore
+    from tests.support.qdrant_server import QdrantServer
+
+    async with QdrantServer(api_key="qdrant-test-key") as server:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # an API key over plain http
+            store = QdrantVectorStore(
+                "contract",
+                url=server.url,
+                api_key="qdrant-test-key",
+                dimensions=dimensions,
+                metric=metric,
+            )
+        async with store:
+            yield store
+        assert not server.failures, server.failures[0]
+
+
+@asynccontextmanager
+async def chroma_store(
+    dimensions: int, metric: Metric, tmp_path: Path
+) -> AsyncIterator[VectorStore]:
+    from beluga.vectorstores.providers.chroma import ChromaVectorStore
+
+    async with ChromaVectorStore(
+        "contract", path=str(tmp_path / "chroma"), dimensions=dimensions, metric=metric
+    ) as store:
+        yield store
+
+
+_PINECONE_METRIC = {"cosine": "cosine", "dot": "dotproduct", "euclidean": "euclidean"}
+
+
+@asynccontextmanager
+async def pinecone_store(
+    dimensions: int, metric: Metric, tmp_path: Path
+) -> AsyncIterator[VectorStore]:
+    from beluga.vectorstores.providers.pinecone import PineconeVectorStore
+    from tests.support.pinecone_server import PineconeServer
+
+    key = "pinecone-test-key"
+    server = PineconeServer(dimension=dimensions, metric=_PINECONE_METRIC[metric], api_key=key)
+    async with server:
+        store = PineconeVectorStore(
+            "contract", host=server.url, api_key=key, dimensions=dimensions, metric=metric
+        )
+        async with store:
+            yield store
+        assert not server.failures, server.failures[0]
+
+
+FACTORIES += [
+    StoreFactory("qdrant-local", qdrant_local_store),
+    StoreFactory("qdrant-http", qdrant_http_store),
+    StoreFactory("chroma", chroma_store),
+    StoreFactory("pinecone", pinecone_store),
 ]
 
 StoreMaker = Callable[..., Awaitable[VectorStore]]
