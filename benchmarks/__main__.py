@@ -1,5 +1,5 @@
-"""``make bench``: framework overhead, peers, routing, metrics, agent-loop, voice-session and
-graph figures (medians, ratios)."""
+"""``make bench``: framework overhead, peers, routing, metrics, agent-loop, voice-session,
+graph, retrieval-quality and ingestion figures (medians, ratios)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,18 @@ import argparse
 import json
 from typing import Any
 
-from benchmarks import agents, graphs, metrics_summary, overhead, peers, prompts, router, voice
+from benchmarks import (
+    agents,
+    graphs,
+    ingest,
+    metrics_summary,
+    overhead,
+    peers,
+    prompts,
+    retrieval_quality,
+    router,
+    voice,
+)
 
 
 def _print(results: dict[str, Any]) -> None:
@@ -50,6 +61,8 @@ def _print(results: dict[str, Any]) -> None:
     print(f"Prompts: chat template render, Beluga {p['beluga_us']:.1f} us{lc}{ratio}")
     voice.report(results["voice"])
     graphs.report(results["graphs"])
+    retrieval_quality.report(results["retrieval_quality"])
+    ingest.report(results["ingest"])
 
 
 def main() -> None:
@@ -68,6 +81,8 @@ def main() -> None:
         # The full sweep is `python -m benchmarks.voice`; here a short one (~1.5 min).
         "voice": voice.run([1, 100, 200], [1, 25]),
         "graphs": graphs.run(max(args.calls // 2, 20), max(args.rounds // 2, 5)),
+        "retrieval_quality": retrieval_quality.run(),
+        "ingest": ingest.run(),  # ~1 min: one copy of the docs, 3 rounds
     }
     if args.json:
         print(json.dumps(results, indent=2))

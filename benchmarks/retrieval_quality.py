@@ -80,7 +80,7 @@ async def evaluate(retriever: Retriever, k: int = K) -> dict[str, Any]:
     }
 
 
-async def run(llm: bool = False) -> dict[str, Any]:
+async def _run(llm: bool) -> dict[str, Any]:
     chunks = corpus()
     # One cache for ingestion and queries: the reranker re-embeds candidates already embedded.
     embedder = apply(create("local"), cached(MemoryEmbeddingCache(max_entries=100_000)))
@@ -107,7 +107,12 @@ async def run(llm: bool = False) -> dict[str, Any]:
     return results
 
 
-def _print(results: dict[str, Any]) -> None:
+def run(llm: bool = False) -> dict[str, Any]:
+    """Every retriever's figures (``llm``: add the slow local-model reranker)."""
+    return asyncio.run(_run(llm))
+
+
+def report(results: dict[str, Any]) -> None:
     print(
         f"Retrieval quality: {results['questions']} labelled questions over "
         f"{results['chunks']} chunks of this repository's docs (offline local embedder)"
@@ -126,11 +131,11 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--llm", action="store_true", help="add the local chat model reranker")
     args = parser.parse_args()
-    results = asyncio.run(run(llm=args.llm))
+    results = run(llm=args.llm)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        _print(results)
+        report(results)
 
 
 if __name__ == "__main__":
