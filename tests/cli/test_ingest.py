@@ -86,3 +86,21 @@ def test_manifest_lives_next_to_a_file_store_or_under_home(tmp_path: Path) -> No
 
     assert default_manifest("x", FileStore()) == tmp_path / "v.db.docs.ingest.db"
     assert default_manifest("shared", object()).name == "shared.db"
+
+
+def test_ask_answer_uses_the_configured_model(project: tuple[Path, Path]) -> None:
+    docs, config = project
+    text = config.read_text() + "llm:\n  default: t\n  providers:\n    t: {type: test}\n"
+    config.write_text(text)
+    assert runner.invoke(app, ["ingest", str(docs), "-c", str(config)]).exit_code == 0
+    result = runner.invoke(app, ["ask", "install", "-c", str(config), "--answer", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["answer"] == "success (no tool calls)" and body["hits"]
+
+
+def test_ask_on_an_empty_store_fails(project: tuple[Path, Path]) -> None:
+    _, config = project
+    result = runner.invoke(app, ["ask", "anything", "-c", str(config)])
+    assert result.exit_code == EXIT_FAILED
+    assert "ingest some files first" in result.output
