@@ -308,7 +308,7 @@ def _config_check(
     named = f"; embedders: {', '.join(embedders)}" if embedders else ""
     typer.echo(f"  embeddings: default {EmbeddingsConfig.of(cfg).default!r}{named}")
     if rerankers:
-        typer.echo(f"  rerankers: {', '.join(rerankers)}")
+        typer.echo(f"  retrieval: {', '.join(rerankers)}")
     typer.echo(f"  voice: {voice}")
     typer.echo(f"  metrics: {_metrics_store(cfg)}")
 
