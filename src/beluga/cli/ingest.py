@@ -111,6 +111,8 @@ def ingest_command(
         def show(event: IngestEvent) -> None:
             if event.kind == "start":
                 bar.update(task, total=event.total)
+            elif event.kind == "read":
+                bar.update(task, description=escape(f"{event.path} (embedding)"))
             elif event.kind == "file" and event.status != "removed":
                 bar.update(task, advance=1, description=escape(f"{event.path} ({event.status})"))
 

@@ -72,8 +72,8 @@ class IngestReport:
 
 @dataclass(slots=True, frozen=True)
 class IngestEvent:
-    """Progress: ``kind`` is ``start`` (``total`` files found), ``file`` (one file done, with
-    what happened to it) or ``end``."""
+    """Progress: ``kind`` is ``start`` (``total`` files found), ``read`` (a file parsed and
+    queued for embedding), ``file`` (one file done, with what happened to it) or ``end``."""
 
     kind: str
     path: str = ""
@@ -146,8 +146,8 @@ class _Run:
         for file, relative in files:
             seen.add(relative)
             status, chunks = await self._file(key, root, file, relative, known.get(relative))
-            if status != "queued":
-                self.progress(IngestEvent("file", relative or root.name, status, chunks))
+            kind = "read" if status == "queued" else "file"  # a queued file is done at the flush
+            self.progress(IngestEvent(kind, relative or root.name, status, chunks))
             if sum(len(q[4]) for q in self._queue) >= self.batch:
                 await self._flush()
         await self._flush()
