@@ -1,9 +1,10 @@
 """``make bench``: framework overhead, peers, routing, metrics, agent-loop, voice-session,
-graph, retrieval-quality and ingestion figures (medians, ratios)."""
+graph, vector-store, retrieval-quality and ingestion figures (medians, ratios)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from typing import Any
 
@@ -17,6 +18,7 @@ from benchmarks import (
     prompts,
     retrieval_quality,
     router,
+    vectorstores,
     voice,
 )
 
@@ -61,6 +63,7 @@ def _print(results: dict[str, Any]) -> None:
     print(f"Prompts: chat template render, Beluga {p['beluga_us']:.1f} us{lc}{ratio}")
     voice.report(results["voice"])
     graphs.report(results["graphs"])
+    vectorstores.report(results["vectorstores"])
     retrieval_quality.report(results["retrieval_quality"])
     ingest.report(results["ingest"])
 
@@ -69,6 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=200, help="calls per round")
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds")
+    parser.add_argument("--vectors", type=int, default=100_000, help="vector-store size")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
     results = {
@@ -81,6 +85,7 @@ def main() -> None:
         # The full sweep is `python -m benchmarks.voice`; here a short one (~1.5 min).
         "voice": voice.run([1, 100, 200], [1, 25]),
         "graphs": graphs.run(max(args.calls // 2, 20), max(args.rounds // 2, 5)),
+        "vectorstores": asyncio.run(vectorstores.run(args.vectors)),
         "retrieval_quality": retrieval_quality.run(),
         "ingest": ingest.run(),  # ~1 min: one copy of the docs, 3 rounds
     }

@@ -24,6 +24,7 @@ from beluga.cli.memory import memory_app
 from beluga.cli.metrics import metrics_app
 from beluga.cli.prompts import prompts_app
 from beluga.cli.run import run_command
+from beluga.cli.vectorstores import vectorstores_app
 from beluga.cli.voice import voice_command
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ app.command("ingest")(ingest_command)
 app.command("ask")(ask_command)
 app.add_typer(bench_app, name="bench")
 app.add_typer(graph_app, name="graph")
+app.add_typer(vectorstores_app, name="vectorstores")
 
 
 _ConfigOption = Annotated[
@@ -282,6 +284,7 @@ def _config_check(
     from beluga.llms.router import check_roles
     from beluga.memory import validate_memory
     from beluga.retrievers.config import validate_retrieval
+    from beluga.vectorstores.config import VectorStoresConfig, validate_vectorstores
     from beluga.voice.config import validate_voice
 
     cfg = load_config(file)
@@ -293,6 +296,7 @@ def _config_check(
     rerankers = validate_retrieval(cfg)
     voice = validate_voice(cfg)
     graphs = validate_graphs(cfg)
+    vector_stores = validate_vectorstores(cfg)
     listed = ", ".join(names) or "none (offline defaults)"
     typer.echo(
         f"{cfg.source}: OK — default model {LLMConfig.of(cfg).default!r}; providers: {listed}"
@@ -310,6 +314,8 @@ def _config_check(
     if rerankers:
         typer.echo(f"  retrieval: {', '.join(rerankers)}")
     typer.echo(f"  voice: {voice}")
+    stores = f"; stores: {', '.join(vector_stores)}" if vector_stores else ""
+    typer.echo(f"  vectorstores: default {VectorStoresConfig.of(cfg).default!r}{stores}")
     typer.echo(f"  metrics: {_metrics_store(cfg)}")
 
 
