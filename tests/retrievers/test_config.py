@@ -7,6 +7,7 @@ import yaml
 
 from beluga.config import ConfigError
 from beluga.config import parse_config as _parse
+from beluga.core.errors import BelugaError
 from beluga.embeddings.testing import HashingEmbedder
 from beluga.retrievers import EmbeddingReranker, MMRRetriever, RerankingRetriever, VectorRetriever
 from beluga.retrievers.config import (
@@ -94,9 +95,11 @@ retrieval:
     assert isinstance(fancy, RerankingRetriever)
     assert isinstance(fancy.retriever, MMRRetriever)
     assert [h.document.id for h in await fancy.retrieve("voice pipeline")] == ["b"]
-    for r in (plain, fancy):
-        inner = r if isinstance(r, VectorRetriever) else r.retriever.retriever  # type: ignore[attr-defined]
-        await inner.store.aclose()
+    await plain.aclose()  # closes the store it built
+    with pytest.raises(BelugaError, match="is closed"):
+        await plain.retrieve("pip install")
+    async with fancy:
+        pass
     with pytest.raises(ConfigError, match="no retriever named 'nope'"):
         build_retriever(config, "nope")
     bad = parse_config("retrieval: {retrievers: {x: {rerank: cohre}}}", source="b.yaml")

@@ -145,7 +145,7 @@ def build_reranker(config: BelugaConfig, name: str) -> Reranker:
 def build_retriever(config: BelugaConfig, name: str) -> BaseRetriever:
     """The retriever ``name`` of ``retrieval.retrievers``: a vector retriever over its store
     (built by :func:`beluga.vectorstores.config.build_vector_store`), wrapped in MMR and a
-    reranker when the entry asks for them."""
+    reranker when the entry asks for them. It owns what it built: close it (``async with``)."""
     from beluga.embeddings import build_embedder
     from beluga.vectorstores.config import build_vector_store, store_entry
 
@@ -161,8 +161,10 @@ def build_retriever(config: BelugaConfig, name: str) -> BaseRetriever:
         )
     _, store_config = store_entry(config, entry.store)
     embedder = build_embedder(config, entry.embedder or store_config.embedder)
+    store = build_vector_store(config, entry.store)
+    owned: list[object] = [store, embedder]
     retriever: BaseRetriever = VectorRetriever(
-        build_vector_store(config, entry.store),
+        store,
         embedder,
         k=entry.k,
         score_threshold=entry.score_threshold,
@@ -179,9 +181,11 @@ def build_retriever(config: BelugaConfig, name: str) -> BaseRetriever:
         )
     if entry.rerank is not None:
         reranker = build_reranker(config, entry.rerank)
+        owned.append(reranker)
         retriever = RerankingRetriever(
             retriever, reranker, k=entry.k, fetch_k=entry.fetch_k, name=name
         )
+    retriever.own(*owned)  # `async with build_retriever(...)` closes the store and models
     return retriever
 
 
