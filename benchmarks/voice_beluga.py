@@ -49,14 +49,18 @@ class Probe(FrameProcessor):
 
 
 class STT(FrameProcessor):
-    """Passes the audio on (the user-turn step measures speech with it); on the VAD's stop,
-    the final transcript at once."""
+    """Consumes the audio (as Pipecat's double does); on the VAD's stop, the final transcript
+    at once."""
 
     order = 400
 
     def __init__(self, stats: feed.SessionStats) -> None:
         super().__init__(name="stt-double")
         self.rec = stats
+
+    @handles(InputAudioFrame)
+    async def on_audio(self, frame: InputAudioFrame) -> None:
+        return
 
     @handles(UserStoppedSpeakingFrame)
     async def on_stop(self, frame: UserStoppedSpeakingFrame) -> None:

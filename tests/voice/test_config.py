@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 import yaml
 
@@ -87,3 +89,14 @@ def test_build_session_takes_overrides() -> None:
     )
     names = [p.name for p in session.pipeline.processors]
     assert names[:3] == ["fake-vad", "fake-stt", "user-turn"]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyrnnoise") is None or importlib.util.find_spec("pipecat") is None,
+    reason="needs pyrnnoise and the smart-turn model (make models)",
+)
+def test_build_session_with_noise_and_smart_turn() -> None:
+    config = cfg("voice: {noise: rnnoise, turn: smart_turn, stt: local, tts: espeak}")
+    session = build_session(config, TestModel())
+    assert [p.order for p in session.pipeline.processors][:4] == [100, 200, 300, 400]
+    assert type(session.pipeline.processors[0]).__name__ == "NoiseProcessor"

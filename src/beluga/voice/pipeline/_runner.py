@@ -59,16 +59,20 @@ _DROPPED_ON_INTERRUPT = (
 
 
 class _Inbox:
-    """A processor's queue: bounded data frames, and an unbounded priority lane for urgent ones."""
+    """A processor's queue: bounded data frames, and an unbounded priority lane for urgent ones.
+
+    Waiting is done on bare futures created only when a side must wait (no event is set or
+    cleared per frame): this is the hot path of every session, ~50 frames a second each.
+    """
 
     __slots__ = (
         "_data",
-        "_data_ready",
+        "_data_waiter",
         "_maxsize",
         "_seq",
-        "_space",
+        "_space_waiters",
         "_urgent",
-        "_urgent_ready",
+        "_urgent_waiter",
         "closed",
         "urgent_idle",
     )
@@ -80,10 +84,9 @@ class _Inbox:
         self._data: deque[tuple[Frame, Direction, int]] = deque()
         self._urgent: deque[tuple[Frame, Direction, int]] = deque()
         self._seq = 0
-        self._data_ready = asyncio.Event()
-        self._urgent_ready = asyncio.Event()
-        self._space = asyncio.Event()
-        self._space.set()
+        self._data_waiter: asyncio.Future[None] | None = None
+        self._urgent_waiter: asyncio.Future[None] | None = None
+        self._space_waiters: list[asyncio.Future[None]] = []
         self.closed = False
         self.urgent_idle = asyncio.Event()  # no urgent frame queued or being handled
         self.urgent_idle.set()
@@ -91,36 +94,54 @@ class _Inbox:
     def close(self) -> None:
         """Stop taking frames and release producers blocked on a full inbox."""
         self.closed = True
-        self._space.set()
+        self._wake_producers()
+
+    def _wake_producers(self) -> None:
+        waiters, self._space_waiters = self._space_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def put(self, frame: Frame, direction: Direction) -> None:
         if frame.urgent:
             self._urgent.append((frame, direction, self._seq))
             self.urgent_idle.clear()
-            self._urgent_ready.set()
+            waiter = self._urgent_waiter
+            if waiter is not None:
+                self._urgent_waiter = None
+                if not waiter.done():
+                    waiter.set_result(None)
             return
         if direction is Direction.DOWN:
             while len(self._data) >= self._maxsize and not self.closed:
-                self._space.clear()
-                await self._space.wait()
+                space: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._space_waiters.append(space)
+                await space
             if self.closed:
                 return
         self._data.append((frame, direction, self._seq))
         self._seq += 1
-        self._data_ready.set()
+        waiter = self._data_waiter
+        if waiter is not None:
+            self._data_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def get_data(self) -> tuple[Frame, Direction]:
         while not self._data:
-            self._data_ready.clear()
-            await self._data_ready.wait()
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._data_waiter = waiter
+            await waiter
         frame, direction, _ = self._data.popleft()
-        self._space.set()
+        if self._space_waiters:
+            self._wake_producers()
         return frame, direction
 
     async def get_urgent(self) -> tuple[Frame, Direction, int]:
         while not self._urgent:
-            self._urgent_ready.clear()
-            await self._urgent_ready.wait()
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._urgent_waiter = waiter
+            await waiter
         return self._urgent.popleft()
 
     def flush_reply(self, before: int) -> int:
@@ -137,7 +158,7 @@ class _Inbox:
         ]
         dropped = len(self._data) - len(kept)
         self._data = deque(kept)
-        self._space.set()
+        self._wake_producers()
         return dropped
 
 
@@ -171,7 +192,7 @@ class Pipeline:
         self._upstream = upstream
         self._busy = [False] * len(self.processors)
         self._interrupting = [False] * len(self.processors)
-        self._idle = [asyncio.Event() for _ in self.processors]
+        self._idle_waiters: list[asyncio.Future[None] | None] = [None] * len(self.processors)
         self._open = [asyncio.Event() for _ in self.processors]  # cleared while interrupting
         self._data_tasks: list[asyncio.Task[None] | None] = [None] * len(self.processors)
         self._stopped = asyncio.Event()
@@ -181,7 +202,6 @@ class Pipeline:
         self.cancelled = False
         for index, processor in enumerate(self.processors):
             processor._link = _Link(self._down_of(index), self._up_of(index))
-            self._idle[index].set()
             self._open[index].set()
 
     # -- public --------------------------------------------------------------------------------
@@ -327,7 +347,6 @@ class Pipeline:
                 if not gate.is_set():  # an interruption began while we waited: let it finish
                     await gate.wait()
                 self._busy[index] = True
-                self._idle[index].clear()
                 try:
                     if isinstance(frame, EndFrame):
                         await inbox.urgent_idle.wait()  # work started by urgent frames first
@@ -342,7 +361,9 @@ class Pipeline:
                     return
                 finally:
                     self._busy[index] = False
-                    self._idle[index].set()
+                    idle = self._idle_waiters[index]
+                    if idle is not None and not idle.done():
+                        idle.set_result(None)
             except asyncio.CancelledError:
                 if not self._interrupting[index]:
                     raise
@@ -382,9 +403,13 @@ class Pipeline:
                 _log.debug("voice processor %s dropped %d queued frames", processor.name, dropped)
             if processor.interruptible and self._busy[index] and data_task is not None:
                 self._interrupting[index] = True
+                idle = self._idle_waiters[index] = asyncio.get_running_loop().create_future()
                 data_task.cancel()
-                await self._idle[index].wait()
-                self._interrupting[index] = False  # never left set for a later, real cancel
+                try:
+                    await idle
+                finally:
+                    self._idle_waiters[index] = None
+                    self._interrupting[index] = False  # never left set for a later, real cancel
             await processor.on_interrupt()
         finally:
             gate.set()
