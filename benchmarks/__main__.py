@@ -1,5 +1,5 @@
 """``make bench``: framework overhead, peers, routing, metrics, agent-loop, voice-session,
-graph and vector-store figures (medians, ratios)."""
+graph, vector-store, retrieval-quality, ingestion and `beluga bench` figures (medians, ratios)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from benchmarks import (
     bench_accuracy,
     bench_suite,
     graphs,
+    ingest,
     metrics_summary,
     overhead,
     peers,
     prompts,
+    retrieval_quality,
     router,
     vectorstores,
     voice,
@@ -62,6 +64,8 @@ def _print(results: dict[str, Any]) -> None:
     ratio = f" (ratio {p['ratio_vs_langchain']:.2f})" if "ratio_vs_langchain" in p else ""
     print(f"Prompts: chat template render, Beluga {p['beluga_us']:.1f} us{lc}{ratio}")
     vectorstores.report(results["vectorstores"])
+    retrieval_quality.report(results["retrieval_quality"])
+    ingest.report(results["ingest"])
     voice.report(results["voice"])
     graphs.report(results["graphs"])
     bench_suite.report(results["bench_suite"])
@@ -83,6 +87,8 @@ def main() -> None:
         "agents": agents.run(max(args.calls // 2, 20), args.rounds),
         "prompts": prompts.run(),
         "vectorstores": asyncio.run(vectorstores.run(args.vectors)),
+        "retrieval_quality": retrieval_quality.run(),
+        "ingest": ingest.run(),  # ~1 min: one copy of the docs, 3 rounds
         # The full sweep is `python -m benchmarks.voice`; here a short one (~1.5 min).
         "voice": voice.run([1, 100, 200], [1, 25]),
         "graphs": graphs.run(max(args.calls // 2, 20), max(args.rounds // 2, 5)),

@@ -1,14 +1,25 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
 from beluga.config import ConfigError
 from beluga.config import parse_config as _parse
-from beluga.retrievers import EmbeddingReranker
-from beluga.retrievers.config import RetrievalConfig, build_reranker, validate_retrieval
+from beluga.core.errors import BelugaError
+from beluga.embeddings.testing import HashingEmbedder
+from beluga.retrievers import EmbeddingReranker, MMRRetriever, RerankingRetriever, VectorRetriever
+from beluga.retrievers.config import (
+    RetrievalConfig,
+    build_reranker,
+    build_retriever,
+    validate_retrieval,
+)
 from beluga.retrievers.providers.rest import VoyageReranker
 from beluga.retrievers.testing import OverlapReranker
+from beluga.schema import Document
+from beluga.vectorstores.config import build_vector_store
 
 
 def parse_config(text: str, *, source: str):  # type: ignore[no-untyped-def]
@@ -55,3 +66,42 @@ def test_errors_name_the_key_and_the_fix() -> None:
     keyless = parse_config("retrieval: {rerankers: {v: {provider: voyage}}}", source="b.yaml")
     with pytest.raises(ConfigError, match="VOYAGE_API_KEY"):
         build_reranker(keyless, "v")
+
+
+async def test_build_retriever_from_config(tmp_path: Path) -> None:
+    pytest.importorskip("usearch")
+    config = parse_config(
+        f"""
+embeddings: {{embedders: {{words: {{provider: hashing, dimensions: 64}}}}}}
+vectorstores:
+  stores: {{docs: {{provider: usearch, path: "{tmp_path}/v.db", embedder: words}}}}
+retrieval:
+  rerankers: {{words: {{provider: overlap}}}}
+  retrievers:
+    plain: {{store: docs, k: 2}}
+    fancy: {{store: docs, k: 1, mmr: {{fetch_k: 5}}, rerank: words, fetch_k: 3}}
+""",
+        source="beluga.yaml",
+    )
+    assert validate_retrieval(config) == ["fancy", "plain", "words"]
+    store = build_vector_store(config, "docs")
+    docs = [Document("pip install beluga", id="a"), Document("voice pipeline", id="b")]
+    await store.upsert(docs, await HashingEmbedder(64).embed([d.text for d in docs]))
+    await store.aclose()  # type: ignore[attr-defined]
+    plain = build_retriever(config, "plain")
+    assert isinstance(plain, VectorRetriever) and plain.k == 2
+    assert (await plain.retrieve("pip install"))[0].document.id == "a"
+    fancy = build_retriever(config, "fancy")
+    assert isinstance(fancy, RerankingRetriever)
+    assert isinstance(fancy.retriever, MMRRetriever)
+    assert [h.document.id for h in await fancy.retrieve("voice pipeline")] == ["b"]
+    await plain.aclose()  # closes the store it built
+    with pytest.raises(BelugaError, match="is closed"):
+        await plain.retrieve("pip install")
+    async with fancy:
+        pass
+    with pytest.raises(ConfigError, match="no retriever named 'nope'"):
+        build_retriever(config, "nope")
+    bad = parse_config("retrieval: {retrievers: {x: {rerank: cohre}}}", source="b.yaml")
+    with pytest.raises(ConfigError, match=r"retrieval\.retrievers\.x\.rerank"):
+        validate_retrieval(bad)

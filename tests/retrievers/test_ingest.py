@@ -121,3 +121,44 @@ async def test_a_single_file(tmp_path: Path) -> None:
     assert report.added == 1
     (doc,) = await store.get([d.document.id for d in await store.search([1.0] * 64, k=1)])
     assert doc.metadata["source"] == file.as_posix()
+    again = await ingest(file, store, HashingEmbedder(64), manifest=tmp_path / "m.db")
+    assert (again.unchanged, again.chunks_written) == (1, 0)
+
+
+async def test_small_files_share_embedding_batches(tmp_path: Path) -> None:
+    docs = tmp_path / "notes"
+    docs.mkdir()
+    for i in range(10):
+        (docs / f"n{i}.txt").write_text(f"note number {i}")
+    embedder = HashingEmbedder(64)
+    report = await ingest(docs, InMemoryVectorStore(), embedder, manifest=tmp_path / "m.db",
+                          batch_size=4)  # fmt: skip
+    assert report.added == 10 and embedder.calls == 3  # 4 + 4 + 2 chunks
+
+
+async def test_incremental_ingest_into_pgvector(tmp_path: Path) -> None:
+    """The same run, changed file and deleted file against the real PostgreSQL server."""
+    import os
+    import uuid
+
+    dsn = os.environ.get("BELUGA_PG_DSN")
+    if not dsn:
+        pytest.skip("BELUGA_PG_DSN is not set (make test starts PostgreSQL and sets it)")
+    pytest.importorskip("psycopg")
+    from beluga.vectorstores.providers.pgvector import PgVectorStore
+
+    docs = tmp_path / "docs"
+    write_docs(docs)
+    store = PgVectorStore(dsn, table=f"ingest_{uuid.uuid4().hex[:12]}", dimensions=64, pool_size=2)
+    try:
+        embedder = HashingEmbedder(64)
+        first = await run(docs, store, embedder)
+        assert first.added == 2 and await store.count() == first.chunks_written
+        (docs / "a.md").write_text("# Alpha\n\nShorter now.\n")
+        (docs / "guide" / "b.txt").unlink()
+        second = await run(docs, store, embedder)
+        assert (second.updated, second.removed) == (1, 1)
+        assert await store.count() == 1
+    finally:
+        await store.drop()
+        await store.aclose()

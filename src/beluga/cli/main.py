@@ -18,6 +18,7 @@ from beluga import __version__
 from beluga.cli._errors import EXIT_FAILED, err, friendly
 from beluga.cli.bench import bench_app
 from beluga.cli.graph import graph_app
+from beluga.cli.ingest import ask_command, ingest_command
 from beluga.cli.mcp import mcp_app
 from beluga.cli.memory import memory_app
 from beluga.cli.metrics import metrics_app
@@ -57,6 +58,8 @@ app.add_typer(vectorstores_app, name="vectorstores")
 app.add_typer(bench_app, name="bench")
 app.add_typer(graph_app, name="graph")
 app.add_typer(speech_app, name="speech")
+app.command("ingest")(ingest_command)
+app.command("ask")(ask_command)
 
 
 _ConfigOption = Annotated[
@@ -282,6 +285,7 @@ def _config_check(
     from beluga.llms.config import LLMConfig
     from beluga.llms.router import check_roles
     from beluga.memory import validate_memory
+    from beluga.retrievers.config import validate_retrieval
     from beluga.vectorstores.config import VectorStoresConfig, validate_vectorstores
     from beluga.voice.config import validate_voice
 
@@ -294,6 +298,7 @@ def _config_check(
     vector_stores = validate_vectorstores(cfg)
     voice = validate_voice(cfg)
     graphs = validate_graphs(cfg)
+    rerankers = validate_retrieval(cfg)
     listed = ", ".join(names) or "none (offline defaults)"
     typer.echo(
         f"{cfg.source}: OK — default model {LLMConfig.of(cfg).default!r}; providers: {listed}"
@@ -311,6 +316,8 @@ def _config_check(
     stores = f"; stores: {', '.join(vector_stores)}" if vector_stores else ""
     typer.echo(f"  vectorstores: default {VectorStoresConfig.of(cfg).default!r}{stores}")
     typer.echo(f"  voice: {voice}")
+    if rerankers:
+        typer.echo(f"  retrieval: {', '.join(rerankers)}")
     typer.echo(f"  metrics: {_metrics_store(cfg)}")
 
 

@@ -14,10 +14,11 @@ never the query or any document text) and feeds ``gen_ai.client.operation.durati
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
+from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.observability import start_operation
 from beluga.schema import Document
@@ -76,11 +77,12 @@ def check_query(query: object, op: str) -> str:
     return query
 
 
-class BaseRetriever(ABC):
+class BaseRetriever(AsyncClosing):
     """Checks, tracing and :meth:`as_tool` around one ``_retrieve`` method.
 
     ``name`` identifies the data source on spans (``gen_ai.data_source.id``); ``k`` is the
-    default number of documents.
+    default number of documents. A retriever does not own the stores and models it is given;
+    :meth:`own` hands it resources to close with it (what ``build_retriever`` created).
     """
 
     kind: ClassVar[str] = "retriever"
@@ -88,6 +90,27 @@ class BaseRetriever(ABC):
     def __init__(self, *, k: int = 4, name: str | None = None) -> None:
         self.k = check_k(k, f"retrievers.{self.kind}")
         self.name = name or self.kind
+        self._owned: list[object] = []
+
+    def own(self, *resources: object) -> None:
+        """Close ``resources`` (stores, embedders, rerankers) when this retriever closes."""
+        self._owned.extend(resources)
+
+    async def aclose(self) -> None:
+        """Close what this retriever owns, in reverse order; a failure to close one does not
+        stop the others (the first is raised at the end)."""
+        owned, self._owned = self._owned[::-1], []
+        failure: BaseException | None = None
+        for resource in owned:
+            close = getattr(resource, "aclose", None)
+            if close is None:
+                continue
+            try:
+                await close()
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     async def retrieve(
         self, query: str, *, k: int | None = None, filter: MetadataFilter | None = None

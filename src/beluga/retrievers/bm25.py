@@ -123,7 +123,8 @@ class BM25Retriever(BaseRetriever):
         scores = self._np.asarray(bm25.get_scores(terms, weight_mask=mask))
         top = min(k, len(docs))
         order = self._np.argsort(-scores, kind="stable")[:top]
-        return [ScoredDocument(docs[i], float(scores[i])) for i in order if scores[i] > 0]
+        ranked = zip(order.tolist(), scores[order].tolist(), strict=True)  # plain ints and floats
+        return [ScoredDocument(docs[i], score) for i, score in ranked if score > 0]
 
 
 def _stemmer() -> Any:

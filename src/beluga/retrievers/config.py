@@ -1,8 +1,17 @@
-"""The ``retrieval:`` section of ``beluga.yaml``: rerankers and ingestion settings.
+"""The ``retrieval:`` section of ``beluga.yaml``: retrievers, rerankers and ingestion settings.
 
 ::
 
     retrieval:
+      retrievers:
+        docs:
+          store: docs               # a store of vectorstores: (default: vectorstores.default)
+          embedder: local           # default: the store's embedder, then embeddings.default
+          k: 4
+          score_threshold: 0.3      # in the store's score (cosine by default)
+          mmr: {fetch_k: 20, lambda_mult: 0.5}   # optional: diverse results
+          rerank: offline           # optional: a reranker below (or an id), over fetch_k
+          fetch_k: 20
       rerankers:
         cloud:
           provider: cohere          # cohere, voyage, jina, embedding, llm (or a plugin)
@@ -28,14 +37,20 @@ from pydantic import ConfigDict, Field, NonNegativeInt, PositiveInt, model_valid
 
 from beluga.config import BelugaConfig, ConfigError, ConfigModel, Section
 from beluga.core.errors import BelugaError, ErrorCode
-from beluga.retrievers.base import Reranker
+from beluga.retrievers.base import BaseRetriever, Reranker
+from beluga.retrievers.mmr import MMRRetriever
 from beluga.retrievers.registry import rerankers
+from beluga.retrievers.rerank import RerankingRetriever
+from beluga.retrievers.vector import VectorRetriever
 
 __all__ = [
     "IngestConfig",
+    "MMRConfig",
     "RerankerConfig",
     "RetrievalConfig",
+    "RetrieverConfig",
     "build_reranker",
+    "build_retriever",
     "validate_retrieval",
 ]
 
@@ -72,11 +87,31 @@ class IngestConfig(ConfigModel):
         return self
 
 
+class MMRConfig(ConfigModel):
+    """Maximal marginal relevance over the vector candidates."""
+
+    fetch_k: PositiveInt = 20
+    lambda_mult: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class RetrieverConfig(ConfigModel):
+    """One named retriever over a vector store: top-k, threshold, optional MMR and reranking."""
+
+    store: str | None = None
+    embedder: str | None = None
+    k: PositiveInt = 4
+    score_threshold: float | None = None
+    mmr: MMRConfig | None = None
+    rerank: str | None = None
+    fetch_k: PositiveInt = 20
+
+
 class RetrievalConfig(Section):
-    """Named rerankers and the ingestion settings."""
+    """Named retrievers and rerankers, and the ingestion settings."""
 
     key: ClassVar[str] = "retrieval"
 
+    retrievers: dict[str, RetrieverConfig] = Field(default_factory=dict)
     rerankers: dict[str, RerankerConfig] = Field(default_factory=dict)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
 
@@ -107,12 +142,69 @@ def build_reranker(config: BelugaConfig, name: str) -> Reranker:
         raise ConfigError(config.source, where, exc.message, "see docs/readme/rag.md") from exc
 
 
+def build_retriever(config: BelugaConfig, name: str) -> BaseRetriever:
+    """The retriever ``name`` of ``retrieval.retrievers``: a vector retriever over its store
+    (built by :func:`beluga.vectorstores.config.build_vector_store`), wrapped in MMR and a
+    reranker when the entry asks for them. It owns what it built: close it (``async with``)."""
+    from beluga.embeddings import build_embedder
+    from beluga.vectorstores.config import build_vector_store, store_entry
+
+    section = RetrievalConfig.of(config)
+    entry = section.retrievers.get(name)
+    if entry is None:
+        known = ", ".join(sorted(section.retrievers)) or "none"
+        raise ConfigError(
+            config.source,
+            "retrieval.retrievers",
+            f"no retriever named {name!r} (defined: {known})",
+            "add it under retrieval.retrievers, or check the spelling",
+        )
+    _, store_config = store_entry(config, entry.store)
+    embedder = build_embedder(config, entry.embedder or store_config.embedder)
+    store = build_vector_store(config, entry.store)
+    owned: list[object] = [store, embedder]
+    retriever: BaseRetriever = VectorRetriever(
+        store,
+        embedder,
+        k=entry.k,
+        score_threshold=entry.score_threshold,
+        name=name,
+    )
+    if entry.mmr is not None:
+        retriever = MMRRetriever(
+            retriever,
+            embedder,
+            k=entry.k,
+            fetch_k=entry.mmr.fetch_k,
+            lambda_mult=entry.mmr.lambda_mult,
+            name=name,
+        )
+    if entry.rerank is not None:
+        reranker = build_reranker(config, entry.rerank)
+        owned.append(reranker)
+        retriever = RerankingRetriever(
+            retriever, reranker, k=entry.k, fetch_k=entry.fetch_k, name=name
+        )
+    retriever.own(*owned)  # `async with build_retriever(...)` closes the store and models
+    return retriever
+
+
 def validate_retrieval(config: BelugaConfig) -> list[str]:
-    """Check every reranker entry's provider without creating any; the names checked."""
+    """Check every reranker entry's provider and every retriever's references without
+    creating anything; the names checked."""
+    from beluga.vectorstores.config import store_entry
+
     section = RetrievalConfig.of(config)
     for name, entry in section.rerankers.items():
         _check_provider(entry.provider, f"retrieval.rerankers.{name}.provider", config.source)
-    return sorted(section.rerankers)
+    for name, retriever in section.retrievers.items():
+        store_entry(config, retriever.store)
+        if retriever.rerank is not None and retriever.rerank not in section.rerankers:
+            provider = retriever.rerank.partition(":")[0]
+            _check_provider(
+                provider, f"retrieval.retrievers.{name}.rerank", config.source, retriever.rerank
+            )
+    return sorted({*section.rerankers, *section.retrievers})
 
 
 def _check_provider(provider: str, key: str, source: str, ref: str | None = None) -> None:

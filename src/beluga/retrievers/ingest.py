@@ -13,7 +13,9 @@ the folder has its chunks deleted. Resumable: every file is committed to the man
 and after it is written to the store, so a run killed at any point (``kill -9`` included)
 resumes where it stopped, and the half-written file's chunks are removed and written afresh.
 Files no loader reads, and binary files, are skipped; a file that fails to parse is reported
-and keeps what the store had of it.
+and keeps what the store had of it. Small files share embedding batches: chunks are queued
+(their files marked ``pending``) until ``batch_size`` of them are ready, so a folder of short
+notes embeds in full batches rather than one short batch per file.
 """
 
 from __future__ import annotations
@@ -70,8 +72,8 @@ class IngestReport:
 
 @dataclass(slots=True, frozen=True)
 class IngestEvent:
-    """Progress: ``kind`` is ``start`` (``total`` files found), ``file`` (one file done, with
-    what happened to it) or ``end``."""
+    """Progress: ``kind`` is ``start`` (``total`` files found), ``read`` (a file parsed and
+    queued for embedding), ``file`` (one file done, with what happened to it) or ``end``."""
 
     kind: str
     path: str = ""
@@ -131,6 +133,8 @@ class _Run:
         self.splitter, self.options, self.batch = splitter, loader_options, batch_size
         self.progress = progress
         self.report = IngestReport()
+        # Files parsed and marked pending, waiting for one embedding batch to fill up.
+        self._queue: list[tuple[str, str, str, str, list[Document], bool]] = []
 
     async def go(self, root: Path, plan: _Plan) -> IngestReport:
         self.manifest.check_embedder(self.embedder.model_name, self.embedder.dimensions)
@@ -142,7 +146,11 @@ class _Run:
         for file, relative in files:
             seen.add(relative)
             status, chunks = await self._file(key, root, file, relative, known.get(relative))
-            self.progress(IngestEvent("file", relative or root.name, status, chunks))
+            kind = "read" if status == "queued" else "file"  # a queued file is done at the flush
+            self.progress(IngestEvent(kind, relative or root.name, status, chunks))
+            if sum(len(q[4]) for q in self._queue) >= self.batch:
+                await self._flush()
+        await self._flush()
         if is_dir:
             for relative, (_, _, chunk_ids, _) in known.items():
                 if relative not in seen:
@@ -185,20 +193,28 @@ class _Run:
         new = [c.id for c in chunks]
         self.manifest.mark(key, relative, digest, sorted({*old, *new}), "pending")
         await self._delete(sorted(set(old) - set(new)))
-        await self._write(chunks)
-        self.manifest.mark(key, relative, digest, new, "done")
-        if known is None:
-            self.report.added += 1
-            return "added", len(chunks)
-        self.report.updated += 1
-        return "updated", len(chunks)
+        shown = relative or root.name
+        self._queue.append((key, relative, shown, digest, chunks, known is None))
+        return "queued", len(chunks)
 
-    async def _write(self, chunks: list[Document]) -> None:
+    async def _flush(self) -> None:
+        """Embed and store the queued files' chunks in full batches (small files share one),
+        then mark each file done: only then is it safe from a kill."""
+        queued, self._queue = self._queue, []
+        chunks = [c for q in queued for c in q[4]]
         for i in range(0, len(chunks), self.batch):
             batch = chunks[i : i + self.batch]
             vectors = await self.embedder.embed([c.content for c in batch])
             await self.store.upsert(batch, vectors)
             self.report.chunks_written += len(batch)
+        for key, relative, shown, digest, file_chunks, new_file in queued:
+            self.manifest.mark(key, relative, digest, [c.id for c in file_chunks], "done")
+            if new_file:
+                self.report.added += 1
+            else:
+                self.report.updated += 1
+            status = "added" if new_file else "updated"
+            self.progress(IngestEvent("file", shown, status, len(file_chunks)))
 
     async def _delete(self, chunk_ids: list[str]) -> None:
         if chunk_ids:

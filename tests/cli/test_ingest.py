@@ -1,0 +1,106 @@
+"""``beluga ingest`` and ``beluga ask`` over the embedded store of a beluga.yaml."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from beluga.cli._errors import EXIT_CONFIG, EXIT_FAILED
+from beluga.cli.ingest import default_manifest
+from beluga.cli.main import app
+
+pytest.importorskip("usearch")
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "200"}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> tuple[Path, Path]:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "install.md").write_text("# Install\n\nRun pip install beluga-ai to install it.\n")
+    (docs / "voice.md").write_text("# Voice\n\nThe voice pipeline chains VAD, STT and TTS.\n")
+    config = tmp_path / "beluga.yaml"
+    config.write_text(
+        f"""
+embeddings:
+  embedders:
+    words: {{provider: hashing, dimensions: 64}}
+vectorstores:
+  default: docs
+  stores:
+    docs: {{provider: usearch, path: "{tmp_path}/vectors.db", embedder: words}}
+retrieval:
+  ingest: {{chunk_size: 200, chunk_overlap: 20}}
+"""
+    )
+    return docs, config
+
+
+def test_ingest_then_again_then_ask(project: tuple[Path, Path], tmp_path: Path) -> None:
+    docs, config = project
+    first = runner.invoke(app, ["ingest", str(docs), "--config", str(config)], env=WIDE)
+    assert first.exit_code == 0, first.output
+    assert "docs: 2 added, 0 updated, 0 unchanged" in first.stdout
+    assert (tmp_path / "vectors.db.default.ingest.db").exists()
+
+    again = runner.invoke(app, ["ingest", str(docs), "-c", str(config), "--json"], env=WIDE)
+    report = json.loads(again.stdout)
+    assert (report["unchanged"], report["chunks_written"], report["store"]) == (2, 0, "docs")
+
+    (docs / "voice.md").unlink()
+    removed = runner.invoke(app, ["ingest", str(docs), "-c", str(config), "--json"], env=WIDE)
+    assert json.loads(removed.stdout)["removed"] == 1
+
+    ask = runner.invoke(app, ["ask", "pip install beluga", "-c", str(config), "-k", "1"], env=WIDE)
+    assert ask.exit_code == 0, ask.output
+    assert "install.md" in ask.stdout and "Run pip install" in ask.stdout
+    asked = runner.invoke(app, ["ask", "voice", "-c", str(config), "--json"], env=WIDE)
+    hits = json.loads(asked.stdout)["hits"]
+    assert [h["metadata"]["source"].endswith("install.md") for h in hits] == [True]
+
+
+def test_unknown_store_is_a_config_error(project: tuple[Path, Path]) -> None:
+    docs, config = project
+    result = runner.invoke(app, ["ingest", str(docs), "-c", str(config), "--store", "dcos"])
+    assert result.exit_code == EXIT_CONFIG
+    assert "vectorstores" in result.output
+
+
+def test_unreadable_file_fails_with_exit_1(project: tuple[Path, Path]) -> None:
+    docs, config = project
+    (docs / "broken.json").write_text("{nope")
+    result = runner.invoke(app, ["ingest", str(docs), "-c", str(config)])
+    assert result.exit_code == EXIT_FAILED
+    assert "broken.json" in result.output
+
+
+def test_manifest_lives_next_to_a_file_store_or_under_home(tmp_path: Path) -> None:
+    class FileStore:
+        path = tmp_path / "v.db"
+        collection = "docs"
+
+    assert default_manifest("x", FileStore()) == tmp_path / "v.db.docs.ingest.db"
+    assert default_manifest("shared", object()).name == "shared.db"
+
+
+def test_ask_answer_uses_the_configured_model(project: tuple[Path, Path]) -> None:
+    docs, config = project
+    text = config.read_text() + "llm:\n  default: t\n  providers:\n    t: {type: test}\n"
+    config.write_text(text)
+    assert runner.invoke(app, ["ingest", str(docs), "-c", str(config)]).exit_code == 0
+    result = runner.invoke(app, ["ask", "install", "-c", str(config), "--answer", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["answer"] == "success (no tool calls)" and body["hits"]
+
+
+def test_ask_on_an_empty_store_fails(project: tuple[Path, Path]) -> None:
+    _, config = project
+    result = runner.invoke(app, ["ask", "anything", "-c", str(config)])
+    assert result.exit_code == EXIT_FAILED
+    assert "ingest some files first" in result.output
