@@ -7,8 +7,8 @@ from typing import Any, TypedDict
 import pytest
 
 from beluga.core.errors import BelugaError, ErrorCode
-from beluga.graphs import START, Send, StateGraph
-from beluga.graphs.testing import FlakyCheckpointer, MemoryCheckpointer, Recorder
+from beluga.graphs import START, MemoryCheckpointer, Send, StateGraph
+from beluga.graphs.testing import FlakyCheckpointer, Recorder
 
 
 class S(TypedDict, total=False):

@@ -1,6 +1,7 @@
-"""Test doubles for graphs: an in-memory store, a store that fails on cue, a recording node.
+"""Test doubles for graphs: a store that fails on cue, and a recording node.
 
-``FlakyCheckpointer`` wraps any store and raises a retryable ``PROVIDER_UNAVAILABLE`` error on
+(The in-memory store is :class:`beluga.graphs.MemoryCheckpointer`.) ``FlakyCheckpointer`` wraps
+any store and raises a retryable ``PROVIDER_UNAVAILABLE`` error on
 the calls you name (``fail_puts={3}``: the third ``put``), to test what a run does when its
 store goes away mid-run; ``calls`` records every call it passed on. ``Recorder`` is a node
 factory that counts how often each node ran and with what input, which is what resume tests
@@ -16,7 +17,7 @@ from beluga.core.errors import BelugaError, ErrorCode
 from beluga.graphs.checkpoints.base import Checkpoint, Checkpointer, CheckpointMeta
 from beluga.graphs.checkpoints.memory import MemoryCheckpointer
 
-__all__ = ["FlakyCheckpointer", "MemoryCheckpointer", "Recorder"]
+__all__ = ["FlakyCheckpointer", "Recorder"]
 
 
 class FlakyCheckpointer:
