@@ -445,11 +445,17 @@ class _Run:
             updates, interrupts = await self._run_step()
             if interrupts:
                 self.pending = {
-                    i.id: {"id": i.id, "node": i.node, "value": i.value, "run_id": i.run_id}
-                    for i in interrupts
+                    i.id: {
+                        "id": i.id,
+                        "node": i.node,
+                        "value": i.value,
+                        "run_id": i.run_id,
+                        "task": task_id,
+                    }
+                    for task_id, i in interrupts
                 }
                 cp = await self._save("interrupted")
-                return self._result("interrupted", cp, interrupts)
+                return self._result("interrupted", cp, tuple(i for _, i in interrupts))
             spec = self.graph.spec
             for _task, update in updates:
                 if update:
@@ -529,30 +535,30 @@ class _Run:
 
     async def _run_step(
         self,
-    ) -> tuple[list[tuple[_Task, dict[str, Any] | None]], tuple[Interrupt, ...]]:
+    ) -> tuple[list[tuple[_Task, dict[str, Any] | None]], list[tuple[str, Interrupt]]]:
         tasks = self.tasks
         if len(tasks) == 1 and tasks[0].id not in self.writes:
             task = tasks[0]
             try:
-                return [(task, await self._task(task, False))], ()
+                return [(task, await self._task(task, False))], []
             except GraphInterrupt as exc:
-                return [], exc.interrupts
+                return [], [(task.id, i) for i in exc.interrupts]
         outcomes = await asyncio.gather(
             *(self._stored_or_run(t) for t in tasks), return_exceptions=True
         )
-        interrupts: list[Interrupt] = []
+        interrupts: list[tuple[str, Interrupt]] = []
         updates: list[tuple[_Task, dict[str, Any] | None]] = []
         failure: BaseException | None = None
         for task, outcome in zip(tasks, outcomes, strict=True):
             if isinstance(outcome, GraphInterrupt):
-                interrupts.extend(outcome.interrupts)
+                interrupts.extend((task.id, i) for i in outcome.interrupts)
             elif isinstance(outcome, BaseException):
                 failure = failure or outcome
             else:
                 updates.append((task, outcome))
         if failure is not None:
             raise failure
-        return updates, tuple(interrupts)
+        return updates, interrupts
 
     async def _stored_or_run(self, task: _Task) -> dict[str, Any] | None:
         stored = self.writes.get(task.id)
@@ -563,6 +569,8 @@ class _Run:
         return await self._task(task, True)
 
     async def _task(self, task: _Task, parallel: bool) -> dict[str, Any] | None:
+        if self.pending:
+            self._still_waiting(task)
         graph = self.graph
         spec = graph.nodes[task.node]
         arg = graph.spec.view(self.values) if task.arg is _MISSING else task.arg
@@ -643,6 +651,12 @@ class _Run:
                 )
             )
         return update
+
+    def _still_waiting(self, task: _Task) -> None:
+        """A task whose questions all wait for answers stays paused without running again."""
+        waiting = [r for r in self.pending.values() if r.get("task") == task.id]
+        if waiting and not any(r["id"] in self.answers for r in waiting):
+            raise GraphInterrupt(tuple(_interrupt_of(r) for r in waiting))
 
     def _update_of(self, node: str, out: Any) -> dict[str, Any] | None:
         if out is None:
