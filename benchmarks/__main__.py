@@ -1,5 +1,5 @@
-"""``make bench``: framework overhead, peers, routing, metrics, agent-loop and graph figures
-(medians, ratios)."""
+"""``make bench``: framework overhead, peers, routing, metrics, agent-loop, voice-session and
+graph figures (medians, ratios)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from benchmarks import agents, graphs, metrics_summary, overhead, peers, prompts, router
+from benchmarks import agents, graphs, metrics_summary, overhead, peers, prompts, router, voice
 
 
 def _print(results: dict[str, Any]) -> None:
@@ -48,6 +48,7 @@ def _print(results: dict[str, Any]) -> None:
     lc = f", LangChain {p['langchain_us']:.1f} us" if "langchain_us" in p else ""
     ratio = f" (ratio {p['ratio_vs_langchain']:.2f})" if "ratio_vs_langchain" in p else ""
     print(f"Prompts: chat template render, Beluga {p['beluga_us']:.1f} us{lc}{ratio}")
+    voice.report(results["voice"])
     graphs.report(results["graphs"])
 
 
@@ -64,6 +65,8 @@ def main() -> None:
         "metrics": metrics_summary.run(),
         "agents": agents.run(max(args.calls // 2, 20), args.rounds),
         "prompts": prompts.run(),
+        # The full sweep is `python -m benchmarks.voice`; here a short one (~1.5 min).
+        "voice": voice.run([1, 100, 200], [1, 25]),
         "graphs": graphs.run(max(args.calls // 2, 20), max(args.rounds // 2, 5)),
     }
     if args.json:

@@ -16,12 +16,14 @@ from rich.table import Table
 
 from beluga import __version__
 from beluga.cli._errors import EXIT_FAILED, err, friendly
+from beluga.cli.bench import bench_app
 from beluga.cli.graph import graph_app
 from beluga.cli.mcp import mcp_app
 from beluga.cli.memory import memory_app
 from beluga.cli.metrics import metrics_app
 from beluga.cli.prompts import prompts_app
 from beluga.cli.run import run_command
+from beluga.cli.voice import voice_command
 
 if TYPE_CHECKING:
     from beluga.config import BelugaConfig
@@ -46,8 +48,10 @@ app.add_typer(_config_app, name="config")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(mcp_app, name="mcp")
 app.command("run")(run_command)
+app.command("voice")(voice_command)
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(memory_app, name="memory")
+app.add_typer(bench_app, name="bench")
 app.add_typer(graph_app, name="graph")
 
 
@@ -274,6 +278,7 @@ def _config_check(
     from beluga.llms.config import LLMConfig
     from beluga.llms.router import check_roles
     from beluga.memory import validate_memory
+    from beluga.voice.config import validate_voice
 
     cfg = load_config(file)
     names = validate_config(cfg)
@@ -281,6 +286,7 @@ def _config_check(
     agents = validate_agents(cfg)
     memory = validate_memory(cfg)
     embedders = validate_embeddings(cfg)
+    voice = validate_voice(cfg)
     graphs = validate_graphs(cfg)
     listed = ", ".join(names) or "none (offline defaults)"
     typer.echo(
@@ -296,6 +302,7 @@ def _config_check(
     typer.echo(f"  memory: {memory}")
     named = f"; embedders: {', '.join(embedders)}" if embedders else ""
     typer.echo(f"  embeddings: default {EmbeddingsConfig.of(cfg).default!r}{named}")
+    typer.echo(f"  voice: {voice}")
     typer.echo(f"  metrics: {_metrics_store(cfg)}")
 
 

@@ -1,5 +1,19 @@
-"""Vector stores: similarity search over embedded documents (see :mod:`.base`)."""
+"""Vector stores: similarity search over embedded documents (see :mod:`.base`).
 
-from beluga.vectorstores.base import MetadataFilter, ScoredDocument, VectorStore
+The protocol and the filter language import nothing heavy; a store's module imports its
+library (numpy, an index library, a driver) when it is used.
+"""
 
-__all__ = ["MetadataFilter", "ScoredDocument", "VectorStore"]
+from beluga.vectorstores.base import METRICS, MetadataFilter, Metric, ScoredDocument, VectorStore
+from beluga.vectorstores.filters import Filter, matches, parse
+
+__all__ = [
+    "METRICS",
+    "Filter",
+    "MetadataFilter",
+    "Metric",
+    "ScoredDocument",
+    "VectorStore",
+    "matches",
+    "parse",
+]

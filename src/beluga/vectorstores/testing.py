@@ -1,94 +1,138 @@
-"""An in-memory vector store for tests and offline examples: brute-force cosine similarity.
+"""Test doubles for code that uses a vector store.
 
-Exact (no index), so what a test expects is what it gets; fine up to some thousands of
-documents. Vectors must all have the length of the first one stored.
+- :class:`InMemoryVectorStore`: the real exact in-memory store (numpy), re-exported here so
+  tests and offline examples import their doubles from one place.
+- :class:`RecordingVectorStore`: wraps a store and records every call (method and arguments),
+  to assert what a caller asked for without a mock library.
+- :class:`FailingVectorStore`: every call raises the error it was given, to test degradation
+  (memory falling back to the recent turns, a retriever's error path).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
+from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.schema import Document
-from beluga.vectorstores.base import MetadataFilter, ScoredDocument
+from beluga.vectorstores.base import MetadataFilter, ScoredDocument, VectorStore
+from beluga.vectorstores.providers import memory as _memory
 
-__all__ = ["InMemoryVectorStore"]
+__all__ = ["FailingVectorStore", "InMemoryVectorStore", "RecordedCall", "RecordingVectorStore"]
 
-_OP = "vectorstores.memory"
+InMemoryVectorStore = _memory.InMemoryVectorStore
+"""The exact in-memory store (the real one, not a fake)."""
 
 
-class InMemoryVectorStore:
-    """Documents and unit vectors in a dict, searched by cosine similarity."""
+@dataclass(slots=True, frozen=True)
+class RecordedCall:
+    """One call a :class:`RecordingVectorStore` saw."""
 
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[Document, list[float]]] = {}
-        self._dimensions: int | None = None
+    method: str
+    args: dict[str, Any] = field(default_factory=dict)
 
-    def __len__(self) -> int:
-        return len(self._items)
+
+class RecordingVectorStore(AsyncClosing):
+    """A store that records each call, then forwards it to ``inner`` (in-memory by default)."""
+
+    provider = "recording"
+
+    def __init__(self, inner: VectorStore | None = None) -> None:
+        self.inner: VectorStore = inner if inner is not None else InMemoryVectorStore()
+        self.calls: list[RecordedCall] = []
 
     async def upsert(
         self, documents: Sequence[Document], vectors: Sequence[Sequence[float]]
     ) -> None:
-        if len(documents) != len(vectors):
-            raise BelugaError(
-                _OP,
-                ErrorCode.INVALID_REQUEST,
-                f"got {len(documents)} documents and {len(vectors)} vectors: pass one vector "
-                "per document",
-            )
-        for document, vector in zip(documents, vectors, strict=True):
-            self._items[document.id] = (document, self._unit(vector))
+        self.calls.append(RecordedCall("upsert", {"ids": [d.id for d in documents]}))
+        await self.inner.upsert(documents, vectors)
 
     async def search(
-        self, vector: Sequence[float], *, k: int = 4, filter: MetadataFilter | None = None
+        self,
+        vector: Sequence[float],
+        *,
+        k: int = 4,
+        filter: MetadataFilter | None = None,
+        score_threshold: float | None = None,
     ) -> list[ScoredDocument]:
-        if k < 1:
-            raise BelugaError(_OP, ErrorCode.INVALID_REQUEST, f"k must be at least 1, got {k}")
-        query = self._unit(vector)
-        hits = [
-            ScoredDocument(doc, sum(a * b for a, b in zip(query, vec, strict=True)))
-            for doc, vec in self._items.values()
-            if _matches(doc, filter)
-        ]
-        hits.sort(key=lambda hit: hit.score, reverse=True)
-        return hits[:k]
+        self.calls.append(
+            RecordedCall("search", {"k": k, "filter": filter, "score_threshold": score_threshold})
+        )
+        return await self.inner.search(vector, k=k, filter=filter, score_threshold=score_threshold)
+
+    async def get(self, ids: Sequence[str]) -> list[Document]:
+        self.calls.append(RecordedCall("get", {"ids": list(ids)}))
+        return await self.inner.get(ids)
 
     async def delete(
         self, ids: Sequence[str] | None = None, *, filter: MetadataFilter | None = None
     ) -> None:
-        if ids is None and filter is None:
-            raise BelugaError(
-                _OP,
-                ErrorCode.INVALID_REQUEST,
-                "delete needs ids= or filter= (refusing to delete everything by accident)",
-            )
-        for doc_id in list(ids or ()):
-            self._items.pop(doc_id, None)
-        if filter is not None:
-            for doc_id in [i for i, (doc, _) in self._items.items() if _matches(doc, filter)]:
-                del self._items[doc_id]
+        self.calls.append(
+            RecordedCall("delete", {"ids": None if ids is None else list(ids), "filter": filter})
+        )
+        await self.inner.delete(ids, filter=filter)
 
-    def _unit(self, vector: Sequence[float]) -> list[float]:
-        if self._dimensions is None:
-            self._dimensions = len(vector)
-        if len(vector) != self._dimensions or not vector:
-            raise BelugaError(
-                _OP,
-                ErrorCode.INVALID_REQUEST,
-                f"a vector of {len(vector)} floats, but this store holds vectors of "
-                f"{self._dimensions}: use the same embedder for every document and query",
-            )
-        norm = math.sqrt(sum(v * v for v in vector))
-        return [v / norm for v in vector] if norm else [0.0] * len(vector)
+    async def count(self, filter: MetadataFilter | None = None) -> int:
+        self.calls.append(RecordedCall("count", {"filter": filter}))
+        return await self.inner.count(filter)
+
+    async def aclose(self) -> None:
+        closer = getattr(self.inner, "aclose", None)
+        if closer is not None:
+            await closer()
 
     def __repr__(self) -> str:
-        return f"InMemoryVectorStore({len(self._items)} documents)"
+        return f"RecordingVectorStore({self.inner!r}, {len(self.calls)} calls)"
 
 
-def _matches(document: Document, filter: MetadataFilter | None) -> bool:
-    if not filter:
-        return True
-    meta = document.metadata
-    return all(key in meta and meta[key] == value for key, value in filter.items())
+class FailingVectorStore(AsyncClosing):
+    """Every call raises ``error`` (by default a retryable PROVIDER_UNAVAILABLE)."""
+
+    provider = "failing"
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error or BelugaError(
+            "vectorstores.failing",
+            ErrorCode.PROVIDER_UNAVAILABLE,
+            "the vector store is down (a test double)",
+            retryable=True,
+        )
+        self.calls = 0
+
+    def _fail(self) -> BaseException:
+        self.calls += 1
+        return self.error
+
+    async def upsert(
+        self, documents: Sequence[Document], vectors: Sequence[Sequence[float]]
+    ) -> None:
+        raise self._fail()
+
+    async def search(
+        self,
+        vector: Sequence[float],
+        *,
+        k: int = 4,
+        filter: MetadataFilter | None = None,
+        score_threshold: float | None = None,
+    ) -> list[ScoredDocument]:
+        raise self._fail()
+
+    async def get(self, ids: Sequence[str]) -> list[Document]:
+        raise self._fail()
+
+    async def delete(
+        self, ids: Sequence[str] | None = None, *, filter: MetadataFilter | None = None
+    ) -> None:
+        raise self._fail()
+
+    async def count(self, filter: MetadataFilter | None = None) -> int:
+        raise self._fail()
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+    def __repr__(self) -> str:
+        return f"FailingVectorStore({type(self.error).__name__})"

@@ -1,0 +1,1 @@
+"""One module per vector store; the registry imports them lazily."""
