@@ -25,9 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.retrieval_qa import QUESTIONS
-from beluga.documents import RecursiveCharacterSplitter, load_sync
 from beluga.core.middleware import apply
+from beluga.documents import RecursiveCharacterSplitter, load_sync
 from beluga.embeddings import MemoryEmbeddingCache, create
 from beluga.embeddings.middleware import cached
 from beluga.retrievers import (
@@ -42,6 +41,7 @@ from beluga.retrievers import (
 from beluga.schema import Document
 from beluga.vectorstores.base import ScoredDocument
 from beluga.vectorstores.testing import InMemoryVectorStore
+from benchmarks.retrieval_qa import QUESTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 K = 5
@@ -50,7 +50,9 @@ K = 5
 def corpus(chunk_size: int = 800, overlap: int = 120) -> list[Document]:
     """The chunks of every file the labelled set names."""
     files = sorted({src for _, src, _ in QUESTIONS})
-    paths = [ROOT / "README.md" if f == "README.md" else ROOT / "docs" / "readme" / f for f in files]
+    paths = [
+        ROOT / "README.md" if f == "README.md" else ROOT / "docs" / "readme" / f for f in files
+    ]
     docs = [doc for p in paths for doc in load_sync(p)]
     splitter = RecursiveCharacterSplitter(chunk_size=chunk_size, chunk_overlap=overlap)
     return splitter.split_documents(docs)

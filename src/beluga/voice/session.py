@@ -45,7 +45,7 @@ from beluga.voice.tts.base import TTS
 from beluga.voice.turn.base import TurnDetector
 from beluga.voice.vad.base import VADEngine, VADParams
 
-__all__ = ["AudioSink", "SessionHooks", "VoiceSession"]
+__all__ = ["AudioSink", "Hook", "SessionHooks", "VoiceSession"]
 
 _log = get_logger(__name__)
 _OP = "voice.session"
