@@ -68,6 +68,22 @@ def test_run_interrupt_resume_runs_history(config: Path) -> None:
     history = runner.invoke(app, ["graph", "history", "t1", "--json", "-c", str(config)])
     assert [h["status"] for h in json.loads(history.stdout)][-1] == "done"
 
+    # time travel: back to the first checkpoint, with a different ticket text
+    first = json.loads(history.stdout)[0]["checkpoint_id"]
+    forked = runner.invoke(
+        app,
+        [
+            *("graph", "fork", "t1", first, "--new-id", "t2", "-c", str(config)),
+            *("--update", '{"text": "a question"}'),
+        ],
+    )
+    assert forked.exit_code == 0, forked.output
+    assert forked.stdout.strip() == "t2"
+    again = runner.invoke(app, ["graph", "resume", "t2", "-c", str(config)])
+    assert json.loads(again.stdout)["state"]["reply"] == "see the docs"
+    missing = runner.invoke(app, ["graph", "fork", "t1", "99999999", "-c", str(config)])
+    assert missing.exit_code == EXIT_FAILED and "has no checkpoint" in missing.stderr
+
 
 def test_errors_have_exit_codes(config: Path) -> None:
     unknown = runner.invoke(app, ["graph", "draw", "nope", "-c", str(config)])

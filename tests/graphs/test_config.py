@@ -21,7 +21,7 @@ graphs:
     state: tests.graphs._flows:Ticket
     step_limit: 4
     nodes:
-      classify: {fn: tests.graphs._flows:classify, role: planner}
+      classify: {fn: tests.graphs._flows:classify, role: planner, max_attempts: 2, timeout: 5}
       triage: tests.graphs._flows:triage
       answer: tests.graphs._flows:answer
     edges: [[START, classify], [triage, END], [answer, END]]
@@ -51,6 +51,9 @@ async def test_yaml_graphs_build_and_run(tmp_path: Path) -> None:
 
     tickets = build_graph(cfg, "tickets", checkpointer=MemoryCheckpointer(), router=object())
     assert tickets.step_limit == 4 and tickets.nodes["classify"].role == "planner"
+    classify = tickets.nodes["classify"]
+    assert classify.retry is not None and classify.retry.max_attempts == 2
+    assert classify.timeout == 5
     paused = await tickets.run({"text": "it crashes", "steps": []})
     assert paused.interrupts[0].value == "severity?"
     done = await tickets.resume(paused.run_id, "high")

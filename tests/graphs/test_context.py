@@ -119,7 +119,10 @@ async def test_interrupt_in_a_parallel_branch_keeps_the_other_branches() -> None
 
 
 async def test_two_parallel_interrupts_need_answers_by_id() -> None:
+    runs, count = counting()
+
     def ask(item: str) -> dict[str, Any]:
+        count(item)
         return {"answers": [f"{item}={interrupt(item)}"]}
 
     g: StateGraph[S] = StateGraph(S)
@@ -138,6 +141,9 @@ async def test_two_parallel_interrupts_need_answers_by_id() -> None:
     assert [i.id for i in partial.interrupts] == [ids[1]]
     done = await graph.resume(paused.run_id, answers={ids[1]: 2})
     assert done.values["answers"] == ["x=1", "y=2"]
+    # each ran twice (asked, answered): y, still unanswered after the first resume, stayed
+    # paused instead of running again to ask the same question
+    assert runs == {"x": 2, "y": 2}
 
 
 async def test_stream_ends_with_the_interrupt() -> None:

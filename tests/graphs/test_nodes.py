@@ -174,3 +174,31 @@ async def test_agent_tool_denial_by_call_id() -> None:
     done = await graph.resume(paused.run_id, {call_id: "too dangerous"})
     assert done.values["answer"] == "I did not delete it"
     assert "denied: too dangerous" in model.requests[1][-1].text
+
+
+async def test_interrupts_in_subgraphs_run_as_parallel_branches() -> None:
+    from beluga.graphs import Send
+
+    runs: dict[str, int] = {}
+    g: StateGraph[Parent] = StateGraph(Parent, name="fanout")
+    g.add_node("fan", lambda s: None).add_node("review", child_graph(runs).compile())
+    g.add_edge(START, "fan")
+    g.add_conditional_edges(
+        "fan", lambda s: [Send("review", {"topic": t, "log": []}) for t in ("a", "b")]
+    )
+    graph = g.compile(checkpointer=MemoryCheckpointer())
+    paused = await graph.run({"topic": "x", "log": []})
+    asked = {i.value: i.id for i in paused.interrupts}
+    assert sorted(asked) == ["approve a?", "approve b?"]
+    assert {i.run_id for i in paused.interrupts} == {
+        f"{paused.run_id}/1.review#0",
+        f"{paused.run_id}/1.review#1",
+    }
+    half = await graph.resume(paused.run_id, answers={asked["approve a?"]: "yes"})
+    assert [i.value for i in half.interrupts] == ["approve b?"]
+    done = await graph.resume(paused.run_id, answers={asked["approve b?"]: "no"})
+    assert done.values["log"] == ["c1", "c2", "c3", "c1", "c2", "c3"]
+    assert done.values["verdict"] == "no"  # both branches wrote it: merged in task order
+    # c1 once per branch, c2 twice per branch (asked, answered): b's branch, still waiting,
+    # did not run again when only a's answer came, and a's finished branch was kept meanwhile
+    assert runs == {"c1": 2, "c2": 4, "c3": 2}

@@ -229,3 +229,48 @@ async def test_redis_entry_delivered_again_after_a_crash_resumes_its_run(
     assert again.acked == 1
     assert calls == {"first": 1, "second": 2}  # resumed: "first" did not run again
     assert (await graph.state(f"{stream}:{entry}")).values["answer"] == "done"
+
+
+async def test_voice_session_hooks_start_and_resume_a_graph() -> None:
+    from collections.abc import Sequence
+
+    from beluga.schema import Message, TextDelta
+    from beluga.voice.session import VoiceSession
+    from beluga.voice.testing import FakeSTT, FakeTTS, FakeVAD, silence, speech
+
+    class Replies:
+        async def stream(self, messages: Sequence[Message]) -> AsyncIterator[TextDelta]:
+            yield TextDelta("Booked.")
+
+    async def sink(frame: Any) -> None:
+        return None
+
+    graph = asking_graph()
+    trigger = EventTrigger(
+        graph,
+        {
+            "start": lambda e: Start({"who": "caller"}, run_id=e.id),
+            "user_turn": lambda e: Resume(e.id, e.payload),
+        },
+    )
+    voice = VoiceSession(
+        Replies(),
+        vad=FakeVAD(),
+        turn=None,
+        stt=FakeSTT(["a table for two"]),
+        tts=FakeTTS(frames_per_word=2),
+        output=sink,
+        realtime=False,
+        hooks=trigger.session_hooks(session_id="call-42"),
+    )
+    serving = asyncio.create_task(trigger.run())
+    async with voice:
+        for frame in [*speech(0.3), *silence(0.1)]:
+            await voice.push(frame)
+        await voice.end()
+    trigger.close()
+    await asyncio.wait_for(serving, 10)
+    assert trigger.results("start")[0].interrupts[0].value == "caller, what next?"
+    done = trigger.results("user_turn")[0]
+    assert done.run_id == "call-42" and done.values["answer"] == "a table for two"
+    assert trigger.ignored >= 2  # bot turn and end: not mapped

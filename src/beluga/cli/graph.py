@@ -4,8 +4,9 @@
 --input '{...}'`` runs one (``--stream`` prints each node as it finishes) and prints the final
 state as JSON, or the questions it waits on; ``resume ID --answer '...'`` answers them (the run's
 graph is read from its checkpoint); ``runs`` and ``history ID`` list what the checkpoint store
-holds. Exit codes are those of ``beluga`` (0 ok, 1 failed, 3 configuration); a run that stops
-at an interrupt succeeded and exits 0. The framework is imported inside the commands.
+holds, and ``fork ID CHECKPOINT`` copies a checkpoint into a new run (time travel). Exit codes
+are those of ``beluga`` (0 ok, 1 failed, 3 configuration); a run that stops at an interrupt
+succeeded and exits 0. The framework is imported inside the commands.
 """
 
 from __future__ import annotations
@@ -181,6 +182,35 @@ def _history(
         err.print(f"[bold red]error:[/] run {escape(run_id)!r} has no checkpoints")
         raise typer.Exit(EXIT_FAILED)
     _print_metas(list(metas), as_json, f"Run {run_id}")
+
+
+@graph_app.command("fork")
+@friendly
+def _fork(
+    run_id: Annotated[str, typer.Argument(help="The run to travel back in.")],
+    checkpoint_id: Annotated[str, typer.Argument(help="Its checkpoint (see `history`).")],
+    update: Annotated[
+        str | None, typer.Option("--update", "-u", help="State changes, as a JSON object.")
+    ] = None,
+    new_id: Annotated[str | None, typer.Option("--new-id", help="The new run's id.")] = None,
+    config: _ConfigOption = None,
+) -> None:
+    """Copy a checkpoint into a new run (optionally changed); `resume` the id it prints."""
+    from beluga.graphs.config import build_checkpointer, build_graph
+
+    cfg = _config(config)
+    store = build_checkpointer(cfg)
+    found = asyncio.run(_using(store, store.get(run_id, checkpoint_id)))
+    if found is None:
+        err.print(
+            f"[bold red]error:[/] run {escape(run_id)!r} has no checkpoint "
+            f"{escape(checkpoint_id)!r}; `beluga graph history {escape(run_id)}` lists them"
+        )
+        raise typer.Exit(EXIT_FAILED)
+    graph = build_graph(cfg, found.graph, checkpointer=store)
+    changes = _json_arg(update, "--update")
+    fork = graph.fork(run_id, checkpoint_id, update=changes, new_run_id=new_id)
+    typer.echo(asyncio.run(_closing(graph, fork)))
 
 
 async def _closing(graph: Any, call: Any) -> Any:

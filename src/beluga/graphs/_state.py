@@ -178,6 +178,8 @@ def encode_value(value: Any, where: str = "value") -> Any:
     if isinstance(value, list | tuple):
         return [encode_value(v, where) for v in value]
     if isinstance(value, dict):
+        if len(value) == 1 and _WIRE in value:
+            raise _unstorable(where, f"a dict whose only key is {_WIRE!r} (reserved for tags)")
         out = {}
         for k, v in value.items():
             if not isinstance(k, str):

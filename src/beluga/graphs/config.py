@@ -15,7 +15,7 @@
       triage:                      # a graph declared here
         state: myapp.flows:Ticket  # TypedDict, dataclass or pydantic model
         nodes:
-          classify: {fn: myapp.flows:classify, role: planner}
+          classify: {fn: myapp.flows:classify, role: planner, max_attempts: 3, timeout: 30}
           answer: myapp.flows:answer
         edges: [[START, classify], [answer, END]]
         routes:                    # conditional edges: a function of the state
@@ -32,10 +32,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, PositiveInt, SecretStr, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, model_validator
 
 from beluga.config import BelugaConfig, ConfigError, ConfigModel, Section
 from beluga.core.errors import BelugaError
+from beluga.core.resilience import RetryPolicy
 from beluga.graphs.checkpoints import Checkpointer, checkpointers
 from beluga.graphs.engine import CompiledGraph
 from beluga.graphs.graph import StateGraph
@@ -75,6 +76,9 @@ class CheckpointsConfig(ConfigModel):
 class NodeConfig(ConfigModel):
     fn: str
     role: str | None = None
+    max_attempts: PositiveInt | None = None
+    """Retry a retryable failure up to this many attempts in all (default: no retry)."""
+    timeout: PositiveFloat | None = None
 
 
 class RouteConfig(ConfigModel):
@@ -233,7 +237,10 @@ def _declared(config: BelugaConfig, name: str, entry: GraphConfig) -> StateGraph
         for node_name, node in entry.nodes.items():
             spec = node if isinstance(node, NodeConfig) else NodeConfig(fn=node)
             fn = _import(config, spec.fn, f"{key}.nodes.{node_name}")
-            graph.add_node(node_name, fn, role=spec.role)
+            retry = (
+                None if spec.max_attempts is None else RetryPolicy(max_attempts=spec.max_attempts)
+            )
+            graph.add_node(node_name, fn, role=spec.role, retry=retry, timeout=spec.timeout)
         for source, target in entry.edges:
             graph.add_edge(_special(source), _special(target))
         for source, route in entry.routes.items():

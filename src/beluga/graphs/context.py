@@ -7,7 +7,8 @@ runs the interrupted node again **from its start**: that node's code before the 
 call runs a second time (keep side effects after it, or make them idempotent), and this time the
 call returns the answer. A node that calls ``interrupt`` several times gets the answers in
 order, one resume each. No other node re-runs: completed nodes and the finished branches of the
-same parallel step keep their stored updates.
+same parallel step keep their stored updates, and a task none of whose questions has been
+answered yet (when only some of several are) stays paused without running.
 """
 
 from __future__ import annotations

@@ -24,41 +24,18 @@ stored update.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.sync import run_sync
-from beluga.graphs._persist import Persister
-from beluga.graphs._state import StateSpec, decode_value, encode_value
-from beluga.graphs.checkpoints.base import (
-    Checkpoint,
-    Checkpointer,
-    CheckpointMeta,
-    check_run_id,
-    checkpoint_id,
-)
-from beluga.graphs.context import GraphInterrupt, NodeContext, reset_context, set_context
-from beluga.graphs.types import (
-    END,
-    START,
-    GraphEvent,
-    GraphFinished,
-    GraphInterrupted,
-    GraphResult,
-    Interrupt,
-    NodeFinished,
-    NodeOutput,
-    NodeStarted,
-    Send,
-    StepSaved,
-)
-from beluga.llms.router import route_trail
-from beluga.observability.genai import start_operation
+from beluga.graphs._run import MISSING, Run, Task, answers_for, drain, interrupt_of
+from beluga.graphs._state import StateSpec, decode_value
+from beluga.graphs.checkpoints.base import Checkpoint, Checkpointer, CheckpointMeta, check_run_id
+from beluga.graphs.context import NodeContext
+from beluga.graphs.types import START, GraphEvent, GraphResult
 from beluga.observability.logs import get_logger
 
 if TYPE_CHECKING:
@@ -70,8 +47,7 @@ __all__ = ["NO_ANSWER", "CompiledGraph", "Executor"]
 S = TypeVar("S")
 _OP = "graphs.run"
 _log = get_logger("beluga.graphs")
-_MISSING: Any = object()
-NO_ANSWER: Any = _MISSING
+NO_ANSWER: Any = MISSING
 """``resume``'s ``answer`` when none is given (a run that crashed resumes without one)."""
 
 
@@ -79,19 +55,6 @@ class Executor(Protocol):
     """Runs one node call; the default awaits it in this process (see ``beluga.graphs.ray``)."""
 
     async def call(self, spec: NodeSpec, arg: Any, ctx: NodeContext) -> Any: ...
-
-
-@dataclass(slots=True)
-class _Task:
-    id: str
-    node: str
-    arg: Any = _MISSING  # a Send's argument; _MISSING means "the state"
-
-    def stored(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "node": self.node}
-        if self.arg is not _MISSING:
-            out["arg"] = encode_value(self.arg, f"Send({self.node!r}) argument")
-        return out
 
 
 class CompiledGraph(Generic[S]):
@@ -156,14 +119,14 @@ class CompiledGraph(Generic[S]):
         """:meth:`run`, yielding node, token and checkpoint events (see ``beluga.graphs.types``)."""
         queue: asyncio.Queue[Any] = asyncio.Queue()
         run = await self._start(input, run_id, deps, step_limit, durability, queue.put_nowait)
-        async with aclosing(_drain(run, queue)) as events:
+        async with aclosing(drain(run, queue)) as events:
             async for event in events:
                 yield event
 
     async def resume(
         self,
         run_id: str,
-        answer: Any = _MISSING,
+        answer: Any = MISSING,
         *,
         answers: Mapping[str, Any] | None = None,
         deps: Any = None,
@@ -181,7 +144,7 @@ class CompiledGraph(Generic[S]):
     async def resume_stream(
         self,
         run_id: str,
-        answer: Any = _MISSING,
+        answer: Any = MISSING,
         *,
         answers: Mapping[str, Any] | None = None,
         deps: Any = None,
@@ -193,7 +156,7 @@ class CompiledGraph(Generic[S]):
         run = await self._resumed(
             run_id, answer, answers, deps, step_limit, durability, queue.put_nowait
         )
-        async with aclosing(_drain(run, queue)) as events:
+        async with aclosing(drain(run, queue)) as events:
             async for event in events:
                 yield event
 
@@ -212,7 +175,7 @@ class CompiledGraph(Generic[S]):
             cp.status,
             cp.step,
             cp.checkpoint_id,
-            tuple(_interrupt_of(i) for i in cp.interrupts),
+            tuple(interrupt_of(i) for i in cp.interrupts),
         )
 
     async def fork(
@@ -299,7 +262,7 @@ class CompiledGraph(Generic[S]):
         *,
         parent: NodeContext | None = None,
         checkpointer: Checkpointer | None = None,
-    ) -> _Run:
+    ) -> Run:
         values = self.spec.initial(input)
         store = checkpointer or self.checkpointer
         rid = check_run_id(_OP, run_id) if run_id else uuid.uuid4().hex
@@ -310,7 +273,7 @@ class CompiledGraph(Generic[S]):
                 f"run {rid!r} already exists: resume it with resume({rid!r}), or start a new "
                 "run with another id",
             )
-        run = _Run(self, rid, values, 0, deps, step_limit, durability, emit, store, parent)
+        run = Run(self, rid, values, 0, deps, step_limit, durability, emit, store, parent)
         run.tasks = run.route(START, 0)
         run.save_first = True
         return run
@@ -327,7 +290,7 @@ class CompiledGraph(Generic[S]):
         *,
         parent: NodeContext | None = None,
         checkpointer: Checkpointer | None = None,
-    ) -> _Run:
+    ) -> Run:
         store = checkpointer or self._store()
         cp = await store.get(check_run_id(_OP, run_id))
         if cp is None:
@@ -343,8 +306,8 @@ class CompiledGraph(Generic[S]):
                 f"run {run_id!r} has finished; fork one of its checkpoints to run from there "
                 "again (graph.history / graph.fork)",
             )
-        given = _answers(cp, answer, parent.answers if parent else answers, parent is not None)
-        run = _Run(
+        given = answers_for(cp, answer, parent.answers if parent else answers, parent is not None)
+        run = Run(
             self,
             cp.run_id,
             self.spec.decode(cp.values),
@@ -357,7 +320,7 @@ class CompiledGraph(Generic[S]):
             parent,
         )
         run.tasks = [
-            _Task(t["id"], t["node"], decode_value(t["arg"]) if "arg" in t else _MISSING)
+            Task(t["id"], t["node"], decode_value(t["arg"]) if "arg" in t else MISSING)
             for t in cp.next
         ]
         run.barriers = {k: list(v) for k, v in cp.barriers.items()}
@@ -366,418 +329,3 @@ class CompiledGraph(Generic[S]):
         run.writes = dict(cp.writes)
         run.save_first = bool(given)
         return run
-
-
-class _Run:
-    """One call of run/resume: the state, the next tasks, and the persister."""
-
-    def __init__(
-        self,
-        graph: CompiledGraph[Any],
-        run_id: str,
-        values: dict[str, Any],
-        step: int,
-        deps: Any,
-        step_limit: int | None,
-        durability: Durability | None,
-        emit: Callable[[Any], None] | None,
-        store: Checkpointer | None,
-        parent: NodeContext | None,
-    ) -> None:
-        self.graph = graph
-        self.run_id = run_id
-        self.values = values
-        self.step = step
-        self.deps = deps if deps is not None or parent is None else parent.deps
-        self.limit = step_limit or graph.step_limit
-        mode = durability or (parent.durability if parent else graph.durability)
-        self.store = store
-        self.persist = Persister(store, mode) if store is not None else None
-        self.mode = mode
-        self.emit = emit
-        self.router = graph.router or (parent.router if parent else None)
-        self.tasks: list[_Task] = []
-        self.barriers: dict[str, list[str]] = {}
-        self.answers: dict[str, Any] = dict(parent.answers) if parent else {}
-        self.pending: dict[str, dict[str, Any]] = {}
-        self.writes: dict[str, dict[str, Any]] = {}
-        self.providers: dict[str, tuple[str, ...]] = {}
-        self.save_first = False
-
-    # -- the loop -----------------------------------------------------------------------
-
-    async def execute(self) -> GraphResult[Any]:
-        graph = self.graph
-        op = start_operation(
-            "invoke_graph",
-            graph.name,
-            attributes={"beluga.graph.run_id": self.run_id, "beluga.graph.step": self.step},
-        )
-        try:
-            with op.activated():
-                result = await self._loop()
-            if self.persist is not None:
-                await self.persist.flush()
-            op.set("beluga.graph.status", result.status)
-            return result
-        except BaseException as exc:
-            if self.persist is not None:
-                await self.persist.flush_after_error()
-            op.fail(exc)
-            raise
-        finally:
-            op.end()
-
-    async def _loop(self) -> GraphResult[Any]:
-        ran = 0
-        if self.save_first:
-            await self._save("running")
-        while self.tasks:
-            if ran >= self.limit:
-                raise BelugaError(
-                    _OP,
-                    ErrorCode.CAPACITY_EXCEEDED,
-                    f"graph {self.graph.name!r} ran {ran} steps without reaching END "
-                    f"(step_limit={self.limit}); a cycle does not end: make its condition "
-                    f"reach END, or pass a larger step_limit to compile() or run(). "
-                    f"Next: {', '.join(t.node for t in self.tasks)}",
-                )
-            updates, interrupts = await self._run_step()
-            if interrupts:
-                self.pending = {
-                    i.id: {"id": i.id, "node": i.node, "value": i.value, "run_id": i.run_id}
-                    for i in interrupts
-                }
-                cp = await self._save("interrupted")
-                return self._result("interrupted", cp, interrupts)
-            spec = self.graph.spec
-            for _task, update in updates:
-                if update:
-                    spec.apply(self.values, update)
-            done = self.tasks
-            self.step += 1
-            self.writes = {}
-            self.pending = {}
-            next_tasks: list[_Task] = []
-            seen: set[str] = set()
-            for task in done:
-                for nxt in self.route(task.node, self.step):
-                    if nxt.arg is _MISSING:
-                        if nxt.node in seen:
-                            continue
-                        seen.add(nxt.node)
-                    next_tasks.append(nxt)
-            self.tasks = next_tasks
-            for i, task in enumerate(next_tasks):
-                if task.arg is not _MISSING:
-                    task.id = f"{task.id}#{i}"
-            ran += 1
-            cp = await self._save("running" if next_tasks else "done")
-            if self.emit is not None:
-                self.emit(StepSaved(self.step, cp, self.run_id))
-        return self._result("done", checkpoint_id(self.step), ())
-
-    async def _save(self, status: str) -> str:
-        cp_id = checkpoint_id(self.step)
-        if self.persist is None:
-            if status == "interrupted":
-                first = next(iter(self.pending.values()))
-                raise BelugaError(
-                    _OP,
-                    ErrorCode.INVALID_CONFIG,
-                    f"node {first['node']!r} of graph {self.graph.name!r} called "
-                    "interrupt(), but the graph has no checkpointer to keep the run until the "
-                    "answer comes: compile(checkpointer=SqliteCheckpointer(...))",
-                )
-            return cp_id
-        await self.persist.checkpoint(
-            Checkpoint(
-                run_id=self.run_id,
-                checkpoint_id=cp_id,
-                step=self.step,
-                values=self.graph.spec.encode(self.values),
-                next=[t.stored() for t in self.tasks],
-                graph=self.graph.name,
-                status=status,  # type: ignore[arg-type]
-                barriers=dict(self.barriers),
-                interrupts=list(self.pending.values()),
-                answers=dict(self.answers) if status != "done" else {},
-            )
-        )
-        return cp_id
-
-    def _result(
-        self,
-        status: Literal["done", "interrupted"],
-        cp_id: str | None,
-        interrupts: tuple[Interrupt, ...],
-    ) -> GraphResult[Any]:
-        spec = self.graph.spec
-        result: GraphResult[Any] = GraphResult(
-            self.run_id,
-            spec.view(self.values),
-            dict(self.values),
-            status,
-            self.step,
-            cp_id if self.store is not None else None,
-            interrupts,
-            dict(self.providers),
-        )
-        return result
-
-    # -- one step -----------------------------------------------------------------------
-
-    async def _run_step(
-        self,
-    ) -> tuple[list[tuple[_Task, dict[str, Any] | None]], tuple[Interrupt, ...]]:
-        tasks = self.tasks
-        if len(tasks) == 1 and tasks[0].id not in self.writes:
-            task = tasks[0]
-            try:
-                return [(task, await self._task(task, False))], ()
-            except GraphInterrupt as exc:
-                return [], exc.interrupts
-        outcomes = await asyncio.gather(
-            *(self._stored_or_run(t) for t in tasks), return_exceptions=True
-        )
-        interrupts: list[Interrupt] = []
-        updates: list[tuple[_Task, dict[str, Any] | None]] = []
-        failure: BaseException | None = None
-        for task, outcome in zip(tasks, outcomes, strict=True):
-            if isinstance(outcome, GraphInterrupt):
-                interrupts.extend(outcome.interrupts)
-            elif isinstance(outcome, BaseException):
-                failure = failure or outcome
-            else:
-                updates.append((task, outcome))
-        if failure is not None:
-            raise failure
-        return updates, tuple(interrupts)
-
-    async def _stored_or_run(self, task: _Task) -> dict[str, Any] | None:
-        stored = self.writes.get(task.id)
-        if stored is not None:
-            update = stored.get("update")
-            self.providers[task.id] = tuple(stored.get("providers", ()))
-            return self.graph.spec.decode(update) if update else None
-        return await self._task(task, True)
-
-    async def _task(self, task: _Task, parallel: bool) -> dict[str, Any] | None:
-        graph = self.graph
-        spec = graph.nodes[task.node]
-        arg = graph.spec.view(self.values) if task.arg is _MISSING else task.arg
-        ctx = NodeContext(
-            self.run_id,
-            task.node,
-            task.id,
-            self.step,
-            spec.role,
-            self.router,
-            self.emit,
-            self.answers,
-            [],
-            self.deps,
-            self.store,
-            self.mode,
-            graph.spec.reducers,
-        )
-        if self.pending:
-            ctx.pending = {k: v.get("value") for k, v in self.pending.items()}
-        emit = self.emit
-        if emit is not None:
-            emit(NodeStarted(task.node, task.id, self.step, self.run_id))
-            ctx.emit = lambda event: emit(NodeOutput(task.node, task.id, event, self.run_id))
-        op = start_operation(
-            "graph_node",
-            task.node,
-            attributes={
-                "beluga.graph.name": graph.name,
-                "beluga.graph.node": task.node,
-                "beluga.graph.step": self.step,
-                "beluga.graph.role": spec.role,
-            },
-        )
-        token = set_context(ctx)
-        trail = route_trail.set(ctx.providers)
-        try:
-            with op.activated():
-                if self.graph.executor is not None:
-                    out = await self.graph.executor.call(spec, arg, ctx)
-                else:
-                    out = spec.fn(arg, ctx) if spec.takes_ctx else spec.fn(arg)
-                    if inspect.isawaitable(out):
-                        out = await out
-        except GraphInterrupt:
-            op.set("beluga.graph.interrupted", True)
-            raise
-        except BaseException as exc:
-            op.fail(exc)
-            raise
-        finally:
-            route_trail.reset(trail)
-            reset_context(token)
-            if ctx.providers:
-                op.set("beluga.graph.providers", ",".join(ctx.providers))
-            op.end()
-        update = self._update_of(task.node, out)
-        if ctx.providers:
-            providers = tuple(ctx.providers)
-            self.providers[task.id] = providers
-            _log.info(
-                "graph=%s run=%s node=%s role=%s provider=%s",
-                graph.name,
-                self.run_id,
-                task.node,
-                spec.role or "-",
-                providers[-1],
-            )
-        if parallel and self.persist is not None:
-            write: dict[str, Any] = {"update": graph.spec.encode(update) if update else None}
-            if ctx.providers:
-                write["providers"] = list(ctx.providers)
-            await self.persist.write(self.run_id, checkpoint_id(self.step), task.id, write)
-        if emit is not None:
-            emit(
-                NodeFinished(
-                    task.node, task.id, self.step, update, self.run_id, tuple(ctx.providers)
-                )
-            )
-        return update
-
-    def _update_of(self, node: str, out: Any) -> dict[str, Any] | None:
-        if out is None:
-            return None
-        spec = self.graph.spec
-        if isinstance(out, dict):
-            if spec.fields:
-                spec.check_keys(out, f"node {node!r}'s update")
-            return out
-        if spec.kind in ("pydantic", "dataclass") and isinstance(out, spec.schema):  # type: ignore[arg-type]
-            return spec.initial(out)
-        if isinstance(out, Mapping):
-            return self._update_of(node, dict(out))
-        raise BelugaError(
-            _OP,
-            ErrorCode.INVALID_REQUEST,
-            f"node {node!r} returned a {type(out).__name__}: a node returns a dict of the state "
-            "fields it changes, or None",
-        )
-
-    # -- edges --------------------------------------------------------------------------
-
-    def route(self, node: str, step: int) -> list[_Task]:
-        """The tasks that follow ``node`` now that its step is merged."""
-        graph = self.graph
-        out: list[_Task] = []
-        for target in graph.edges.get(node, ()):
-            if target != END:
-                out.append(_Task(f"{step}.{target}", target))
-        for branch in graph.branches.get(node, ()):
-            out.extend(self._branch(node, branch, step))
-        for sources, target in graph._joins_of.get(node, ()):
-            key = f"{target}<{'+'.join(sources)}"
-            seen = self.barriers.setdefault(key, [])
-            if node not in seen:
-                seen.append(node)
-            if all(s in seen for s in sources):
-                del self.barriers[key]
-                if target != END:
-                    out.append(_Task(f"{step}.{target}", target))
-        return out
-
-    def _branch(self, node: str, branch: Branch, step: int) -> list[_Task]:
-        chosen = branch.route(self.graph.spec.view(self.values))
-        if inspect.isawaitable(chosen):
-            raise BelugaError(
-                _OP,
-                ErrorCode.INVALID_CONFIG,
-                f"the route after {node!r} is async: routes are plain functions of the state "
-                "(do the async work in a node and route on its result)",
-            )
-        items = chosen if isinstance(chosen, list | tuple) else [chosen]
-        out: list[_Task] = []
-        for item in items:
-            if isinstance(item, Send):
-                self._known(node, item.node)
-                out.append(_Task(f"{step}.{item.node}", item.node, item.arg))
-                continue
-            target = item
-            if branch.targets is not None:
-                if item not in branch.targets:
-                    raise BelugaError(
-                        _OP,
-                        ErrorCode.INVALID_REQUEST,
-                        f"the route after {node!r} returned {item!r}, which is not one of its "
-                        f"targets: {', '.join(branch.targets)}",
-                    )
-                target = branch.targets[item]
-            if target == END or target is None:
-                continue
-            self._known(node, target)
-            out.append(_Task(f"{step}.{target}", target))
-        return out
-
-    def _known(self, source: str, target: Any) -> None:
-        if not isinstance(target, str) or target not in self.graph.nodes:
-            raise BelugaError(
-                _OP,
-                ErrorCode.INVALID_REQUEST,
-                f"the route after {source!r} returned {target!r}, which is not a node of graph "
-                f"{self.graph.name!r}; nodes: {', '.join(self.graph.nodes)} (or END)",
-            )
-
-
-async def _drain(run: _Run, queue: asyncio.Queue[Any]) -> AsyncGenerator[GraphEvent, None]:
-    done = object()
-
-    async def drive() -> GraphResult[Any]:
-        try:
-            return await run.execute()
-        finally:
-            queue.put_nowait(done)
-
-    task = asyncio.ensure_future(drive())
-    try:
-        while True:
-            event = await queue.get()
-            if event is done:
-                break
-            yield event
-        result = await task
-    finally:
-        if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-    yield GraphInterrupted(result) if result.interrupted else GraphFinished(result)
-
-
-def _answers(
-    cp: Checkpoint, answer: Any, answers: Mapping[str, Any] | None, nested: bool
-) -> dict[str, Any]:
-    pending = [i["id"] for i in cp.interrupts]
-    given: dict[str, Any] = {}
-    if answers:
-        if not nested:
-            unknown = [k for k in answers if k not in pending]
-            if unknown:
-                raise BelugaError(
-                    _OP,
-                    ErrorCode.INVALID_REQUEST,
-                    f"no interrupt {unknown[0]!r} waits in run {cp.run_id!r}; waiting: "
-                    f"{', '.join(pending) or 'none'}",
-                )
-        given.update({k: encode_value(v, "answer") for k, v in answers.items() if k in pending})
-    if answer is not _MISSING:
-        if len(pending) != 1:
-            raise BelugaError(
-                _OP,
-                ErrorCode.INVALID_REQUEST,
-                f"run {cp.run_id!r} waits for {len(pending)} answers, not one: pass "
-                f"answers={{id: answer}} for {', '.join(pending) or 'none'}",
-            )
-        given[pending[0]] = encode_value(answer, "answer")
-    return given
-
-
-def _interrupt_of(data: dict[str, Any]) -> Interrupt:
-    return Interrupt(data["id"], data["node"], data.get("value"), data.get("run_id", ""))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from beluga.core.errors import BelugaError, ErrorCode
+from beluga.core.resilience import RetryPolicy
 from beluga.graphs._state import StateSpec
 from beluga.graphs.types import END, START
 
@@ -42,6 +43,8 @@ class NodeSpec:
     role: str | None
     kind: str = "function"
     subgraph: CompiledGraph[Any] | None = None
+    retry: RetryPolicy | None = None
+    timeout: float | None = None
 
 
 @dataclass(slots=True)
@@ -68,17 +71,26 @@ class StateGraph(Generic[S]):
         node: Any = None,
         *,
         role: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
     ) -> StateGraph[S]:
         """Add ``node`` (a function, an Agent or a compiled graph) as ``name``.
 
-        ``add_node(fn)`` names the node after the function.
+        ``add_node(fn)`` names the node after the function. ``retry`` runs the node again
+        (from its start) after a retryable error, as :class:`~beluga.core.resilience.
+        RetryPolicy` says; ``timeout`` fails an attempt that takes longer with a retryable
+        TIMEOUT error naming the node.
         """
         if node is None and callable(name):
             node, name = name, getattr(name, "__name__", "node")
         _check_name(name, "node")
         if name in self.nodes:
             raise _error(f"graph {self.name!r} already has a node {name!r}; name nodes uniquely")
-        self.nodes[name] = _node_spec(name, node, role)
+        if timeout is not None and not timeout > 0:
+            raise _error(f"node {name!r}: timeout={timeout!r} must be a number of seconds > 0")
+        spec = _node_spec(name, node, role)
+        spec.retry, spec.timeout = retry, timeout
+        self.nodes[name] = spec
         return self
 
     def add_edge(self, source: str | Sequence[str], target: str) -> StateGraph[S]:

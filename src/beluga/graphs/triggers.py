@@ -14,9 +14,10 @@ source ends or the task is cancelled; a run that fails is logged and counted
   acknowledged once its run has returned (its checkpoint stored), and the run id is derived from
   the entry id, so an entry delivered again after a crash resumes its run instead of starting a
   second one.
-- :class:`EventTrigger`: any async iterable of events, or the callback :meth:`EventTrigger.hook`
-  (``hook(name, payload)``), which is how a voice session's hooks (session start, user turn,
-  end of call) plug in without the voice layer knowing about graphs.
+- :class:`EventTrigger`: any async iterable of events, the callback :meth:`EventTrigger.hook`
+  (``hook(name, payload)``), or :meth:`EventTrigger.session_hooks`, the ``SessionHooks`` of a
+  :class:`beluga.voice.session.VoiceSession` (start, user turn, bot turn, end of call...): the
+  voice layer knows nothing about graphs.
 """
 
 from __future__ import annotations
@@ -244,6 +245,30 @@ class EventTrigger:
             queue.put_nowait(Event(name, payload))
 
         return push
+
+    def session_hooks(self, session_id: str | None = None) -> Any:
+        """A :class:`beluga.voice.session.SessionHooks` whose every hook queues an event:
+        ``start``, ``user_turn`` (payload: the text), ``bot_turn`` (``(text, interrupted)``),
+        ``interruption``, ``false_interruption``, ``error`` and ``end``, each with
+        ``session_id`` as the event's id. The hooks return at once (the voice pipeline never
+        waits for a graph); :meth:`run` handles the events in order."""
+        from dataclasses import fields
+
+        from beluga.voice.session import SessionHooks
+
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+        queue = self._queue
+
+        def make(name: str) -> Callable[..., Awaitable[None]]:
+            async def hook(*args: Any) -> None:
+                payload = None if not args else args[0] if len(args) == 1 else args
+                queue.put_nowait(Event(name, payload, session_id))
+
+            return hook
+
+        names = [f.name for f in fields(SessionHooks)]
+        return SessionHooks(**{n: make(n.removeprefix("on_")) for n in names})
 
     def close(self) -> None:
         """Let :meth:`run` end once the queued events are handled."""

@@ -54,5 +54,9 @@ class MemoryCheckpointer(AsyncClosing):
         """The latest checkpoint of every run."""
         return [meta_of(cps[max(cps)]) for _, cps in sorted(self._runs.items())]
 
+    async def aclose(self) -> None:
+        """Nothing to release: the runs stay readable until the object is dropped."""
+        return
+
     def __repr__(self) -> str:
         return f"MemoryCheckpointer(runs={len(self._runs)})"
