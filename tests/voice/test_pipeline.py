@@ -346,7 +346,7 @@ async def test_urgent_frames_overtake_even_when_data_handlers_never_wait() -> No
     recorder = Recorder()
     pipeline = Pipeline([recorder])
     task = asyncio.create_task(pipeline.run())
-    await asyncio.sleep(0)
+    # Pushed before the pipeline runs, so they queue (an idle processor takes a frame inline).
     for _ in range(5):
         await pipeline.push(InputAudioFrame(b"\0\0", 16000))
     await pipeline.push(UserStartedSpeakingFrame())
