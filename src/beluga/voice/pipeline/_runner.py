@@ -496,7 +496,7 @@ class Pipeline:
         owner = (self._urgent_tasks if urgent else self._tasks)[index]
         loop = asyncio.get_running_loop()
         outer = asyncio.current_task(loop)
-        start = perf_counter_ns()
+        start = perf_counter_ns() if source >= 0 else 0
         try:
             if outer is owner:
                 pending = coro.send(None)
