@@ -25,6 +25,7 @@ voice:
   turn: null
   interruption: {{min_duration: 0.3, backchannel: [Yeah, ok], false_interruption_timeout: null}}
   realtime: false
+  output_rate: 8000
 """
 
 
@@ -81,6 +82,7 @@ def test_build_session_runs_the_configured_engines() -> None:
     assert turn.policy.min_duration == 0.3 and turn.policy.backchannel == {"yeah", "ok"}
     assert turn.policy.false_interruption_timeout is None
     assert session.session_id == "call-1" and not session.output.realtime
+    assert session.output.sample_rate == 8000  # output_rate: every reply frame at 8 kHz
 
 
 def test_build_session_takes_overrides() -> None:
@@ -89,6 +91,7 @@ def test_build_session_takes_overrides() -> None:
     )
     names = [p.name for p in session.pipeline.processors]
     assert names[:3] == ["fake-vad", "fake-stt", "user-turn"]
+    assert session.output.sample_rate is None  # by default frames keep the TTS rate
 
 
 @pytest.mark.skipif(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 
 import pytest
 
@@ -346,7 +347,7 @@ async def test_urgent_frames_overtake_even_when_data_handlers_never_wait() -> No
     recorder = Recorder()
     pipeline = Pipeline([recorder])
     task = asyncio.create_task(pipeline.run())
-    await asyncio.sleep(0)
+    # Pushed before the pipeline runs, so they queue (an idle processor takes a frame inline).
     for _ in range(5):
         await pipeline.push(InputAudioFrame(b"\0\0", 16000))
     await pipeline.push(UserStartedSpeakingFrame())
@@ -384,3 +385,88 @@ async def test_an_interruption_drops_only_the_frames_it_overtook() -> None:
     await pipeline.end()
     await task
     assert replayer.spoken == ["new"]
+
+
+# -- inline handling: a frame pushed to an idle processor runs at once, in the pusher's task,
+# up to its handler's first suspension; the processor's own loop carries on the rest.
+
+
+async def test_a_frame_to_idle_processors_that_never_wait_is_through_when_push_returns() -> None:
+    first, second = Upper(), Upper()
+    second.order = 11
+    pipeline, out = await _collecting([first, second])
+    async with pipeline:
+        await asyncio.sleep(0)  # the pipeline starts
+        await pipeline.push(TextFrame("hi"))
+        assert out == [TextFrame("HI")]  # no queue hop on the way
+        await pipeline.end()
+        await pipeline.wait()
+    assert first.stats.frames == second.stats.frames == 1
+
+
+async def test_a_handler_that_waits_holds_up_neither_the_pusher_nor_the_order() -> None:
+    gate = Gate()
+    pipeline, out = await _collecting([gate])
+    async with pipeline:
+        await asyncio.sleep(0)
+        await pipeline.push(TextFrame("a"))  # returns although the handler waits
+        assert gate.entered.is_set() and out == []
+        await pipeline.push(TextFrame("b"))  # queued behind "a"
+        await pipeline.push(TextFrame("c"))
+        gate.release.set()
+        await pipeline.end()
+        await pipeline.wait()
+    assert out == [TextFrame("a"), TextFrame("b"), TextFrame("c"), EndFrame()]
+
+
+@pytest.mark.parametrize("picked_up", [False, True])
+async def test_an_interruption_cancels_a_handler_that_suspended_inline(picked_up: bool) -> None:
+    gate = Gate()
+    pipeline, out = await _collecting([gate])
+    async with pipeline:
+        await asyncio.sleep(0)
+        await pipeline.push(TextFrame("in flight"))
+        if picked_up:  # let the processor's loop take the suspended handler over first
+            for _ in range(3):
+                await asyncio.sleep(0)
+        await pipeline.push(InterruptionFrame())
+        await gate.interrupted.wait()
+        gate.release.set()
+        await pipeline.end()
+        await pipeline.wait()
+    assert out == [InterruptionFrame(), EndFrame()]
+    assert gate.events == ["interrupt", "end"]
+
+
+_VAR: contextvars.ContextVar[str] = contextvars.ContextVar("_VAR", default="")
+
+
+class Carrier(FrameProcessor):
+    """Opens a timeout, sets a context variable and suspends: both must survive the hand-over."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, bool]] = []
+
+    @handles(TextFrame)
+    async def on_text(self, frame: TextFrame) -> None:
+        task = asyncio.current_task()
+        _VAR.set(frame.text)
+        async with asyncio.timeout(60):  # bound to the task that carries the handler on
+            await asyncio.sleep(0)
+        self.seen.append((_VAR.get(), asyncio.current_task() is task))
+        await self.push(frame)
+
+
+async def test_an_inline_handler_keeps_its_task_and_context_across_a_suspension() -> None:
+    carrier = Carrier()
+    pipeline, out = await _collecting([carrier])
+    async with pipeline:
+        await asyncio.sleep(0)
+        await pipeline.push(TextFrame("one"))
+        await pipeline.push(TextFrame("two"))
+        await pipeline.end()
+        await pipeline.wait()
+    assert carrier.seen == [("one", True), ("two", True)]
+    assert out == [TextFrame("one"), TextFrame("two"), EndFrame()]
+    assert _VAR.get() == ""  # the pusher's context is untouched

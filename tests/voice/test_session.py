@@ -334,9 +334,11 @@ async def test_hooks_see_the_events_and_a_failing_hook_only_warns() -> None:
 
 async def test_responder_error_is_reported_and_the_session_goes_on() -> None:
     errors: list[BelugaError] = []
+    failed = asyncio.Event()
 
     async def on_error(error: BelugaError) -> None:
         errors.append(error)
+        failed.set()
 
     async def failing(messages: Sequence[Message], info: AgentInfo) -> AsyncIterator[str]:
         if len(messages) == 1:
@@ -355,6 +357,7 @@ async def test_responder_error_is_reported_and_the_session_goes_on() -> None:
     )
     async with voice:
         await say(voice, 0.3)
+        await failed.wait()  # the failed reply is over before the user speaks again
         await say(voice, 0.3)
         await voice.end()
     assert [e.message for e in errors] == ["model down"]

@@ -17,6 +17,7 @@
         false_interruption_timeout: 1.0   # resume after a cough; null: never pause
         backchannel: [yeah, uh-huh, right]  # replaces the built-in list when given
       sample_rate: 16000
+      output_rate: null             # or e.g. 16000: every reply frame at that rate (resampled)
       frame_ms: 20
       realtime: true
 
@@ -140,6 +141,7 @@ class VoiceConfig(Section):
     noise: EngineConfig | None = None
     interruption: InterruptionConfig = InterruptionConfig()
     sample_rate: PositiveInt = 16000
+    output_rate: PositiveInt | None = None
     frame_ms: PositiveInt = 20
     realtime: bool = True
 
@@ -221,6 +223,7 @@ def build_session(
         ),
         "interruption": section.interruption.policy(),
         "sample_rate": section.sample_rate,
+        "output_rate": section.output_rate,
         "frame_ms": section.frame_ms,
         "realtime": section.realtime,
         "turn": None,

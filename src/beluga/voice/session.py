@@ -81,7 +81,8 @@ class VoiceSession:
     ``async with VoiceSession(model, stt=..., tts=...) as session:`` starts it; push audio with
     :meth:`push_audio`, then :meth:`end` to finish what is queued (leaving the block without
     ending cancels). Reply audio goes to ``output`` (an async callback, e.g. a transport),
-    cut into ``frame_ms`` frames and, with ``realtime``, paced as it would play.
+    cut into ``frame_ms`` frames and, with ``realtime``, paced as it would play; with
+    ``output_rate`` every frame is at that rate (TTS audio is resampled), else at the TTS rate.
     """
 
     def __init__(
@@ -100,6 +101,7 @@ class VoiceSession:
         hooks: SessionHooks | None = None,
         output: AudioSink | None = None,
         sample_rate: int = 16000,
+        output_rate: int | None = None,
         realtime: bool = False,
         frame_ms: int = 20,
         processors: Iterable[FrameProcessor] = (),
@@ -119,7 +121,9 @@ class VoiceSession:
         )
         self._output = output
         self._owned: list[Any] = []  # engines this session created (from names): it closes them
-        self.output = OutputProcessor(self.state, realtime=realtime, frame_ms=frame_ms)
+        self.output = OutputProcessor(
+            self.state, realtime=realtime, frame_ms=frame_ms, sample_rate=output_rate
+        )
         steps: list[FrameProcessor | None] = [
             _noise(noise),
             _vad(vad, vad_params),

@@ -65,3 +65,32 @@ async def test_pause_is_reported() -> None:
     assert not output.paused
     await output._dispatch(PauseOutputFrame(), Direction.DOWN)
     assert output.paused
+
+
+async def test_with_an_output_rate_every_frame_leaves_at_it_and_no_audio_is_lost() -> None:
+    import numpy as np
+
+    from beluga.voice.frames import LLMReplyEndFrame
+
+    state = SessionState(session_id="s")
+    output = OutputProcessor(state, sample_rate=16000)
+    tone = (np.sin(np.arange(24000) * 2 * np.pi * 440 / 24000) * 8000).astype("<i2").tobytes()
+    chunks = [TTSAudioFrame(tone[i : i + 4800], 24000, text="la") for i in range(0, 48000, 4800)]
+    down, _ = await run_processor(output, [LLMReplyStartFrame(), *chunks, LLMReplyEndFrame("la")])
+    audio = [f for f in down if isinstance(f, OutputAudioFrame)]
+    assert {f.sample_rate for f in audio} == {16000}
+    assert abs(sum(f.samples for f in audio) - 16000) <= 1  # one second in, one second out
+    assert all(f.samples <= 320 for f in audio)  # still 20 ms transport frames
+
+
+async def test_output_rate_errors_are_clear() -> None:
+    import pytest
+
+    from beluga.core.errors import BelugaError
+
+    with pytest.raises(BelugaError, match="sample_rate must be positive"):
+        OutputProcessor(SessionState(session_id="s"), sample_rate=0)
+    output = OutputProcessor(SessionState(session_id="s"), sample_rate=16000)
+    stereo = TTSAudioFrame(b"\0\0" * 960, 24000, channels=2)
+    with pytest.raises(BelugaError, match="mono"):
+        await run_processor(output, [stereo])

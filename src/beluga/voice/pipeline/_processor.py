@@ -104,6 +104,7 @@ class FrameProcessor:
         self.name = name or type(self).__name__
         self.stats = ProcessorStats()
         self._link: _Link | None = None
+        self._nested_ns = 0  # time of handlers run inline from ours (not counted as ours)
 
     # -- what subclasses use -------------------------------------------------------------------
 
@@ -150,10 +151,11 @@ class FrameProcessor:
             await (link.down(frame) if direction is Direction.DOWN else link.up(frame))
             return
         start = perf_counter_ns()
+        nested = self._nested_ns
         try:
             await handler(self, frame)
         finally:
-            spent = perf_counter_ns() - start
+            spent = perf_counter_ns() - start - (self._nested_ns - nested)
             stats = self.stats
             stats.frames += 1
             stats.total_ns += spent

@@ -15,6 +15,15 @@ urgent frames, so an interruption reaches a processor even while it is busy with
   urgent work in progress (an STT transcribing at the user's stop runs on the urgent lane), so
   the end never overtakes a transcript or reply that an urgent frame is still producing.
 
+A frame pushed to an idle processor (nothing queued or being handled on its lane, no
+interruption under way) is handled at once, in the pusher's task, up to the handler's first
+suspension; if it suspends, the processor's own loop carries it on from there. On a busy event
+loop each pass costs milliseconds and a reply crosses ~8 processors, so a hop through a queue
+per processor was most of the framework's latency; now a reply that nothing waits for reaches
+the output in the pass it was asked for, and the pusher is never held up by a slow handler. A
+handler in progress blocks its lane (frames queue behind it, in order), so the guarantees above
+are unchanged; an interruption cancels the handler wherever it runs.
+
 All loops live in one ``asyncio.TaskGroup``: no task outlives the pipeline. Each processor
 counts frames and handler time (``perf_counter_ns``) for metrics. A handler that raises sends a
 fatal :class:`ErrorFrame` upstream and stops the pipeline; :meth:`Pipeline.run` raises it.
@@ -24,8 +33,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+from asyncio.tasks import _enter_task, _leave_task
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
+from time import perf_counter_ns
+from typing import Any
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.observability.logs import get_logger
@@ -58,6 +71,52 @@ _DROPPED_ON_INTERRUPT = (
 )
 
 
+class _Resume:
+    """A handler that suspended while run inline, handed to its processor's loop to finish.
+
+    Awaiting it drives the coroutine exactly as a task would (``yield from``, by hand: the
+    coroutine was started outside it). ``cancel`` means an interruption came before the loop
+    picked it up: it is cancelled first.
+    """
+
+    __slots__ = ("cancel", "coro", "pending")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], pending: Any) -> None:
+        self.coro = coro
+        self.pending = pending
+        self.cancel = False
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coro, yielded = self.coro, self.pending
+        if self.cancel:
+            if isinstance(yielded, asyncio.Future):
+                yielded.cancel()
+            try:
+                yielded = coro.throw(asyncio.CancelledError())
+            except StopIteration:
+                return
+        while True:
+            try:
+                value = yield yielded
+            except BaseException as exc:  # cancellation of the driving task goes in
+                try:
+                    yielded = coro.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    yielded = coro.send(value)
+                except StopIteration:
+                    return
+
+    def discard(self) -> None:
+        """Close the coroutine without running it further (the pipeline is gone)."""
+        if isinstance(self.pending, asyncio.Future):
+            self.pending.cancel()
+        with contextlib.suppress(BaseException):
+            self.coro.close()
+
+
 class _Inbox:
     """A processor's queue: bounded data frames, and an unbounded priority lane for urgent ones.
 
@@ -74,7 +133,11 @@ class _Inbox:
         "_urgent",
         "_urgent_waiter",
         "closed",
+        "holding",
+        "resume",
+        "urgent_holding",
         "urgent_idle",
+        "urgent_resume",
     )
 
     def __init__(self, maxsize: int) -> None:
@@ -88,6 +151,12 @@ class _Inbox:
         self._urgent_waiter: asyncio.Future[None] | None = None
         self._space_waiters: list[asyncio.Future[None]] = []
         self.closed = False
+        # A data / urgent frame is being handled (by its loop or inline): its lane waits.
+        self.holding = False
+        self.urgent_holding = False
+        # A handler that suspended while inline, for the lane's loop to carry on.
+        self.resume: _Resume | None = None
+        self.urgent_resume: _Resume | None = None
         self.urgent_idle = asyncio.Event()  # no urgent frame queued or being handled
         self.urgent_idle.set()
 
@@ -102,15 +171,56 @@ class _Inbox:
             if not waiter.done():
                 waiter.set_result(None)
 
+    def _wake_data(self) -> None:
+        waiter = self._data_waiter
+        if waiter is not None:
+            self._data_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _wake_urgent(self) -> None:
+        waiter = self._urgent_waiter
+        if waiter is not None:
+            self._urgent_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def can_take_data(self) -> bool:
+        """Whether a data frame may be handled now, inline: nothing queued or being handled,
+        no urgent frame pending."""
+        return not (self.holding or self._data or self.closed) and self.urgent_idle.is_set()
+
+    def can_take_urgent(self) -> bool:
+        """Whether an urgent frame may be handled now, inline."""
+        return not (self.urgent_holding or self._urgent or self.closed)
+
+    def hand_over(self, resume: _Resume, urgent: bool) -> None:
+        """Give a suspended inline handler to the lane's loop."""
+        if urgent:
+            self.urgent_resume = resume
+            self._wake_urgent()
+        else:
+            self.resume = resume
+            self._wake_data()
+
+    def data_done(self) -> None:
+        self.holding = False
+        if self._data:
+            self._wake_data()
+
+    def urgent_done(self) -> None:
+        self.urgent_holding = False
+        if self._urgent:
+            self._wake_urgent()
+        else:
+            self.urgent_idle.set()
+
     async def put(self, frame: Frame, direction: Direction) -> None:
         if frame.urgent:
             self._urgent.append((frame, direction, self._seq))
             self.urgent_idle.clear()
-            waiter = self._urgent_waiter
-            if waiter is not None:
-                self._urgent_waiter = None
-                if not waiter.done():
-                    waiter.set_result(None)
+            if not self.urgent_holding:
+                self._wake_urgent()
             return
         if direction is Direction.DOWN:
             while len(self._data) >= self._maxsize and not self.closed:
@@ -121,27 +231,36 @@ class _Inbox:
                 return
         self._data.append((frame, direction, self._seq))
         self._seq += 1
-        waiter = self._data_waiter
-        if waiter is not None:
-            self._data_waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        if not self.holding:
+            self._wake_data()
 
-    async def get_data(self) -> tuple[Frame, Direction]:
-        while not self._data:
+    async def get_data(self) -> tuple[Frame, Direction] | _Resume:
+        """A handler to carry on, or the next data frame once none is being handled (the
+        caller then holds the lane until ``data_done``)."""
+        while self.resume is None and (self.holding or not self._data):
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._data_waiter = waiter
             await waiter
+        if self.resume is not None:
+            resume, self.resume = self.resume, None
+            return resume
         frame, direction, _ = self._data.popleft()
+        self.holding = True
         if self._space_waiters:
             self._wake_producers()
         return frame, direction
 
-    async def get_urgent(self) -> tuple[Frame, Direction, int]:
-        while not self._urgent:
+    async def get_urgent(self) -> tuple[Frame, Direction, int] | _Resume:
+        """Like :meth:`get_data`, for the urgent lane (the caller holds it until
+        ``urgent_done``)."""
+        while self.urgent_resume is None and (self.urgent_holding or not self._urgent):
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._urgent_waiter = waiter
             await waiter
+        if self.urgent_resume is not None:
+            resume, self.urgent_resume = self.urgent_resume, None
+            return resume
+        self.urgent_holding = True
         return self._urgent.popleft()
 
     def flush_reply(self, before: int) -> int:
@@ -194,7 +313,16 @@ class Pipeline:
         self._interrupting = [False] * len(self.processors)
         self._idle_waiters: list[asyncio.Future[None] | None] = [None] * len(self.processors)
         self._open = [asyncio.Event() for _ in self.processors]  # cleared while interrupting
-        self._data_tasks: list[asyncio.Task[None] | None] = [None] * len(self.processors)
+        # The task running each processor's data handler now (what an interruption cancels):
+        # its data loop, or None while the handler waits to be carried on by that loop.
+        self._running: list[asyncio.Task[Any] | None] = [None] * len(self.processors)
+        # Each lane's context (inline steps run in it, so context variables a handler sets
+        # are the same on both sides of a suspension); made when the pipeline starts.
+        self._contexts: list[contextvars.Context] = []
+        self._urgent_contexts: list[contextvars.Context] = []
+        self._tasks: list[asyncio.Task[None]] = []  # each lane's loop
+        self._urgent_tasks: list[asyncio.Task[None]] = []
+        self._live = False
         self._stopped = asyncio.Event()
         self._started = False
         self._runner: asyncio.Task[None] | None = None
@@ -232,16 +360,31 @@ class Pipeline:
             for processor in self.processors:
                 await processor.start()
                 started.append(processor)
+            self._contexts = [contextvars.copy_context() for _ in self.processors]
+            self._urgent_contexts = [contextvars.copy_context() for _ in self.processors]
             try:
                 async with asyncio.TaskGroup() as group:
                     for index in range(len(self.processors)):
-                        self._data_tasks[index] = group.create_task(self._data_loop(index))
-                        group.create_task(self._urgent_loop(index))
+                        self._tasks.append(
+                            group.create_task(self._data_loop(index), context=self._contexts[index])
+                        )
+                        self._urgent_tasks.append(
+                            group.create_task(
+                                self._urgent_loop(index), context=self._urgent_contexts[index]
+                            )
+                        )
                     group.create_task(self._watch_stop())
+                    self._live = True
             except* _Stop:
                 pass
         finally:
+            self._live = False
             self._stop()
+            for inbox in self._inboxes:  # handlers left suspended by a cancellation
+                for resume in (inbox.resume, inbox.urgent_resume):
+                    if resume is not None:
+                        resume.discard()
+                inbox.resume = inbox.urgent_resume = None
             for processor in reversed(started):
                 try:
                     await processor.aclose()
@@ -289,7 +432,7 @@ class Pipeline:
         if index + 1 < len(self.processors):
 
             async def down(frame: Frame) -> None:
-                await self._enter(index + 1, frame, Direction.DOWN)
+                await self._enter(index + 1, frame, Direction.DOWN, index)
 
             return down
 
@@ -302,7 +445,7 @@ class Pipeline:
         if index > 0:
 
             async def up(frame: Frame) -> None:
-                await self._enter(index - 1, frame, Direction.UP)
+                await self._enter(index - 1, frame, Direction.UP, index)
 
             return up
 
@@ -311,14 +454,114 @@ class Pipeline:
 
         return out
 
-    async def _enter(self, index: int, frame: Frame, direction: Direction) -> None:
+    async def _enter(
+        self, index: int, frame: Frame, direction: Direction, source: int = -1
+    ) -> None:
         if type(frame) is CancelFrame:
             self.cancelled = True
             self._stop()
             return
         if self._stopped.is_set():
             return
-        await self._inboxes[index].put(frame, direction)
+        inbox = self._inboxes[index]
+        if self._live:
+            if frame.urgent:
+                if inbox.can_take_urgent():
+                    inbox.urgent_holding = True
+                    inbox.urgent_idle.clear()
+                    coro = self._handle_urgent(index, frame, direction, inbox._seq)
+                    self._step(index, coro, source, urgent=True)
+                    return
+            elif (
+                inbox.can_take_data()
+                and self._open[index].is_set()
+                and not isinstance(frame, EndFrame)
+            ):
+                inbox.holding = True
+                self._busy[index] = True
+                self._step(index, self._handle(index, frame, direction), source, urgent=False)
+                return
+        await inbox.put(frame, direction)
+
+    def _step(
+        self, index: int, coro: Coroutine[Any, Any, None], source: int, *, urgent: bool
+    ) -> None:
+        """Run a handler inline up to its first suspension; hand the rest to its loop.
+
+        The step runs as the lane's loop task would run it: in its context and with it as the
+        current task (so ``asyncio.timeout``, task groups and cancel scopes a handler opens
+        belong to the task that carries it on).
+        """
+        context = (self._urgent_contexts if urgent else self._contexts)[index]
+        owner = (self._urgent_tasks if urgent else self._tasks)[index]
+        loop = asyncio.get_running_loop()
+        outer = asyncio.current_task(loop)
+        start = perf_counter_ns() if source >= 0 else 0
+        try:
+            if outer is owner:
+                pending = coro.send(None)
+            else:
+                if outer is not None:
+                    _leave_task(loop, outer)
+                _enter_task(loop, owner)
+                try:
+                    pending = context.run(coro.send, None)
+                finally:
+                    _leave_task(loop, owner)
+                    if outer is not None:
+                        _enter_task(loop, outer)
+        except StopIteration:
+            pending = None
+            coro = None  # type: ignore[assignment]
+        if source >= 0:  # the pusher's handler time excludes this one's
+            self.processors[source]._nested_ns += perf_counter_ns() - start
+        if coro is not None:
+            self._inboxes[index].hand_over(_Resume(coro, pending), urgent)
+
+    async def _handle(self, index: int, frame: Frame, direction: Direction) -> None:
+        """One data frame through processor ``index`` (its lane is held until done)."""
+        processor = self.processors[index]
+        try:
+            await processor._dispatch(frame, direction)
+        except asyncio.CancelledError:
+            if not self._interrupting[index]:
+                raise
+            self._interrupting[index] = False
+            task = asyncio.current_task()
+            if task is not None and task.uncancel() > 0:  # a real cancellation as well
+                raise
+        except _Stop:
+            raise
+        except Exception as exc:
+            self._inboxes[index].close()
+            await self._fail(processor, exc)
+        finally:
+            self._busy[index] = False
+            self._running[index] = None
+            idle = self._idle_waiters[index]
+            if idle is not None and not idle.done():
+                idle.set_result(None)
+            self._inboxes[index].data_done()
+
+    async def _handle_urgent(
+        self, index: int, frame: Frame, direction: Direction, seq: int
+    ) -> None:
+        """One urgent frame through processor ``index`` (its urgent lane is held until done)."""
+        processor = self.processors[index]
+        try:
+            if isinstance(frame, InterruptionFrame):
+                await self._interrupt(index, seq)
+                link = processor._linked()
+                await (link.down(frame) if direction is Direction.DOWN else link.up(frame))
+            else:
+                await processor._dispatch(frame, direction)
+        except (asyncio.CancelledError, _Stop):
+            raise
+        except Exception as exc:
+            self._inboxes[index].close()
+            await self._fail(processor, exc)
+        finally:
+            self._inboxes[index].urgent_done()
 
     async def _leave(self, frame: Frame, sink: _Sink | None) -> None:
         if sink is not None:
@@ -336,75 +579,59 @@ class Pipeline:
         assert task is not None
         gate = self._open[index]
         while True:
-            try:
-                if not gate.is_set():
-                    await gate.wait()
-                frame, direction = await inbox.get_data()
-                if not inbox.urgent_idle.is_set():
-                    # Urgent frames overtake: those that came first are handled first, even
-                    # when the data handlers never suspend (the urgent loop would starve).
-                    await inbox.urgent_idle.wait()
-                if not gate.is_set():  # an interruption began while we waited: let it finish
-                    await gate.wait()
-                self._busy[index] = True
+            if not gate.is_set() and inbox.resume is None:
+                await gate.wait()
+            item = await inbox.get_data()
+            if isinstance(item, _Resume):
+                self._running[index] = task
+                await item
+                continue
+            frame, direction = item
+            if not inbox.urgent_idle.is_set():
+                # Urgent frames overtake: those that came first are handled first, even
+                # when the data handlers never suspend (the urgent loop would starve).
+                await inbox.urgent_idle.wait()
+            if not gate.is_set():  # an interruption began while we waited: let it finish
+                await gate.wait()
+            if isinstance(frame, EndFrame):
+                await inbox.urgent_idle.wait()  # work started by urgent frames first
                 try:
-                    if isinstance(frame, EndFrame):
-                        await inbox.urgent_idle.wait()  # work started by urgent frames first
-                        await processor.on_end()
-                        await processor._linked().down(frame)
-                        return
-                    await processor._dispatch(frame, direction)
-                except (asyncio.CancelledError, _Stop):
-                    raise
+                    await processor.on_end()
+                    await processor._linked().down(frame)
                 except Exception as exc:
                     await self._fail(processor, exc)
-                    return
-                finally:
-                    self._busy[index] = False
-                    idle = self._idle_waiters[index]
-                    if idle is not None and not idle.done():
-                        idle.set_result(None)
-            except asyncio.CancelledError:
-                if not self._interrupting[index]:
-                    raise
-                self._interrupting[index] = False
-                if task.uncancel() > 0:  # a real cancellation is pending as well
-                    raise
+                inbox.close()  # nothing is handled after the end, inline or not
+                return
+            self._busy[index] = True
+            self._running[index] = task
+            await self._handle(index, frame, direction)
 
     async def _urgent_loop(self, index: int) -> None:
-        processor = self.processors[index]
         inbox = self._inboxes[index]
         while True:
-            frame, direction, seq = await inbox.get_urgent()
-            try:
-                if isinstance(frame, InterruptionFrame):
-                    await self._interrupt(index, seq)
-                    link = processor._linked()
-                    await (link.down(frame) if direction is Direction.DOWN else link.up(frame))
-                else:
-                    await processor._dispatch(frame, direction)
-            except (asyncio.CancelledError, _Stop):
-                raise
-            except Exception as exc:
-                await self._fail(processor, exc)
-                return
-            finally:
-                if not inbox._urgent:
-                    inbox.urgent_idle.set()
+            item = await inbox.get_urgent()
+            if isinstance(item, _Resume):
+                await item
+            else:
+                await self._handle_urgent(index, *item)
 
     async def _interrupt(self, index: int, seq: int) -> None:
         processor = self.processors[index]
-        data_task = self._data_tasks[index]
         gate = self._open[index]
         gate.clear()  # the data loop takes no new frame until the interruption is done
         try:
             dropped = self._inboxes[index].flush_reply(seq)
             if dropped:
                 _log.debug("voice processor %s dropped %d queued frames", processor.name, dropped)
-            if processor.interruptible and self._busy[index] and data_task is not None:
+            if processor.interruptible and self._busy[index]:
                 self._interrupting[index] = True
                 idle = self._idle_waiters[index] = asyncio.get_running_loop().create_future()
-                data_task.cancel()
+                running = self._running[index]
+                resume = self._inboxes[index].resume
+                if running is not None:
+                    running.cancel()
+                elif resume is not None:  # suspended inline, not yet picked up by its loop
+                    resume.cancel = True
                 try:
                     await idle
                 finally:

@@ -11,15 +11,19 @@ barge-in it keeps the credited words as the assistant message (the conversation 
 heard, not what the LLM wrote) and mutes the output, which drops every audio frame from then
 until the interruption reaches it.
 Pause/resume frames hold the audio during a possible barge-in and let it go on after a false
-one.
+one. With ``sample_rate`` set, every frame leaves at that one rate, whatever the TTS engine
+gives: its audio is resampled with a streaming soxr resampler per reply (no clicks at chunk
+edges; the filter's tail is sent at the reply's end, and dropped with it on barge-in).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 
-from beluga.voice.audio import samples_for
+from beluga.core.errors import BelugaError, ErrorCode
+from beluga.voice.audio import Resampler, samples_for
 from beluga.voice.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
@@ -42,9 +46,25 @@ class OutputProcessor(FrameProcessor):
     order = 800
     interruptible = True
 
-    def __init__(self, state: SessionState, *, realtime: bool = False, frame_ms: int = 20) -> None:
+    def __init__(
+        self,
+        state: SessionState,
+        *,
+        realtime: bool = False,
+        frame_ms: int = 20,
+        sample_rate: int | None = None,
+    ) -> None:
         super().__init__(name="output")
+        if sample_rate is not None and sample_rate <= 0:
+            raise BelugaError(
+                "voice.output",
+                ErrorCode.INVALID_CONFIG,
+                f"the output sample_rate must be positive (or None to keep the TTS rate), "
+                f"got {sample_rate}",
+            )
         self.state = state
+        self.sample_rate = sample_rate
+        self._resampler: Resampler | None = None
         self.realtime = realtime
         self.frame_ms = frame_ms
         self.played_frames = 0
@@ -68,6 +88,8 @@ class OutputProcessor(FrameProcessor):
 
     @handles(OutputAudioFrame)
     async def on_audio(self, frame: OutputAudioFrame) -> None:
+        if self.sample_rate is not None and frame.sample_rate != self.sample_rate:
+            frame = self._resampled(frame)
         turn = self.state.turn
         if turn is not None:
             turn.stamp("tts_first_audio")
@@ -102,6 +124,21 @@ class OutputProcessor(FrameProcessor):
         if isinstance(frame, TTSAudioFrame) and frame.text and not frame.words:
             self._last_text = frame.text
 
+    def _resampled(self, frame: OutputAudioFrame) -> OutputAudioFrame:
+        if frame.channels != 1:
+            raise BelugaError(
+                "voice.output",
+                ErrorCode.INVALID_REQUEST,
+                f"output resampling takes mono audio, got {frame.channels} channels: "
+                "configure the TTS engine for mono",
+            )
+        resampler = self._resampler
+        if resampler is None or resampler.in_rate != frame.sample_rate:
+            resampler = self._resampler = Resampler(frame.sample_rate, self.sample_rate or 1)
+        return dataclasses.replace(
+            frame, pcm=resampler.process(frame.pcm), sample_rate=resampler.out_rate
+        )
+
     async def _pace(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
@@ -110,6 +147,11 @@ class OutputProcessor(FrameProcessor):
 
     @handles(LLMReplyEndFrame)
     async def on_reply_end(self, frame: LLMReplyEndFrame) -> None:
+        resampler, self._resampler = self._resampler, None
+        if resampler is not None:
+            tail = resampler.flush()
+            if tail:
+                await self.on_audio(OutputAudioFrame(tail, resampler.out_rate))
         if self.state.reply_active and not self.state.muted:
             await self._stop_speaking()
             await self.state.finish_reply(frame.text, interrupted=False)
@@ -124,6 +166,7 @@ class OutputProcessor(FrameProcessor):
         self._playing.set()
 
     async def on_interrupt(self) -> None:
+        self._resampler = None  # the rest of the reply (and the filter's tail) is dropped
         self._playing.set()
         self._clock = 0.0
         self._last_text = ""

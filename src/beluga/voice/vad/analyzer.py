@@ -46,7 +46,7 @@ class Rechunker:
                 "voice.vad.rechunk", ErrorCode.INVALID_REQUEST, f"window size must be > 0: {size}"
             )
         self.size = size
-        self._buf = np.zeros(size, dtype=np.int16)
+        self._buf = np.empty(size, dtype=np.int16)
         self._fill = 0
 
     @property
@@ -64,8 +64,9 @@ class Rechunker:
             self._buf[self._fill : self._fill + take] = samples[pos : pos + take]
             self._fill += take
             pos += take
-            if self._fill == self.size:
-                out.append(self._buf.copy())
+            if self._fill == self.size:  # hand the full buffer over, start a fresh one
+                out.append(self._buf)
+                self._buf = np.empty(self.size, dtype=np.int16)
                 self._fill = 0
         return out
 

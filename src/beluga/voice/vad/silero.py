@@ -61,6 +61,7 @@ __all__ = ["Mode", "SileroBatcher", "SileroModel", "SileroVAD", "silero_model_pa
 Mode = Literal["batch", "thread", "inline"]
 """How a session runs Silero: batched across sessions, in a worker thread, or inline."""
 _STATE = 128
+_SCALE = np.float32(1.0 / 32768.0)
 
 
 def silero_model_path() -> Path:
@@ -142,6 +143,9 @@ class SileroBatcher:
 
     A batch leaves when ``max_batch`` windows are waiting or ``max_wait`` seconds after its first
     window arrived, whichever comes first. ``backlog`` counts windows waiting or in flight.
+    Sessions write their rows straight into the batch's preallocated input and state arrays
+    (a fresh pair per batch, so nothing is copied or stacked per window), and get their new
+    state back as a view of the batch's output.
     """
 
     def __init__(
@@ -156,12 +160,17 @@ class SileroBatcher:
         self.sample_rate = sample_rate
         self.max_batch = max_batch
         self.max_wait = max_wait
-        self._x: list[npt.NDArray[np.float32]] = []
-        self._states: list[npt.NDArray[np.float32]] = []
+        self._context = 64 if sample_rate == 16000 else 32
+        self._width = self._context + (512 if sample_rate == 16000 else 256)
         self._futures: list[asyncio.Future[tuple[float, npt.NDArray[np.float32]]]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._new_batch()
         self.in_flight = 0
         self.batches = 0
+
+    def _new_batch(self) -> None:
+        self._xs = np.empty((self.max_batch, self._width), dtype=np.float32)
+        self._states = np.empty((2, self.max_batch, _STATE), dtype=np.float32)
 
     @property
     def backlog(self) -> int:
@@ -170,17 +179,39 @@ class SileroBatcher:
     async def submit(
         self, x: npt.NDArray[np.float32], state: npt.NDArray[np.float32]
     ) -> tuple[float, npt.NDArray[np.float32]]:
-        """Probability and new state (2, 1, 128) of one session's input row ``x``."""
+        """Probability and new state (2, 128) of one session's input row ``x`` (context +
+        window, floats) with its state (2, 128)."""
+        i = len(self._futures)
+        self._xs[i] = x
+        self._states[:, i] = state
+        return await self._queue()
+
+    async def submit_window(
+        self,
+        window: npt.NDArray[np.int16],
+        context: npt.NDArray[np.float32],
+        state: npt.NDArray[np.float32],
+    ) -> tuple[float, npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Like :meth:`submit` from an int16 ``window`` and the previous window's float tail
+        ``context``; also returns this window's tail (the next context)."""
+        i = len(self._futures)
+        row = self._xs[i]
+        row[: self._context] = context
+        np.multiply(window, _SCALE, out=row[self._context :], casting="unsafe")
+        self._states[:, i] = state
+        tail = row[-self._context :]
+        prob, new_state = await self._queue()
+        return prob, new_state, tail
+
+    def _queue(self) -> asyncio.Future[tuple[float, npt.NDArray[np.float32]]]:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[tuple[float, npt.NDArray[np.float32]]] = loop.create_future()
-        self._x.append(x)
-        self._states.append(state)
         self._futures.append(fut)
         if len(self._futures) >= self.max_batch:
             self._flush()
         elif self._timer is None:
             self._timer = loop.call_later(self.max_wait, self._flush)
-        return await fut
+        return fut
 
     def _flush(self) -> None:
         if self._timer is not None:
@@ -188,17 +219,15 @@ class SileroBatcher:
             self._timer = None
         if not self._futures:
             return
-        xs, states, futures = self._x, self._states, self._futures
-        self._x, self._states, self._futures = [], [], []
-        self.in_flight += len(futures)
+        n = len(self._futures)
+        xs, states, futures = self._xs[:n], self._states[:, :n], self._futures
+        self._futures = []
+        self._new_batch()
+        self.in_flight += n
         self.batches += 1
         loop = asyncio.get_running_loop()
         job = loop.run_in_executor(
-            _pool(),
-            self.model.run,
-            np.stack(xs),
-            np.concatenate(states, axis=1),
-            self.sample_rate,
+            _pool(), self.model.run, xs, np.ascontiguousarray(states), self.sample_rate
         )
         job.add_done_callback(lambda done: self._deliver(done, futures))
 
@@ -225,9 +254,9 @@ class SileroBatcher:
                     fut.set_exception(error)
             return
         probs, states = done.result()
-        for i, fut in enumerate(futures):
-            if not fut.done():
-                fut.set_result((float(probs[i]), states[:, i : i + 1, :].copy()))
+        for i, (prob, fut) in enumerate(zip(probs.tolist(), futures, strict=True)):
+            if not fut.done():  # (a view: each batch's output is a fresh array)
+                fut.set_result((prob, states[:, i]))
 
 
 _batchers: weakref.WeakKeyDictionary[
@@ -271,6 +300,9 @@ class SileroVAD:
         self._context_len = 64 if sample_rate == 16000 else 32
         self._x = np.zeros((1, self._context_len + self._window), dtype=np.float32)
         self._state = np.zeros((2, 1, _STATE), dtype=np.float32)
+        # batch mode: the previous window's float tail and the state, views of batch arrays
+        self._tail = np.zeros(self._context_len, dtype=np.float32)
+        self._bstate = np.zeros((2, _STATE), dtype=np.float32)
 
     @property
     def sample_rate(self) -> int:
@@ -295,12 +327,16 @@ class SileroVAD:
 
     async def confidence(self, window: npt.NDArray[np.int16]) -> float:
         """Speech probability of one window, updating this session's state."""
-        x = self._prepare(window)
         if self.mode == "batch":
+            if window.size != self._window:
+                self._prepare(window)  # raises the error
             if self._batcher is None:  # the running loop's shared batcher, looked up once
                 self._batcher = _loop_batcher(self.model, self._rate)
-            prob, self._state = await self._batcher.submit(x[0].copy(), self._state)
+            prob, self._bstate, self._tail = await self._batcher.submit_window(
+                window, self._tail, self._bstate
+            )
             return prob
+        x = self._prepare(window)
         if self.mode == "thread":
             loop = asyncio.get_running_loop()
             probs, self._state = await loop.run_in_executor(
@@ -318,3 +354,5 @@ class SileroVAD:
     def reset(self) -> None:
         self._x[:] = 0.0
         self._state = np.zeros((2, 1, _STATE), dtype=np.float32)
+        self._tail = np.zeros(self._context_len, dtype=np.float32)
+        self._bstate = np.zeros((2, _STATE), dtype=np.float32)
