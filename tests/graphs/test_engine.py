@@ -308,3 +308,8 @@ async def test_spans_name_graph_and_nodes(telemetry: Any) -> None:
     names = [s.name for s in telemetry.finished_spans()]
     assert "invoke_graph graph" in names
     assert names.count("graph_node a") == 1 and "graph_node c" in names
+    durations = telemetry.metric_points("gen_ai.client.operation.duration")
+    graph_runs = [p for p in durations if p.attributes.get("beluga.graph.name") == "graph"]
+    node_runs = {p.attributes.get("beluga.graph.node") for p in durations}
+    assert graph_runs and graph_runs[0].attributes["gen_ai.operation.name"] == "invoke_graph"
+    assert {"a", "b", "c"} <= node_runs

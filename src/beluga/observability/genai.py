@@ -188,11 +188,14 @@ _TARGET_ATTRIBUTES: dict[str, str] = {
     "execute_tool": "gen_ai.tool.name",
     "invoke_agent": "gen_ai.agent.name",
     "create_agent": "gen_ai.agent.name",
+    # Beluga's workflows: a graph run and each of its node runs, timed like an agent's run.
+    "invoke_graph": "beluga.graph.name",
+    "graph_node": "beluga.graph.node",
 }
 # Span kinds the conventions give when the caller names none: model and agent-service calls
 # leave the process; a tool, an in-process agent and a retrieval (a framework pipeline, which
 # the conventions make INTERNAL) run inside it.
-_INTERNAL = frozenset({"execute_tool", "invoke_agent", "retrieval"})
+_INTERNAL = frozenset({"execute_tool", "invoke_agent", "retrieval", "invoke_graph", "graph_node"})
 
 
 def start_operation(
@@ -210,7 +213,8 @@ def start_operation(
     attribute: the model of ``chat``/``text_completion``/``generate_content``/``embeddings``
     (``gen_ai.request.model``), the tool of ``execute_tool`` (``gen_ai.tool.name``, with
     ``gen_ai.tool.call.id`` from ``tool_call_id``), the agent of ``invoke_agent``/
-    ``create_agent`` (``gen_ai.agent.name``). Those operations feed the ``gen_ai.client.*``
+    ``create_agent`` (``gen_ai.agent.name``), the graph of ``invoke_graph`` and the node of
+    ``graph_node`` (``beluga.graph.name``/``.node``). Those operations feed the ``gen_ai.client.*``
     metrics, labelled the same way. Any other operation (Beluga's own, such as ``route``) is a
     span only: its target is in the span name, its attributes come from ``attributes``, and it
     records no GenAI metric, which would count its inner model calls twice.
