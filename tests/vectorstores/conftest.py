@@ -10,6 +10,7 @@ when it is set but the server is broken.
 from __future__ import annotations
 
 import os
+import uuid
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -20,6 +21,8 @@ import pytest
 
 from beluga.vectorstores import METRICS, Metric, VectorStore
 from beluga.vectorstores.providers.memory import InMemoryVectorStore
+from beluga.vectorstores.providers.pgvector import PgVectorStore
+from beluga.vectorstores.providers.usearch import USearchVectorStore
 
 PG = os.environ.get("BELUGA_PG_DSN")
 
@@ -43,8 +46,36 @@ async def memory_store(
         yield store
 
 
+@asynccontextmanager
+async def usearch_store(
+    dimensions: int, metric: Metric, tmp_path: Path
+) -> AsyncIterator[VectorStore]:
+    async with USearchVectorStore(
+        tmp_path / "vectors.db", dimensions=dimensions, metric=metric, exact_below=4
+    ) as store:
+        yield store
+
+
+@asynccontextmanager
+async def pgvector_store(
+    dimensions: int, metric: Metric, tmp_path: Path
+) -> AsyncIterator[VectorStore]:
+    if not PG:
+        pytest.skip("BELUGA_PG_DSN is not set (make test starts PostgreSQL and sets it)")
+    store = PgVectorStore(
+        PG, table=f"vs_{uuid.uuid4().hex[:16]}", dimensions=dimensions, metric=metric, pool_size=2
+    )
+    try:
+        yield store
+    finally:
+        await store.drop()
+        await store.aclose()
+
+
 FACTORIES: list[StoreFactory] = [
     StoreFactory("memory", memory_store),
+    StoreFactory("usearch", usearch_store),
+    StoreFactory("pgvector", pgvector_store),
 ]
 
 # --- h-vcloud: Qdrant, Chroma, Pinecone, Weaviate (each against its local engine or server) ---

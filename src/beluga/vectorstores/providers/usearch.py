@@ -1,0 +1,606 @@
+"""The embedded persistent default: documents in SQLite, vectors in a usearch HNSW index.
+
+Chosen by measurement (docs/readme/vectorstores.md has the table): usearch is maintained, a
+~11 MB wheel, and as fast as hnswlib and FAISS-HNSW at the same recall; hnswlib has had no
+release since 2023, sqlite-vec cannot be loaded by a Python whose ``sqlite3`` lacks extension
+loading (this one) and scans exactly, LanceDB pulls ~360 MB and answers in milliseconds.
+
+Durability comes from SQLite, not from the index file:
+
+- SQLite (WAL, one file) is the source of truth: every document, its metadata and its vector,
+  written in one transaction per call, which also bumps the collection's ``generation``.
+- The HNSW index lives in memory and is saved beside the database (``<db>.<collection>.usearch``,
+  written to a temporary file and renamed, so it is never half-written) by :meth:`flush` and
+  :meth:`aclose`, which then record the generation it holds. On open, an index file whose
+  generation is not the database's (the process was killed, another process wrote) is not
+  trusted: the index is rebuilt from the vectors in SQLite. A kill therefore loses no
+  committed write; it costs one rebuild.
+- Every call first compares the database's generation with its own, so a write by another
+  process is seen (by a rebuild) rather than silently missed. One process should write at a
+  time; SQLite's write lock serializes them if not.
+
+Filters run in SQLite (:func:`beluga.vectorstores.sql.sqlite_where`, bound parameters). When
+few documents match (``exact_below``) their vectors are read back from the index and scored
+exactly; otherwise the index is searched for more candidates than ``k`` (growing) and the
+candidates are filtered, falling back to the exact subset. An unfiltered search runs on the
+event loop (a fraction of a millisecond, no thread hop); writes, filters, counts and rebuilds
+run on the store's own worker thread, so the loop never waits on disk for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+from usearch.index import Index
+
+from beluga.core.closing import AsyncClosing
+from beluga.core.errors import BelugaError, ErrorCode
+from beluga.schema import Document, wire
+from beluga.vectorstores._common import (
+    check_batch,
+    check_dimensions,
+    check_k,
+    check_metric,
+    delete_filter,
+    finite_threshold,
+    invalid,
+    query_vector,
+    stored_copy,
+    unit_rows,
+)
+from beluga.vectorstores.base import MetadataFilter, Metric, ScoredDocument
+from beluga.vectorstores.filters import And, Filter, parse
+from beluga.vectorstores.sql import sqlite_where
+
+__all__ = ["USearchVectorStore", "default_vectors_path"]
+
+_OP = "vectorstores.usearch"
+_COLLECTIONS = "beluga_vector_collections"
+_NAME = re.compile(r"^[A-Za-z0-9_]{1,48}$")
+_USEARCH_METRIC = {"cosine": "cos", "dot": "ip", "euclidean": "l2sq"}
+_CHUNK = 500  # ids per IN (...) list, far below SQLite's parameter limit
+_T = TypeVar("_T")
+_Matrix = npt.NDArray[np.float32]
+
+
+def default_vectors_path() -> Path:
+    """``$BELUGA_VECTORS_DB``, else ``~/.beluga/vectors.db``."""
+    env = os.environ.get("BELUGA_VECTORS_DB")
+    return Path(env).expanduser() if env else Path.home() / ".beluga" / "vectors.db"
+
+
+def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterable[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class USearchVectorStore(AsyncClosing):
+    """A persistent collection: SQLite file plus a usearch HNSW index (module docstring)."""
+
+    provider = "usearch"
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        collection: str = "default",
+        dimensions: int | None = None,
+        metric: Metric | str = "cosine",
+        connectivity: int = 16,
+        expansion_add: int = 128,
+        expansion_search: int = 64,
+        dtype: Literal["f32", "f16", "i8"] = "f32",
+        exact_below: int = 20_000,
+        busy_timeout: float = 10.0,
+    ) -> None:
+        if not isinstance(collection, str) or not _NAME.match(collection):
+            raise invalid(
+                _OP,
+                f"collection {collection!r} must be 1-48 letters, digits or underscores",
+            )
+        if dtype not in ("f32", "f16", "i8"):
+            raise invalid(_OP, f"dtype must be 'f32', 'f16' or 'i8', got {dtype!r}")
+        for name, value in (
+            ("connectivity", connectivity),
+            ("expansion_add", expansion_add),
+            ("expansion_search", expansion_search),
+            ("exact_below", exact_below),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise invalid(_OP, f"{name} must be a positive int, got {value!r}")
+        self.path = Path(path).expanduser() if path is not None else default_vectors_path()
+        self.collection = collection
+        self.metric: Metric = check_metric(_OP, metric)
+        self.dimensions = check_dimensions(_OP, dimensions)
+        self.index_path = self.path.with_name(f"{self.path.name}.{collection}.usearch")
+        self._table = f"beluga_vectors_{collection}"
+        self._connectivity = connectivity
+        self._expansion_add = expansion_add
+        self._expansion_search = expansion_search
+        self._dtype = dtype
+        self._exact_below = exact_below
+        self._busy_timeout = busy_timeout
+        self._index: Index | None = None
+        self._generation = -1  # what the in-memory index holds; -1: nothing loaded yet
+        self._saved = -1  # the generation of the index file on disk
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    # -- the protocol --------------------------------------------------------------------------
+
+    async def upsert(
+        self, documents: Sequence[Document], vectors: Sequence[Sequence[float]] | Any
+    ) -> None:
+        matrix = check_batch(_OP, documents, vectors, self.dimensions, self.metric)
+        if not len(documents):
+            return
+        rows = [
+            (d.id, wire.dumps(stored_copy(d)), _metadata_json(d), matrix[i].tobytes())
+            for i, d in enumerate(documents)
+        ]
+        async with self._lock:
+            await self._ready()
+            await self._run(self._upsert, rows, matrix)
+
+    async def search(
+        self,
+        vector: Sequence[float] | Any,
+        *,
+        k: int = 4,
+        filter: MetadataFilter | None = None,
+        score_threshold: float | None = None,
+    ) -> list[ScoredDocument]:
+        check_k(_OP, k)
+        threshold = finite_threshold(_OP, score_threshold)
+        node = parse(filter)
+        async with self._lock:
+            await self._ready()
+            query = query_vector(_OP, vector, self.dimensions, self.metric)
+            index = self._index
+            if index is None or len(index) == 0:
+                return []
+            if isinstance(node, And) and not node.children:
+                matches = index.search(query, count=k, threads=1)
+                keys, scores = matches.keys, self._scores(matches.distances)
+            else:
+                keys, scores = await self._run(self._filtered, query, k, node)
+            if threshold is not None:
+                keep = scores >= threshold
+                keys, scores = keys[keep], scores[keep]
+            documents = self._documents([int(key) for key in keys])
+        return [
+            ScoredDocument(documents[int(key)], float(score))
+            for key, score in zip(keys, scores, strict=True)
+            if int(key) in documents
+        ]
+
+    async def get(self, ids: Sequence[str]) -> list[Document]:
+        if isinstance(ids, str):
+            raise invalid(_OP, f"ids must be a list of ids, got the string {ids!r}")
+        async with self._lock:
+            await self._ready()
+            found: dict[str, Document] = {}
+            for chunk in _chunks(list(dict.fromkeys(ids))):
+                marks = ", ".join("?" * len(chunk))
+                sql = f"SELECT id, document FROM {self._table} WHERE id IN ({marks})"
+                for doc_id, text in self._read(sql, chunk):
+                    found[doc_id] = _decode(text)
+        return [found[i] for i in ids if i in found]
+
+    async def delete(
+        self, ids: Sequence[str] | None = None, *, filter: MetadataFilter | None = None
+    ) -> None:
+        node = delete_filter(_OP, ids, filter)
+        async with self._lock:
+            await self._ready()
+            await self._run(self._delete, None if ids is None else list(ids), node)
+
+    async def count(self, filter: MetadataFilter | None = None) -> int:
+        node = parse(filter)
+        async with self._lock:
+            await self._ready()
+            where, params = sqlite_where(node)
+            sql = f"SELECT COUNT(*) FROM {self._table} WHERE {where}"
+            rows = await self._run(self._query, sql, params)
+        return int(rows[0][0])
+
+    async def flush(self) -> None:
+        """Save the index file now (it is also saved on :meth:`aclose`), so the next open
+        loads it instead of rebuilding."""
+        async with self._lock:
+            if self._writer is not None:
+                await self._run(self._save)
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            executor, self._executor = self._executor, None
+            if executor is None:
+                return
+            try:
+                await asyncio.get_running_loop().run_in_executor(executor, self._close)
+            finally:
+                executor.shutdown(wait=False)
+                reader, self._reader = self._reader, None
+                if reader is not None:
+                    reader.close()
+
+    # -- on the event loop ---------------------------------------------------------------------
+
+    async def _ready(self) -> None:
+        """Open on first use; rebuild the index when another process wrote since."""
+        if self._closed:
+            raise BelugaError(_OP, ErrorCode.INVALID_REQUEST, f"{self!r} is closed")
+        if self._writer is None:
+            await self._run(self._open)
+            self._reader = self._connect()
+        generation = self._read(
+            f"SELECT generation FROM {_COLLECTIONS} WHERE name = ?", (self.collection,)
+        )[0][0]
+        if generation != self._generation:
+            await self._run(self._rebuild)
+
+    def _read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        assert self._reader is not None
+        try:
+            return self._reader.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    def _documents(self, keys: list[int]) -> dict[int, Document]:
+        found: dict[int, Document] = {}
+        for chunk in _chunks(keys):
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT key, document FROM {self._table} WHERE key IN ({marks})"
+            for key, text in self._read(sql, chunk):
+                found[int(key)] = _decode(text)
+        return found
+
+    def _scores(self, distances: npt.NDArray[Any]) -> _Matrix:
+        distances = np.asarray(distances, dtype=np.float32)
+        if self.metric == "euclidean":
+            result: _Matrix = -np.sqrt(np.maximum(distances, 0))
+            return result
+        return (1.0 - distances).astype(np.float32)
+
+    # -- on the worker thread ------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="beluga-vectors-usearch")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=self._busy_timeout)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        return conn
+
+    def _open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._error(exc) from exc
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {_COLLECTIONS} (name TEXT PRIMARY KEY, "
+                "dimensions INTEGER, metric TEXT NOT NULL, generation INTEGER NOT NULL, "
+                "index_generation INTEGER)"
+            )
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._table} (key INTEGER PRIMARY KEY "
+                "AUTOINCREMENT, id TEXT NOT NULL UNIQUE, document TEXT NOT NULL, "
+                "metadata TEXT NOT NULL, vector BLOB NOT NULL)"
+            )
+            row = conn.execute(
+                f"SELECT dimensions, metric, index_generation FROM {_COLLECTIONS} WHERE name = ?",
+                (self.collection,),
+            ).fetchone()
+            if row is None:
+                conn.execute(
+                    f"INSERT INTO {_COLLECTIONS} (name, dimensions, metric, generation) "
+                    "VALUES (?, ?, ?, 0)",
+                    (self.collection, self.dimensions, self.metric),
+                )
+            else:
+                self._adopt(conn, row)
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc) from exc
+            raise
+        self._writer = conn
+
+    def _adopt(self, conn: sqlite3.Connection, row: tuple[Any, ...]) -> None:
+        dimensions, metric, saved = row
+        if metric != self.metric:
+            raise BelugaError(
+                _OP,
+                ErrorCode.INVALID_CONFIG,
+                f"collection {self.collection!r} in {self.path} holds {metric} vectors, not "
+                f"{self.metric}: open it with metric={metric!r} or use another collection",
+            )
+        if dimensions is not None and self.dimensions not in (None, dimensions):
+            raise BelugaError(
+                _OP,
+                ErrorCode.INVALID_CONFIG,
+                f"collection {self.collection!r} in {self.path} holds vectors of {dimensions} "
+                f"floats, not {self.dimensions}: use the embedder it was built with, or "
+                "another collection",
+            )
+        if dimensions is None and self.dimensions is not None:
+            conn.execute(
+                f"UPDATE {_COLLECTIONS} SET dimensions = ? WHERE name = ?",
+                (self.dimensions, self.collection),
+            )
+        elif dimensions is not None:
+            self.dimensions = int(dimensions)
+        self._saved = -1 if saved is None else int(saved)
+
+    def _new_index(self) -> Index:
+        assert self.dimensions is not None
+        return Index(
+            ndim=self.dimensions,
+            metric=_USEARCH_METRIC[self.metric],
+            dtype=self._dtype,
+            connectivity=self._connectivity,
+            expansion_add=self._expansion_add,
+            expansion_search=self._expansion_search,
+        )
+
+    def _rebuild(self) -> None:
+        """Load the saved index if it holds the database's generation, else rebuild it from the
+        vectors in SQLite."""
+        conn = self._connection()
+        generation, dimensions, saved = conn.execute(
+            f"SELECT generation, dimensions, index_generation FROM {_COLLECTIONS} WHERE name = ?",
+            (self.collection,),
+        ).fetchone()
+        if dimensions is None:
+            self._index, self._generation = None, int(generation)
+            return
+        self.dimensions = int(dimensions)
+        if saved == generation and self.index_path.exists():
+            try:
+                index = Index.restore(
+                    str(self.index_path),
+                    expansion_add=self._expansion_add,
+                    expansion_search=self._expansion_search,
+                )
+            except (RuntimeError, ValueError, OSError):
+                index = None
+            total = conn.execute(f"SELECT COUNT(*) FROM {self._table}").fetchone()[0]
+            if index is not None and len(index) == total and index.ndim == self.dimensions:
+                self._index, self._generation, self._saved = index, int(generation), int(saved)
+                return
+        index = self._new_index()
+        cursor = conn.execute(f"SELECT key, vector FROM {self._table} ORDER BY key")
+        while batch := cursor.fetchmany(10_000):
+            keys = np.fromiter((row[0] for row in batch), dtype=np.uint64, count=len(batch))
+            matrix = np.frombuffer(b"".join(row[1] for row in batch), dtype=np.float32)
+            index.add(keys, matrix.reshape(len(batch), self.dimensions), threads=0)
+        self._index, self._generation = index, int(generation)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._writer is None:
+            self._open()
+        assert self._writer is not None
+        return self._writer
+
+    def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        try:
+            return self._connection().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    def _transaction(self, body: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``body`` in one write transaction that also bumps the generation."""
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = body(conn)
+                conn.execute(
+                    f"UPDATE {_COLLECTIONS} SET generation = generation + 1 WHERE name = ?",
+                    (self.collection,),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        return result
+
+    def _upsert(self, rows: list[tuple[str, str, str, bytes]], matrix: _Matrix) -> None:
+        def write(conn: sqlite3.Connection) -> tuple[list[int], list[int]]:
+            if self.dimensions is None:
+                self.dimensions = int(matrix.shape[1])
+            conn.execute(
+                f"UPDATE {_COLLECTIONS} SET dimensions = ? WHERE name = ? AND dimensions IS NULL",
+                (self.dimensions, self.collection),
+            )
+            old = self._keys_of(conn, [row[0] for row in rows])
+            self._delete_keys(conn, old)
+            start = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = ?",
+                (self._table,),
+            ).fetchone()[0]
+            new = list(range(int(start) + 1, int(start) + 1 + len(rows)))
+            conn.executemany(
+                f"INSERT INTO {self._table} (key, id, document, metadata, vector) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(key, *row) for key, row in zip(new, rows, strict=True)],
+            )
+            return old, new
+
+        old, new = self._transaction(write)
+        self._apply(old, new, matrix)
+
+    def _apply(self, removed: list[int], added: list[int], matrix: _Matrix | None) -> None:
+        """Mirror a committed write in the index (a failure here only forces a rebuild)."""
+        try:
+            if self._index is None and added:
+                self._index = self._new_index()
+            if self._index is not None and removed:
+                self._index.remove(np.asarray(removed, dtype=np.uint64))
+            if self._index is not None and added and matrix is not None:
+                keys = np.asarray(added, dtype=np.uint64)
+                self._index.add(keys, matrix, threads=0 if len(added) > 64 else 1)
+            self._generation += 1
+        except BaseException:
+            self._generation = -1
+            raise
+
+    def _keys_of(self, conn: sqlite3.Connection, ids: Sequence[str]) -> list[int]:
+        keys: list[int] = []
+        for chunk in _chunks(ids):
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT key FROM {self._table} WHERE id IN ({marks})"
+            keys.extend(int(r[0]) for r in conn.execute(sql, chunk))
+        return keys
+
+    def _delete_keys(self, conn: sqlite3.Connection, keys: Sequence[int]) -> None:
+        for chunk in _chunks(keys):
+            marks = ", ".join("?" * len(chunk))
+            conn.execute(f"DELETE FROM {self._table} WHERE key IN ({marks})", chunk)
+
+    def _delete(self, ids: list[str] | None, node: Filter | None) -> None:
+        def write(conn: sqlite3.Connection) -> list[int]:
+            keys = None if ids is None else set(self._keys_of(conn, ids))
+            if node is not None:
+                where, params = sqlite_where(node)
+                sql = f"SELECT key FROM {self._table} WHERE {where}"
+                matched = {int(r[0]) for r in conn.execute(sql, params)}
+                keys = matched if keys is None else keys & matched
+            assert keys is not None
+            self._delete_keys(conn, sorted(keys))
+            return sorted(keys)
+
+        removed = self._transaction(write)
+        self._apply(removed, [], None)
+
+    def _filtered(self, query: _Matrix, k: int, node: Filter) -> tuple[npt.NDArray[Any], _Matrix]:
+        """The top ``k`` keys and scores among the documents matching ``node``."""
+        assert self._index is not None
+        where, params = sqlite_where(node)
+        rows = self._query(f"SELECT key FROM {self._table} WHERE {where}", params)
+        matched = np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows))
+        total = len(self._index)
+        if len(matched) == 0:
+            return matched, np.zeros(0, dtype=np.float32)
+        if len(matched) > self._exact_below:
+            count = min(total, k * max(4, math.ceil(2 * total / len(matched))))
+            while True:
+                found = self._index.search(query, count=count, threads=1)
+                keep = np.isin(found.keys, matched)
+                if keep.sum() >= k or count >= total:
+                    keys = found.keys[keep][:k]
+                    return keys, self._scores(found.distances[keep][:k])
+                count = min(total, count * 4)
+        return self._exact(query, k, matched)
+
+    def _exact(self, query: _Matrix, k: int, keys: npt.NDArray[np.uint64]) -> tuple[Any, _Matrix]:
+        assert self._index is not None
+        vectors = np.asarray(self._index.get(keys, dtype="f32"), dtype=np.float32)
+        vectors = vectors.reshape(len(keys), -1)
+        if self.metric == "cosine":
+            scores: _Matrix = unit_rows(vectors) @ unit_rows(query[None, :])[0]
+        elif self.metric == "dot":
+            scores = vectors @ query
+        else:
+            scores = -np.linalg.norm(vectors - query, axis=1).astype(np.float32)
+        if len(keys) > k:
+            top = np.argpartition(-scores, k - 1)[:k]
+            keys, scores = keys[top], scores[top]
+        order = np.argsort(-scores, kind="stable")
+        return keys[order], scores[order]
+
+    def _save(self) -> None:
+        conn = self._connection()
+        generation = conn.execute(
+            f"SELECT generation FROM {_COLLECTIONS} WHERE name = ?", (self.collection,)
+        ).fetchone()[0]
+        if self._index is None or generation != self._generation or self._saved == generation:
+            return
+        temporary = self.index_path.with_name(self.index_path.name + ".tmp")
+        try:
+            self._index.save(str(temporary))
+            os.replace(temporary, self.index_path)
+        except (OSError, RuntimeError) as exc:
+            raise self._error(exc) from exc
+        conn.execute(
+            f"UPDATE {_COLLECTIONS} SET index_generation = ? WHERE name = ? AND generation = ?",
+            (generation, self.collection, generation),
+        )
+        self._saved = int(generation)
+
+    def _close(self) -> None:
+        try:
+            if self._writer is not None:
+                self._save()
+        finally:
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.close()
+
+    def _error(self, exc: BaseException) -> BelugaError:
+        if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+            return BelugaError(
+                _OP,
+                ErrorCode.INVALID_CONFIG,
+                f"vector store {self.path} is not a SQLite database: point the store's path "
+                "at a vector database or at a new file",
+                cause=exc,
+            )
+        return BelugaError(
+            _OP,
+            ErrorCode.PROVIDER_UNAVAILABLE,
+            f"vector store {self.path}: {type(exc).__name__}: {exc}; check that the folder "
+            "exists and is writable, the disk has room, and no process holds the write lock "
+            "for longer than busy_timeout",
+            cause=exc,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"USearchVectorStore({str(self.path)!r}, collection={self.collection!r}, "
+            f"dimensions={self.dimensions}, metric={self.metric!r})"
+        )
+
+
+def _metadata_json(document: Document) -> str:
+    """The metadata as JSON text, the column filters run on."""
+    import json
+
+    return json.dumps(document.metadata, allow_nan=False)
+
+
+def _decode(text: str) -> Document:
+    document = wire.loads(text)
+    if not isinstance(document, Document):
+        raise BelugaError(
+            _OP, ErrorCode.INTERNAL, f"a stored row holds a {type(document).__name__}"
+        )
+    return document
