@@ -189,4 +189,4 @@ async def test_operations_are_traced(server: PineconeServer, telemetry: Telemetr
     async with store_at(server) as store:
         await store.search([1.0, 0.0, 0.0])
     spans = {s.name: s for s in telemetry.finished_spans()}
-    assert spans["search idx"].attributes["db.system.name"] == "pinecone"  # type: ignore[index]
+    assert spans["query idx"].attributes["db.system.name"] == "pinecone"  # type: ignore[index]

@@ -160,4 +160,4 @@ async def test_operations_are_traced(server: WeaviateServer, telemetry: Telemetr
     async with store_at(server, dimensions=2) as store:
         await store.upsert([Document("a", id="a")], [[1.0, 0.0]])
     spans = {s.name: s for s in telemetry.finished_spans()}
-    assert spans["upsert Docs"].attributes["db.system.name"] == "weaviate"  # type: ignore[index]
+    assert spans["insert_many Docs"].attributes["db.system.name"] == "weaviate"  # type: ignore[index]

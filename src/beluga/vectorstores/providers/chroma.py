@@ -60,6 +60,12 @@ class ChromaVectorStore(RemoteStore):
     """Documents in one collection of an embedded Chroma (see the module docstring)."""
 
     provider: ClassVar[str] = "chroma"
+    native: ClassVar[dict[str, str]] = {
+        "search": "query",
+        "exists": "list_collections",
+        "describe": "get_collection",
+        "create": "create_collection",
+    }
 
     def __init__(
         self,
@@ -211,7 +217,7 @@ class ChromaVectorStore(RemoteStore):
 
     # ------------------------------------------------------------------ helpers
 
-    async def _sync(self, name: str, call: Callable[[], T], **attrs: object) -> T:
+    async def _sync(self, name: str, call: Callable[[], T], **attrs: int) -> T:
         return await self._call(name, lambda: asyncio.to_thread(call), **attrs)
 
     def _filter(self, node: Filter) -> dict[str, Any] | None:

@@ -70,6 +70,12 @@ class PineconeVectorStore(RemoteStore):
     """Documents in one namespace of a Pinecone index (see the module docstring)."""
 
     provider: ClassVar[str] = "pinecone"
+    native: ClassVar[dict[str, str]] = {
+        "search": "query",
+        "get": "fetch",
+        "count": "describe_index_stats",
+        "describe": "describe_index_stats",
+    }
 
     def __init__(
         self,
@@ -252,7 +258,7 @@ class PineconeVectorStore(RemoteStore):
 
     async def _page(self, native: dict[str, Any] | None, token: str | None) -> Any:
         return await self._call(
-            "count",
+            "fetch_by_metadata",
             lambda: self._index.fetch_by_metadata(
                 filter=native, namespace=self.namespace, limit=_PAGE, pagination_token=token
             ),

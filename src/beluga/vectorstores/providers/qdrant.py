@@ -71,6 +71,13 @@ class QdrantVectorStore(RemoteStore):
     """Documents in one Qdrant collection (see the module docstring)."""
 
     provider: ClassVar[str] = "qdrant"
+    native: ClassVar[dict[str, str]] = {
+        "search": "query_points",
+        "get": "retrieve",
+        "exists": "collection_exists",
+        "describe": "get_collection",
+        "create": "create_collection",
+    }
 
     def __init__(
         self,

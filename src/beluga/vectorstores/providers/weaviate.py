@@ -71,6 +71,16 @@ class WeaviateVectorStore(RemoteStore):
     """Documents in one Weaviate collection (see the module docstring)."""
 
     provider: ClassVar[str] = "weaviate"
+    native: ClassVar[dict[str, str]] = {
+        "upsert": "insert_many",
+        "search": "near_vector",
+        "get": "fetch_objects",
+        "delete": "delete_many",
+        "count": "aggregate",
+        "describe": "get_schema",
+        "create": "create_schema",
+        "alter": "add_property",
+    }
 
     def __init__(
         self,
