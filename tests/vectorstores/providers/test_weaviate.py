@@ -75,6 +75,14 @@ async def test_a_filter_on_a_key_no_document_has_matches_nothing(server: Weaviat
         assert await store.count({"n": {"$ne": "1"}}) == 1  # another type: a different value
 
 
+async def test_a_property_another_writer_added_is_seen(server: WeaviateServer) -> None:
+    async with store_at(server, dimensions=2) as reader, store_at(server) as writer:
+        await reader.upsert([Document("a", id="a")], [[1.0, 0.0]])
+        assert await reader.count({"lang": "en"}) == 0
+        await writer.upsert([Document("b", id="b", metadata={"lang": "en"})], [[0.0, 1.0]])
+        assert await reader.count({"lang": "en"}) == 1
+
+
 async def test_a_wrong_key_is_auth_failed_and_never_shown(
     server: WeaviateServer, telemetry: Telemetry
 ) -> None:

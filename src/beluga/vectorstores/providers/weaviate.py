@@ -212,7 +212,7 @@ class WeaviateVectorStore(RemoteStore):
         collection = await self._open(create=False)
         if collection is None:
             return []
-        native = self._filter(node)
+        native = await self._filter_for(node)
         metadata = self._classes.query.MetadataQuery(distance=True)
         reply = await self._call(
             "search",
@@ -261,7 +261,7 @@ class WeaviateVectorStore(RemoteStore):
         if ids is not None:
             parts.append(q.by_id().contains_any([point_id(i) for i in dict.fromkeys(ids)]))
         if node is not None:
-            parts.append(self._filter(node) or self._holds(ALWAYS))
+            parts.append(await self._filter_for(node) or self._holds(ALWAYS))
         where = parts[0] if len(parts) == 1 else q.all_of(parts)
         await self._call("delete", lambda: collection.data.delete_many(where=where))
 
@@ -270,7 +270,7 @@ class WeaviateVectorStore(RemoteStore):
         collection = await self._open(create=False)
         if collection is None:
             return 0
-        native = self._filter(node)
+        native = await self._filter_for(node)
         reply = await self._call(
             "count", lambda: collection.aggregate.over_all(filters=native, total_count=True)
         )
@@ -379,6 +379,15 @@ class WeaviateVectorStore(RemoteStore):
 
     def _holds(self, value: str) -> Any:
         return self._classes.query.Filter.by_property(KEYS).contains_any([value])
+
+    async def _filter_for(self, node: Filter) -> Any:
+        """:meth:`_filter`, after re-reading the schema if ``node`` names a property this
+        store has not seen (another writer may have added it since the store opened)."""
+        if not _fields(node) <= self._properties and self._collection is not None:
+            collection = self._collection
+            config = await self._call("describe", lambda: collection.config.get())
+            self._properties = {p.name for p in config.properties}
+        return self._filter(node)
 
     def _filter(self, node: Filter) -> Any:
         """``node`` as a Weaviate filter over the shadow (None: everything)."""
@@ -495,6 +504,18 @@ class WeaviateVectorStore(RemoteStore):
             f"WeaviateVectorStore(collection={self.collection!r}, where={self._where!r}, "
             f"dimensions={self.dimensions}, metric={self.metric!r})"
         )
+
+
+def _fields(node: Filter) -> set[str]:
+    """The shadow properties a filter's values are compared on."""
+    if isinstance(node, And | Or):
+        return set().union(*(_fields(c) for c in node.children)) if node.children else set()
+    if isinstance(node, Exists):
+        return set()
+    if isinstance(node, In):
+        return {field(node.key, kind_of(v) or "s") for v in node.values}
+    kind = kind_of(node.value) if node.op in ("eq", "ne") else "n"
+    return {field(node.key, kind or "s")}
 
 
 def _message(exc: Any) -> str:
