@@ -157,14 +157,11 @@ class ChromaVectorStore(RemoteStore):
         collection = await self._open(create=False)
         if collection is None:
             return []
-        total = await self._sync("count", collection.count)
-        if not total:
-            return []
         reply = await self._sync(
             "search",
             lambda: collection.query(
                 query_embeddings=[query.tolist()],
-                n_results=min(k, total),
+                n_results=k,
                 where=where,
                 include=["documents", "distances"],
             ),
