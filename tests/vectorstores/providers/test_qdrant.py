@@ -60,7 +60,9 @@ async def test_wire_bodies_ids_payload_and_key_header(server: QdrantServer) -> N
     ]
     assert all(r.headers["api-key"] == KEY for r in server.requests)
     assert server.requests[1].json()["vectors"] == {"size": 3, "distance": "Cosine"}
-    (point,) = server.requests[2].json()["points"]
+    batch = server.requests[2].json()["batch"]
+    assert batch["vectors"] == [[1.0, 0.0, 0.0]]
+    point = {"id": batch["ids"][0], "payload": batch["payloads"][0]}
     assert uuid.UUID(point["id"])  # Qdrant ids are UUIDs; the document id is in the payload
     assert point["payload"]["document"] == {
         "kind": "document",

@@ -140,7 +140,7 @@ class PineconeVectorStore(RemoteStore):
             return
         await self._check()
         records = []
-        for i, (doc, row) in enumerate(zip(documents, matrix, strict=True)):
+        for i, (doc, row) in enumerate(zip(documents, matrix.tolist(), strict=True)):
             metadata = {_DOCUMENT: json.dumps(encode_document(doc), ensure_ascii=False)}
             metadata.update(shadow(doc.metadata))
             size = len(json.dumps(metadata).encode())
@@ -152,7 +152,7 @@ class PineconeVectorStore(RemoteStore):
                     f"its {_METADATA_LIMIT}-byte limit per record: split the text into smaller "
                     "chunks, or refer to images by URL instead of inlining them",
                 )
-            records.append({"id": doc.id, "values": row.tolist(), "metadata": metadata})
+            records.append({"id": doc.id, "values": row, "metadata": metadata})
         for start in range(0, len(records), _UPSERT_BATCH):
             await self._write(records[start : start + _UPSERT_BATCH])
 

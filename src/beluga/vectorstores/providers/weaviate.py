@@ -168,10 +168,10 @@ class WeaviateVectorStore(RemoteStore):
             self.dimensions = int(matrix.shape[1])
         collection = await self._open(create=True)
         records = []
-        for doc, row in zip(documents, matrix, strict=True):
+        for doc, row in zip(documents, matrix.tolist(), strict=True):
             properties = {_DOCUMENT: json.dumps(_encode(doc), ensure_ascii=False)}
             properties.update(shadow(doc.metadata))
-            records.append((doc, properties, row.tolist()))
+            records.append((doc, properties, row))
         await self._declare({name for _, props, _ in records for name in props})
         data_object = self._classes.data.DataObject
         objects = [
