@@ -42,21 +42,17 @@ from beluga.vectorstores._common import (
     query_vector,
 )
 from beluga.vectorstores.base import MetadataFilter, Metric, ScoredDocument
-from beluga.vectorstores.filters import And, Compare, Exists, Filter, In, Or, Scalar, parse
+from beluga.vectorstores.filters import Filter, parse
 from beluga.vectorstores.providers._records import (
     ALWAYS,
     KEYS,
-    NEVER,
     decode_document,
-    field,
-    kind_of,
     point_id,
     shadow,
-    token,
-    typed,
 )
 from beluga.vectorstores.providers._records import encode_document as _encode
 from beluga.vectorstores.providers._remote import RemoteStore
+from beluga.vectorstores.providers._weaviate_filters import fields, holds, weaviate_filter
 
 __all__ = ["WeaviateVectorStore"]
 
@@ -64,7 +60,6 @@ _DISTANCE: dict[str, str] = {"cosine": "cosine", "dot": "dot", "euclidean": "l2-
 _FROM = {v: k for k, v in _DISTANCE.items()}
 _DOCUMENT = "beluga_document"
 _BATCH = 200
-_MAX_IDS = 10_000
 
 
 class WeaviateVectorStore(RemoteStore):
@@ -261,7 +256,7 @@ class WeaviateVectorStore(RemoteStore):
         if ids is not None:
             parts.append(q.by_id().contains_any([point_id(i) for i in dict.fromkeys(ids)]))
         if node is not None:
-            parts.append(await self._filter_for(node) or self._holds(ALWAYS))
+            parts.append(await self._filter_for(node) or holds(q, ALWAYS))
         where = parts[0] if len(parts) == 1 else q.all_of(parts)
         await self._call("delete", lambda: collection.data.delete_many(where=where))
 
@@ -377,84 +372,14 @@ class WeaviateVectorStore(RemoteStore):
 
     # ------------------------------------------------------------------ filters and errors
 
-    def _holds(self, value: str) -> Any:
-        return self._classes.query.Filter.by_property(KEYS).contains_any([value])
-
     async def _filter_for(self, node: Filter) -> Any:
-        """:meth:`_filter`, after re-reading the schema if ``node`` names a property this
-        store has not seen (another writer may have added it since the store opened)."""
-        if not _fields(node) <= self._properties and self._collection is not None:
+        """``node`` as a Weaviate filter, after re-reading the schema if it names a property
+        this store has not seen (another writer may have added it since the store opened)."""
+        if not fields(node) <= self._properties and self._collection is not None:
             collection = self._collection
             config = await self._call("describe", lambda: collection.config.get())
             self._properties = {p.name for p in config.properties}
-        return self._filter(node)
-
-    def _filter(self, node: Filter) -> Any:
-        """``node`` as a Weaviate filter over the shadow (None: everything)."""
-        if isinstance(node, And) and not node.children:
-            return None
-        return self._walk(node)
-
-    def _walk(self, node: Filter) -> Any:
-        q = self._classes.query.Filter
-        if isinstance(node, And):
-            if not node.children:
-                return self._holds(ALWAYS)
-            parts = [self._walk(c) for c in node.children]
-            return parts[0] if len(parts) == 1 else q.all_of(parts)
-        if isinstance(node, Or):
-            parts = [self._walk(c) for c in node.children]
-            return parts[0] if len(parts) == 1 else q.any_of(parts)
-        if isinstance(node, Exists):
-            held = self._holds(token(node.key))
-            return held if node.present else q.by_property(KEYS).contains_none([token(node.key)])
-        if isinstance(node, In):
-            if not node.values:
-                return self._holds(token(node.key) if node.negate else NEVER)
-            if node.negate:
-                return q.all_of(
-                    [self._holds(token(node.key)), *(self._other(node.key, v) for v in node.values)]
-                )
-            parts = [self._eq(node.key, v) for v in node.values]
-            return parts[0] if len(parts) == 1 else q.any_of(parts)
-        assert isinstance(node, Compare)
-        if node.op == "eq":
-            return self._eq(node.key, node.value)
-        if node.op == "ne":
-            return q.all_of([self._holds(token(node.key)), self._other(node.key, node.value)])
-        name = field(node.key, "n")
-        if name not in self._properties:
-            return self._holds(NEVER)
-        prop = q.by_property(name)
-        value = float(node.value)
-        return {
-            "gt": prop.greater_than,
-            "gte": prop.greater_or_equal,
-            "lt": prop.less_than,
-            "lte": prop.less_or_equal,
-        }[node.op](value)
-
-    def _eq(self, key: str, value: Scalar) -> Any:
-        kind = kind_of(value)
-        assert kind is not None
-        name = field(key, kind)
-        if name not in self._properties:
-            return self._holds(NEVER)
-        return self._classes.query.Filter.by_property(name).equal(
-            float(value) if kind == "n" else value
-        )
-
-    def _other(self, key: str, value: Scalar) -> Any:
-        """Not ``key == value`` for a document that has ``key`` (any other type, or unequal)."""
-        kind = kind_of(value)
-        assert kind is not None
-        q = self._classes.query.Filter
-        lacks = q.by_property(KEYS).contains_none([typed(key, kind)])
-        name = field(key, kind)
-        if name not in self._properties:
-            return lacks
-        stored = float(value) if kind == "n" else value
-        return q.any_of([lacks, q.by_property(name).not_equal(stored)])
+        return weaviate_filter(node, self._classes.query.Filter, self._properties)
 
     def _score(self, distance: float | None) -> float:
         d = float(distance or 0.0)
@@ -504,18 +429,6 @@ class WeaviateVectorStore(RemoteStore):
             f"WeaviateVectorStore(collection={self.collection!r}, where={self._where!r}, "
             f"dimensions={self.dimensions}, metric={self.metric!r})"
         )
-
-
-def _fields(node: Filter) -> set[str]:
-    """The shadow properties a filter's values are compared on."""
-    if isinstance(node, And | Or):
-        return set().union(*(_fields(c) for c in node.children)) if node.children else set()
-    if isinstance(node, Exists):
-        return set()
-    if isinstance(node, In):
-        return {field(node.key, kind_of(v) or "s") for v in node.values}
-    kind = kind_of(node.value) if node.op in ("eq", "ne") else "n"
-    return {field(node.key, kind or "s")}
 
 
 def _message(exc: Any) -> str:
