@@ -99,12 +99,27 @@ async def test_a_wrong_key_is_auth_failed_and_never_shown(
         assert KEY not in str(span.attributes) and KEY not in str(span.events)
 
 
-async def test_grpc_unavailable_is_retried_then_succeeds(server: WeaviateServer) -> None:
-    async with store_at(server, dimensions=2, retries=3) as store:
+async def test_grpc_unavailable_is_retried_by_the_client_itself(server: WeaviateServer) -> None:
+    # weaviate-client retries UNAVAILABLE with its own backoff (1 s, 2 s, ...) and has no
+    # setting to turn that off: one fault costs a second, not an error, even with retries=1.
+    async with store_at(server, dimensions=2, retries=1) as store:
         await store.upsert([Document("a", id="a")], [[1.0, 0.0]])
-        server.grpc_faults.extend([grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAVAILABLE])
+        server.grpc_faults.append(grpc.StatusCode.UNAVAILABLE)
         assert [h.document.id for h in await store.search([1.0, 0.0])] == ["a"]
-    assert server.grpc_calls.count("Search") == 3
+    assert server.grpc_calls.count("Search") == 2
+
+
+async def test_grpc_resource_exhausted_is_rate_limited_and_retried_by_us(
+    server: WeaviateServer,
+) -> None:
+    async with store_at(server, dimensions=2, retries=2) as store:
+        await store.upsert([Document("a", id="a")], [[1.0, 0.0]])
+        server.grpc_faults.append(grpc.StatusCode.RESOURCE_EXHAUSTED)
+        assert await store.count() == 1
+        server.grpc_faults.extend([grpc.StatusCode.RESOURCE_EXHAUSTED] * 2)
+        with pytest.raises(BelugaError) as excinfo:
+            await store.count()
+    assert excinfo.value.code is ErrorCode.RATE_LIMITED and excinfo.value.retryable
 
 
 async def test_grpc_invalid_argument_is_not_retried(server: WeaviateServer) -> None:

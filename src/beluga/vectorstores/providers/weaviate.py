@@ -16,6 +16,9 @@ tokenization, so ``Equal`` is an exact match, not a word match). A filter on a p
 collection does not have yet is simplified here, since Weaviate refuses filters on unknown
 properties: no document can hold such a value. Document ids become UUIDs (v5 of the id).
 Scores: Weaviate's distances (``1 - cos``, ``-dot``, squared L2) become the protocol's.
+
+The client retries gRPC ``UNAVAILABLE`` itself (exponential backoff from 1 s, up to five times)
+and offers no setting to stop it; every other failure reaches :mod:`beluga.core.resilience`.
 """
 
 from __future__ import annotations
