@@ -76,7 +76,7 @@ BENCH := .venv-bench
 $(BENCH)/.installed: pyproject.toml benchmarks/peers.txt benchmarks/peers-overrides.txt
 	@test -x $(BENCH)/bin/python || $(PYTHON) -m venv $(BENCH)
 	$(BENCH)/bin/python -m pip install -q uv 2>&1 | grep -v "is ignored" || true
-	$(BENCH)/bin/uv pip install --python $(BENCH)/bin/python --compile-bytecode -q -e '.[openai,qdrant,chroma]' \
+	$(BENCH)/bin/uv pip install --python $(BENCH)/bin/python --compile-bytecode -q -e '.[openai,vectorstores,pgvector,qdrant,chroma]' \
 		-r benchmarks/peers.txt --override benchmarks/peers-overrides.txt
 	@touch $@
 

@@ -1,13 +1,14 @@
-"""``make bench``: framework overhead, peers, routing, metrics and agent-loop figures (medians,
-ratios)."""
+"""``make bench``: framework overhead, peers, routing, metrics, agent-loop and vector-store
+figures (medians, ratios)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from typing import Any
 
-from benchmarks import agents, metrics_summary, overhead, peers, prompts, router
+from benchmarks import agents, metrics_summary, overhead, peers, prompts, router, vectorstores
 
 
 def _print(results: dict[str, Any]) -> None:
@@ -48,12 +49,14 @@ def _print(results: dict[str, Any]) -> None:
     lc = f", LangChain {p['langchain_us']:.1f} us" if "langchain_us" in p else ""
     ratio = f" (ratio {p['ratio_vs_langchain']:.2f})" if "ratio_vs_langchain" in p else ""
     print(f"Prompts: chat template render, Beluga {p['beluga_us']:.1f} us{lc}{ratio}")
+    vectorstores.report(results["vectorstores"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=200, help="calls per round")
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds")
+    parser.add_argument("--vectors", type=int, default=100_000, help="vector-store size")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
     results = {
@@ -63,6 +66,7 @@ def main() -> None:
         "metrics": metrics_summary.run(),
         "agents": agents.run(max(args.calls // 2, 20), args.rounds),
         "prompts": prompts.run(),
+        "vectorstores": asyncio.run(vectorstores.run(args.vectors)),
     }
     if args.json:
         print(json.dumps(results, indent=2))

@@ -1,13 +1,48 @@
-"""Vector-store figures (data helpers; the store benchmark itself follows below)."""
+"""Vector-store figures: recall@10, queries/s and p99 of the embedded default and pgvector, next
+to the raw libraries they wrap and FAISS-HNSW, on the same vectors in the same run.
+
+``python -m benchmarks.vectorstores`` (in ``.venv-bench``: ``make bench`` installs faiss-cpu
+there, see benchmarks/peers.txt; ``--json`` for scripts; ``--n``/``--dims`` for other sizes):
+
+- 100,000 seeded, clustered unit vectors of 384 dims (200 centres: embeddings cluster by
+  topic) and 1,000 queries from the same distribution, none of them stored; the truth is an
+  exact numpy search.
+- ``usearch store`` is :class:`USearchVectorStore.search` (async, documents read back from
+  SQLite and decoded); ``usearch raw`` is ``Index.search`` on the very same in-memory graph, so
+  the difference is the framework's own cost per query. ``pgvector store`` is
+  :class:`PgVectorStore.search` against ``pgvector raw``, the same ``ORDER BY embedding <=> %s
+  LIMIT 10`` through psycopg on the same table and server (ids only). ``faiss-hnsw`` is
+  ``IndexHNSWFlat`` (inner product on unit vectors). Every index has M=16, ef_construction=64,
+  ef_search=64; one query at a time, one thread.
+- Timing: rounds interleave the contenders (rotating who goes first) and each reports the median
+  and p99 latency over all its queries and queries/s (queries over the time they took).
+- What is built is kept in ``.bench/vectorstores`` (the SQLite file and its index, the FAISS
+  index; the PostgreSQL table ``bench_vectors_<n>_<dims>`` in the database of
+  ``BELUGA_PG_DSN``), so a second run measures without rebuilding; build times are those of the
+  run that built them (``--rebuild`` to build again). pgvector is skipped when
+  ``BELUGA_PG_DSN`` is not set, FAISS when faiss-cpu is not installed.
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
+import os
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 K = 10
+M, EF_CONSTRUCTION, EF_SEARCH = 16, 64, 64
+CACHE = Path(".bench/vectorstores")
 Matrix = npt.NDArray[np.float32]
 
 
@@ -44,3 +79,353 @@ def recall_at_k(found: list[list[Any]], truth: npt.NDArray[np.int64]) -> float:
         for got, row in zip(found, truth, strict=True)
     ]
     return sum(hits) / (truth.shape[1] * len(found))
+
+
+# --------------------------------------------------------------------------- contenders
+
+Search = Callable[[Matrix], Awaitable[list[int]]]
+
+
+async def usearch_contenders(
+    data: Matrix, rebuild: bool
+) -> tuple[dict[str, Search], dict[str, Any], Callable[[], Awaitable[None]]]:
+    from beluga.schema import Document
+    from beluga.vectorstores.providers.usearch import USearchVectorStore
+
+    path = _cache(f"usearch-{len(data)}-{data.shape[1]}.db", rebuild)
+    info_path = path.with_suffix(".json")
+    options = {"connectivity": M, "expansion_add": EF_CONSTRUCTION, "expansion_search": EF_SEARCH}
+    store = USearchVectorStore(path, **options)  # type: ignore[arg-type]
+    start = time.perf_counter()
+    existing = await store.count()
+    info: dict[str, Any]
+    if existing != len(data):
+        await store.delete(filter={})
+        docs = [
+            Document(f"document {i}", id=str(i), metadata={"i": i, "group": i % 100})
+            for i in range(len(data))
+        ]
+        start = time.perf_counter()
+        for lo in range(0, len(data), 20_000):
+            await store.upsert(docs[lo : lo + 20_000], data[lo : lo + 20_000])
+        await store.flush()
+        info = {"build_s": round(time.perf_counter() - start, 1)}
+        _save(info_path, info)
+    else:
+        info = _load(info_path)
+        info["open_s"] = round(time.perf_counter() - start, 2)
+    index = store._index
+    assert index is not None
+    key_to_id: dict[int, int] = {}
+    rows = store._read(f"SELECT key, id FROM {store._table}", ())  # the raw side returns ids too
+    key_to_id = {int(key): int(doc_id) for key, doc_id in rows}
+
+    async def framework(q: Matrix) -> list[int]:
+        return [int(hit.document.id) for hit in await store.search(q, k=K)]
+
+    async def raw(q: Matrix) -> list[int]:
+        return [key_to_id[int(key)] for key in index.search(q, count=K, threads=1).keys]
+
+    by_hand_db = sqlite3.connect(path, isolation_level=None)
+    marks = ", ".join("?" * K)
+    rows_sql = f"SELECT id, text, metadata FROM {store._table} WHERE key IN ({marks})"
+
+    async def by_hand(q: Matrix) -> list[int]:
+        """What a user writes around the bare index to get texts and metadata back."""
+        keys = [int(key) for key in index.search(q, count=K, threads=1).keys]
+        rows = {int(i): (t, json.loads(m)) for i, t, m in by_hand_db.execute(rows_sql, keys)}
+        return [key_to_id[key] for key in keys if key_to_id[key] in rows]
+
+    async def close() -> None:
+        by_hand_db.close()
+        await store.aclose()
+
+    info["installed_mb"] = _installed_mb("usearch")
+    contenders = {"usearch store": framework, "usearch raw": raw, "usearch by hand": by_hand}
+    return contenders, info, close
+
+
+class _Incomplete(Exception):
+    """A build that ran out of its time budget (the next run continues it)."""
+
+
+async def pgvector_contenders(
+    data: Matrix, rebuild: bool, budget: float
+) -> tuple[dict[str, Search], dict[str, Any], Callable[[], Awaitable[None]]]:
+    import psycopg
+    from pgvector.psycopg import register_vector_async
+
+    from beluga.schema import Document
+    from beluga.vectorstores.providers.pgvector import PgVectorStore
+
+    dsn = os.environ["BELUGA_PG_DSN"]
+    table = f"bench_vectors_{len(data)}_{data.shape[1]}"
+    store = PgVectorStore(
+        dsn, table=table, m=M, ef_construction=EF_CONSTRUCTION, ef_search=EF_SEARCH, pool_size=2
+    )
+    if rebuild:
+        await store.drop()
+    existing = await store.count()
+    info_path = _cache(f"{table}.json", False)
+    info = _load(info_path) if existing else {}
+    if existing < len(data):
+        # Resumable: rows go in by id order in committed chunks, so a run that stops at its
+        # time budget leaves a prefix the next run continues (build_s adds up).
+        store = PgVectorStore(
+            dsn,
+            table=table,
+            m=M,
+            ef_construction=EF_CONSTRUCTION,
+            ef_search=EF_SEARCH,
+            pool_size=2,
+            dimensions=data.shape[1],
+        )
+        start = time.perf_counter()
+        for lo in range(existing, len(data), 5_000):
+            docs = [
+                Document(f"document {i}", id=str(i), metadata={"i": i, "group": i % 100})
+                for i in range(lo, min(lo + 5_000, len(data)))
+            ]
+            await store.upsert(docs, data[lo : lo + len(docs)])
+            if time.perf_counter() - start > budget:
+                break
+        info["build_s"] = round(info.get("build_s", 0) + time.perf_counter() - start, 1)
+        _save(info_path, info)
+        loaded = await store.count()
+        if loaded < len(data):
+            await store.aclose()
+            raise _Incomplete(f"pgvector: {loaded:,} of {len(data):,} rows loaded; run again")
+    conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+    await register_vector_async(conn)
+    await conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(EF_SEARCH),))
+    sql = f"SELECT id FROM {table} ORDER BY embedding <=> %s LIMIT {K}"
+
+    async def framework(q: Matrix) -> list[int]:
+        return [int(hit.document.id) for hit in await store.search(q, k=K)]
+
+    async def raw(q: Matrix) -> list[int]:
+        cur = await conn.execute(sql, (q,))
+        return [int(row[0]) for row in await cur.fetchall()]
+
+    rows_sql = f"SELECT id, text, metadata FROM {table} ORDER BY embedding <=> %s LIMIT {K}"
+
+    async def by_hand(q: Matrix) -> list[int]:
+        """The same query returning texts and metadata, as a user would write it."""
+        cur = await conn.execute(rows_sql, (q,))
+        return [int(row[0]) for row in await cur.fetchall()]
+
+    async def close() -> None:
+        await conn.close()
+        await store.aclose()
+
+    contenders = {"pgvector store": framework, "pgvector raw": raw, "pgvector by hand": by_hand}
+    return contenders, info, close
+
+
+def faiss_contender(data: Matrix, rebuild: bool) -> tuple[dict[str, Search], dict[str, Any]]:
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"faiss-{len(data)}-{data.shape[1]}.index"
+    info_path = path.with_suffix(".json")
+    info: dict[str, Any] = {}
+    if path.exists() and not rebuild:
+        index = faiss.read_index(str(path))
+        info = json.loads(info_path.read_text()) if info_path.exists() else {}
+    else:
+        index = faiss.IndexHNSWFlat(data.shape[1], M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = EF_CONSTRUCTION
+        faiss.omp_set_num_threads(2)
+        start = time.perf_counter()
+        index.add(data)
+        info["build_s"] = round(time.perf_counter() - start, 1)
+        faiss.omp_set_num_threads(1)
+        faiss.write_index(index, str(path))
+        info_path.write_text(json.dumps(info))
+    index.hnsw.efSearch = EF_SEARCH
+
+    async def search(q: Matrix) -> list[int]:
+        return [int(i) for i in index.search(q[None, :], K)[1][0]]
+
+    info["installed_mb"] = _installed_mb("faiss-cpu")
+    return {"faiss-hnsw": search}, info
+
+
+def _cache(name: str, rebuild: bool) -> Path:
+    """``CACHE/name``, the folder made; with ``rebuild``, what it held under that name gone."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if rebuild:
+        for stale in CACHE.glob(name + "*"):
+            stale.unlink()
+    return CACHE / name
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return dict(json.loads(path.read_text())) if path.exists() else {}
+
+
+def _save(path: Path, info: dict[str, Any]) -> None:
+    path.write_text(json.dumps(info))
+
+
+def _installed_mb(distribution: str) -> float | None:
+    import importlib.metadata
+
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    total = sum(
+        Path(str(dist.locate_file(f))).stat().st_size
+        for f in dist.files or ()
+        if Path(str(dist.locate_file(f))).is_file()
+    )
+    return round(total / 1e6, 1)
+
+
+# --------------------------------------------------------------------------- timing
+
+
+async def measure(
+    contenders: dict[str, Search], queries: Matrix, truth: npt.NDArray[np.int64], rounds: int
+) -> dict[str, dict[str, Any]]:
+    names = list(contenders)
+    for fn in contenders.values():  # warm up: caches, connections, the event loop
+        for q in queries[:50]:
+            await fn(q)
+    latencies: dict[str, list[float]] = {n: [] for n in names}
+    found: dict[str, list[list[int]]] = {n: [[] for _ in queries] for n in names}
+    per_round = np.array_split(np.arange(len(queries)), rounds)
+    for r, chunk in enumerate(per_round):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            fn = contenders[name]
+            for i in chunk:
+                start = time.perf_counter()
+                found[name][i] = await fn(queries[i])
+                latencies[name].append(time.perf_counter() - start)
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        times = sorted(latencies[name])
+        out[name] = {
+            "recall@10": round(recall_at_k(found[name], truth), 4),
+            "median_us": round(statistics.median(times) * 1e6, 1),
+            "p99_us": round(times[max(0, int(len(times) * 0.99) - 1)] * 1e6, 1),
+            "qps": round(len(times) / sum(times), 1),
+        }
+    return out
+
+
+async def run(
+    n: int = 100_000,
+    dims: int = 384,
+    queries: int = 1_000,
+    rounds: int = 10,
+    rebuild: bool = False,
+    budget: float = 120.0,
+) -> dict[str, Any]:
+    data, qs = clustered(n, queries, dims)
+    truth = exact_top_k(data, qs, K)
+    contenders: dict[str, Search] = {}
+    builds: dict[str, Any] = {}
+    closers: list[Callable[[], Awaitable[None]]] = []
+    found, info, close = await usearch_contenders(data, rebuild)
+    contenders |= found
+    builds["usearch"] = info
+    closers.append(close)
+    if os.environ.get("BELUGA_PG_DSN"):
+        try:
+            found, info, close = await pgvector_contenders(data, rebuild, budget)
+        except _Incomplete as exc:
+            print(exc, file=sys.stderr)
+            builds["pgvector"] = {"incomplete": str(exc)}
+        else:
+            contenders |= found
+            builds["pgvector"] = info
+            closers.append(close)
+    try:
+        found, info = faiss_contender(data, rebuild)
+        contenders |= found
+        builds["faiss"] = info
+    except ImportError:
+        print("faiss-cpu is not installed: no FAISS-HNSW figures", file=sys.stderr)
+    try:
+        results = await measure(contenders, qs, truth, rounds)
+    finally:
+        for close in closers:
+            await close()
+    summary: dict[str, Any] = {
+        "vectors": n,
+        "dims": dims,
+        "queries": queries,
+        "k": K,
+        "results": results,
+        "builds": builds,
+    }
+    for system in ("usearch", "pgvector"):
+        store, raw = results.get(f"{system} store"), results.get(f"{system} raw")
+        hand = results.get(f"{system} by hand")
+        if store and raw and hand:
+            summary[f"{system}_overhead"] = {
+                "ratio_vs_raw": round(store["median_us"] / raw["median_us"], 3),
+                "us_vs_raw": round(store["median_us"] - raw["median_us"], 1),
+                "ratio_vs_by_hand": round(store["median_us"] / hand["median_us"], 3),
+                "us_vs_by_hand": round(store["median_us"] - hand["median_us"], 1),
+            }
+        if store and "faiss-hnsw" in results:
+            summary[f"{system}_vs_faiss_qps"] = round(
+                store["qps"] / results["faiss-hnsw"]["qps"], 3
+            )
+    return summary
+
+
+def report(summary: dict[str, Any]) -> None:
+    print(
+        f"Vector stores: {summary['vectors']:,} clustered vectors x {summary['dims']} dims, "
+        f"{summary['queries']} queries, k={summary['k']}, one thread, M=16 ef=64"
+    )
+    for name, row in summary["results"].items():
+        print(
+            f"  {name:15} recall@10 {row['recall@10']:.4f}  median {row['median_us']:8.1f} us  "
+            f"p99 {row['p99_us']:8.1f} us  {row['qps']:8.1f} q/s"
+        )
+    for system in ("usearch", "pgvector"):
+        over = summary.get(f"{system}_overhead")
+        if over:
+            print(
+                f"  {system}: store {over['ratio_vs_raw']:.3f}x the bare index "
+                f"({over['us_vs_raw']:+.1f} us per query, documents read and decoded included; "
+                f"target <= 1.20x), {over['ratio_vs_by_hand']:.3f}x the same by hand "
+                f"({over['us_vs_by_hand']:+.1f} us)"
+            )
+        vs = summary.get(f"{system}_vs_faiss_qps")
+        if vs is not None:
+            print(f"  {system} store: {vs:.0%} of FAISS-HNSW queries/s (target >= 50%)")
+    for system, info in summary["builds"].items():
+        print(f"  build {system}: {info}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--dims", type=int, default=384)
+    parser.add_argument("--queries", type=int, default=1_000)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rebuild", action="store_true", help="build every index again")
+    parser.add_argument(
+        "--budget", type=float, default=120.0, help="seconds of pgvector loading per run"
+    )
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    summary = asyncio.run(
+        run(args.n, args.dims, args.queries, args.rounds, args.rebuild, args.budget)
+    )
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        report(summary)
+
+
+if __name__ == "__main__":
+    main()

@@ -21,6 +21,7 @@ from beluga.cli.memory import memory_app
 from beluga.cli.metrics import metrics_app
 from beluga.cli.prompts import prompts_app
 from beluga.cli.run import run_command
+from beluga.cli.vectorstores import vectorstores_app
 
 if TYPE_CHECKING:
     from beluga.config import BelugaConfig
@@ -47,6 +48,7 @@ app.add_typer(mcp_app, name="mcp")
 app.command("run")(run_command)
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(memory_app, name="memory")
+app.add_typer(vectorstores_app, name="vectorstores")
 
 
 _ConfigOption = Annotated[
@@ -271,6 +273,7 @@ def _config_check(
     from beluga.llms.config import LLMConfig
     from beluga.llms.router import check_roles
     from beluga.memory import validate_memory
+    from beluga.vectorstores.config import VectorStoresConfig, validate_vectorstores
 
     cfg = load_config(file)
     names = validate_config(cfg)
@@ -278,6 +281,7 @@ def _config_check(
     agents = validate_agents(cfg)
     memory = validate_memory(cfg)
     embedders = validate_embeddings(cfg)
+    vector_stores = validate_vectorstores(cfg)
     listed = ", ".join(names) or "none (offline defaults)"
     typer.echo(
         f"{cfg.source}: OK — default model {LLMConfig.of(cfg).default!r}; providers: {listed}"
@@ -290,6 +294,8 @@ def _config_check(
     typer.echo(f"  memory: {memory}")
     named = f"; embedders: {', '.join(embedders)}" if embedders else ""
     typer.echo(f"  embeddings: default {EmbeddingsConfig.of(cfg).default!r}{named}")
+    stores = f"; stores: {', '.join(vector_stores)}" if vector_stores else ""
+    typer.echo(f"  vectorstores: default {VectorStoresConfig.of(cfg).default!r}{stores}")
     typer.echo(f"  metrics: {_metrics_store(cfg)}")
 
 

@@ -168,3 +168,12 @@ def test_the_default_path_follows_the_environment(
     assert default_vectors_path() == tmp_path / "x.db"
     monkeypatch.delenv("BELUGA_VECTORS_DB")
     assert default_vectors_path() == Path.home() / ".beluga" / "vectors.db"
+
+
+def test_the_local_embedders_runtime_loads_after_the_store() -> None:
+    """onnxruntime 1.32 segfaults when it loads after usearch; the store module orders them."""
+    pytest.importorskip("onnxruntime")
+    code = "import beluga.vectorstores.providers.usearch; import onnxruntime; print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"

@@ -1,8 +1,9 @@
 """PostgreSQL with pgvector (``pip install 'beluga-ai[pgvector]'``): psycopg 3 async, HNSW.
 
 One table per collection (default ``beluga_vectors``, created with the ``vector`` extension
-if missing): ``id`` (primary key), ``document`` (the wire JSON, returned as stored),
-``metadata`` (``jsonb``, what filters run on) and ``embedding vector(d)`` with an HNSW index
+if missing): ``id`` (primary key), ``text`` (a document of one plain text part) or ``document``
+(the wire JSON of any other, image parts included), ``metadata`` (``jsonb``, what filters run
+on) and ``embedding vector(d)`` with an HNSW index
 whose operator class follows the metric (``vector_cosine_ops``, ``vector_ip_ops``,
 ``vector_l2_ops``). A table made with dimensions=None is created on the first upsert, when its
 size is known; an existing table's size and metric are read back and checked.
@@ -23,7 +24,6 @@ redactor).
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -33,7 +33,7 @@ from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.redaction import display_url, register_secret, register_url
 from beluga.core.registry import require
-from beluga.schema import Document, wire
+from beluga.schema import Document
 from beluga.vectorstores._common import (
     check_batch,
     check_dimensions,
@@ -42,8 +42,9 @@ from beluga.vectorstores._common import (
     delete_filter,
     finite_threshold,
     invalid,
+    packed,
     query_vector,
-    stored_copy,
+    unpacked,
 )
 from beluga.vectorstores.base import MetadataFilter, Metric, ScoredDocument
 from beluga.vectorstores.filters import And, parse
@@ -58,6 +59,7 @@ _OPS = {"cosine": "vector_cosine_ops", "dot": "vector_ip_ops", "euclidean": "vec
 _DISTANCE = {"cosine": "<=>", "dot": "<#>", "euclidean": "<->"}
 _FIX = "check that PostgreSQL runs with pgvector and the store's dsn is right"
 _T = TypeVar("_T")
+_Row = tuple[str, str | None, str | None, Any, float]
 
 
 class PgVectorStore(AsyncClosing):
@@ -125,15 +127,12 @@ class PgVectorStore(AsyncClosing):
         if not self._table_ready:
             self.dimensions = int(matrix.shape[1])
             await self._ensure()
-        rows = [
-            (d.id, wire.dumps(stored_copy(d)), json.dumps(d.metadata, allow_nan=False), matrix[i])
-            for i, d in enumerate(documents)
-        ]
+        rows = [(d.id, *packed(d), matrix[i]) for i, d in enumerate(documents)]
         sql = (
-            f"INSERT INTO {self.table} (id, document, metadata, embedding) "
-            "VALUES (%s, %s, %s::jsonb, %s) ON CONFLICT (id) DO UPDATE SET "
-            "document = EXCLUDED.document, metadata = EXCLUDED.metadata, "
-            "embedding = EXCLUDED.embedding"
+            f"INSERT INTO {self.table} (id, text, document, metadata, embedding) "
+            "VALUES (%s, %s, %s, %s::jsonb, %s) ON CONFLICT (id) DO UPDATE SET "
+            "text = EXCLUDED.text, document = EXCLUDED.document, "
+            "metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding"
         )
 
         async def run(conn: Any) -> None:
@@ -160,24 +159,27 @@ class PgVectorStore(AsyncClosing):
         everything = isinstance(node, And) and not node.children
         where, params = ("TRUE", []) if everything else postgres_where(node)
         sql = (
-            f"SELECT document, embedding {self._distance} %s AS distance FROM {self.table} "
+            f"SELECT id, text, document, metadata, embedding {self._distance} %s FROM {self.table} "
             f"WHERE {where} ORDER BY embedding {self._distance} %s LIMIT %s"
         )
         args = (query, *params, query, k)
 
-        async def run(conn: Any) -> list[tuple[str, float]]:
+        async def run(conn: Any) -> list[_Row]:
             cur = await conn.execute(sql, args)
-            rows: list[tuple[str, float]] = await cur.fetchall()
+            rows: list[_Row] = await cur.fetchall()
             if everything or len(rows) >= k:
                 return rows
             async with conn.transaction():  # few matches: ask again, exactly
                 await conn.execute("SET LOCAL enable_indexscan = off")
                 cur = await conn.execute(sql, args)
-                exact: list[tuple[str, float]] = await cur.fetchall()
+                exact: list[_Row] = await cur.fetchall()
             return exact
 
         rows = await self._do(run)
-        hits = [ScoredDocument(_decode(text), self._score(distance)) for text, distance in rows]
+        hits = [
+            ScoredDocument(unpacked(_OP, doc_id, text, wired, meta), self._score(distance))
+            for doc_id, text, wired, meta, distance in rows
+        ]
         if threshold is not None:
             hits = [hit for hit in hits if hit.score >= threshold]
         return hits
@@ -188,14 +190,14 @@ class PgVectorStore(AsyncClosing):
         await self._ensure()
         if not self._table_ready or not ids:
             return []
-        sql = f"SELECT id, document FROM {self.table} WHERE id = ANY(%s)"
+        sql = f"SELECT id, text, document, metadata FROM {self.table} WHERE id = ANY(%s)"
 
-        async def run(conn: Any) -> list[tuple[str, str]]:
+        async def run(conn: Any) -> list[tuple[str, str | None, str | None, Any]]:
             cur = await conn.execute(sql, (list(ids),))
-            rows: list[tuple[str, str]] = await cur.fetchall()
+            rows: list[tuple[str, str | None, str | None, Any]] = await cur.fetchall()
             return rows
 
-        found = {doc_id: _decode(text) for doc_id, text in await self._do(run)}
+        found = {row[0]: unpacked(_OP, *row) for row in await self._do(run)}
         return [found[i] for i in ids if i in found]
 
     async def delete(
@@ -362,7 +364,7 @@ class PgVectorStore(AsyncClosing):
         bare = self.table.rpartition(".")[2]
         # DDL takes no parameters: the table name is checked by _NAME, the rest are ints.
         await conn.execute(
-            f"CREATE TABLE {self.table} (id TEXT PRIMARY KEY, document TEXT NOT NULL, "
+            f"CREATE TABLE {self.table} (id TEXT PRIMARY KEY, text TEXT, document TEXT, "
             f"metadata JSONB NOT NULL, embedding vector({int(self.dimensions or 0)}) NOT NULL)"
         )
         await conn.execute(
@@ -422,12 +424,3 @@ def _where(pg: Any, dsn: str) -> str:
     host = params.get("host") or "localhost"
     port = params.get("port") or 5432
     return f"postgresql://{host}:{port}/{params.get('dbname') or ''}"
-
-
-def _decode(text: str) -> Document:
-    document = wire.loads(text)
-    if not isinstance(document, Document):
-        raise BelugaError(
-            _OP, ErrorCode.INTERNAL, f"a stored row holds a {type(document).__name__}"
-        )
-    return document

@@ -1,9 +1,14 @@
 """The embedded persistent default: documents in SQLite, vectors in a usearch HNSW index.
 
 Chosen by measurement (docs/readme/vectorstores.md has the table): usearch is maintained, a
-~11 MB wheel, and as fast as hnswlib and FAISS-HNSW at the same recall; hnswlib has had no
-release since 2023, sqlite-vec cannot be loaded by a Python whose ``sqlite3`` lacks extension
-loading (this one) and scans exactly, LanceDB pulls ~360 MB and answers in milliseconds.
+~11 MB wheel, deletes in place and has half-precision kernels; hnswlib has had no release since
+2023, FAISS's HNSW cannot delete, sqlite-vec cannot be loaded by a Python whose ``sqlite3``
+lacks extension loading (this one) and scans exactly, LanceDB pulls ~360 MB and answers in
+milliseconds. The index keeps ``dtype="f16"`` vectors (usearch's float32 kernel is ~3x slower
+than its f16 one here, at the same recall); every hit is rescored with its float32 vector from
+SQLite, so scores are exact. Cosine vectors are stored unit-length and ranked by inner product.
+A document of one plain text part is stored as its text (decoded ten times faster than the wire
+form); any other (image parts, several parts) as its wire JSON.
 
 Durability comes from SQLite, not from the index file:
 
@@ -20,9 +25,9 @@ Durability comes from SQLite, not from the index file:
   time; SQLite's write lock serializes them if not.
 
 Filters run in SQLite (:func:`beluga.vectorstores.sql.sqlite_where`, bound parameters). When
-few documents match (``exact_below``) their vectors are read back from the index and scored
-exactly; otherwise the index is searched for more candidates than ``k`` (growing) and the
-candidates are filtered, falling back to the exact subset. An unfiltered search runs on the
+few documents match (``exact_below``) their vectors are read back from the index and all of
+them scored; otherwise the index is searched for more candidates than ``k`` and they are
+filtered, widening (up to the whole index) until ``k`` match. An unfiltered search runs on the
 event loop (a fraction of a millisecond, no thread hop); writes, filters, counts and rebuilds
 run on the store's own worker thread, so the loop never waits on disk for them.
 """
@@ -30,6 +35,7 @@ run on the store's own worker thread, so the loop never waits on disk for them.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import math
 import os
 import re
@@ -41,22 +47,31 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
+# onnxruntime's extension segfaults when it loads after usearch's in one process (onnxruntime
+# 1.32 with usearch 2.26: `import usearch.index; import onnxruntime` dies, the other order is
+# fine), and the local embedder loads it later in the very processes that use this store.
+if importlib.util.find_spec("onnxruntime") is not None:
+    import onnxruntime  # noqa: F401
+
 from usearch.index import Index
 
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
-from beluga.schema import Document, wire
+from beluga.schema import Document
 from beluga.vectorstores._common import (
     check_batch,
     check_dimensions,
     check_k,
     check_metric,
     delete_filter,
+    exact_scores,
     finite_threshold,
     invalid,
+    packed,
     query_vector,
-    stored_copy,
     unit_rows,
+    unpacked,
 )
 from beluga.vectorstores.base import MetadataFilter, Metric, ScoredDocument
 from beluga.vectorstores.filters import And, Filter, parse
@@ -67,7 +82,8 @@ __all__ = ["USearchVectorStore", "default_vectors_path"]
 _OP = "vectorstores.usearch"
 _COLLECTIONS = "beluga_vector_collections"
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,48}$")
-_USEARCH_METRIC = {"cosine": "cos", "dot": "ip", "euclidean": "l2sq"}
+# Cosine vectors are stored unit-length, so the index ranks them by inner product.
+_USEARCH_METRIC = {"cosine": "ip", "dot": "ip", "euclidean": "l2sq"}
 _CHUNK = 500  # ids per IN (...) list, far below SQLite's parameter limit
 _T = TypeVar("_T")
 _Matrix = npt.NDArray[np.float32]
@@ -97,9 +113,9 @@ class USearchVectorStore(AsyncClosing):
         dimensions: int | None = None,
         metric: Metric | str = "cosine",
         connectivity: int = 16,
-        expansion_add: int = 128,
+        expansion_add: int = 64,
         expansion_search: int = 64,
-        dtype: Literal["f32", "f16", "i8"] = "f32",
+        dtype: Literal["f32", "bf16", "f16", "i8"] = "f16",
         exact_below: int = 20_000,
         busy_timeout: float = 10.0,
     ) -> None:
@@ -108,8 +124,8 @@ class USearchVectorStore(AsyncClosing):
                 _OP,
                 f"collection {collection!r} must be 1-48 letters, digits or underscores",
             )
-        if dtype not in ("f32", "f16", "i8"):
-            raise invalid(_OP, f"dtype must be 'f32', 'f16' or 'i8', got {dtype!r}")
+        if dtype not in ("f32", "bf16", "f16", "i8"):
+            raise invalid(_OP, f"dtype must be 'f32', 'bf16', 'f16' or 'i8', got {dtype!r}")
         for name, value in (
             ("connectivity", connectivity),
             ("expansion_add", expansion_add),
@@ -145,12 +161,11 @@ class USearchVectorStore(AsyncClosing):
         self, documents: Sequence[Document], vectors: Sequence[Sequence[float]] | Any
     ) -> None:
         matrix = check_batch(_OP, documents, vectors, self.dimensions, self.metric)
+        if self.metric == "cosine":
+            matrix = unit_rows(matrix)
         if not len(documents):
             return
-        rows = [
-            (d.id, wire.dumps(stored_copy(d)), _metadata_json(d), matrix[i].tobytes())
-            for i, d in enumerate(documents)
-        ]
+        rows = [(d.id, *packed(d), matrix[i].tobytes()) for i, d in enumerate(documents)]
         async with self._lock:
             await self._ready()
             await self._run(self._upsert, rows, matrix)
@@ -173,19 +188,21 @@ class USearchVectorStore(AsyncClosing):
             if index is None or len(index) == 0:
                 return []
             if isinstance(node, And) and not node.children:
-                matches = index.search(query, count=k, threads=1)
-                keys, scores = matches.keys, self._scores(matches.distances)
+                keys = index.search(query, count=k, threads=1).keys
             else:
-                keys, scores = await self._run(self._filtered, query, k, node)
-            if threshold is not None:
-                keep = scores >= threshold
-                keys, scores = keys[keep], scores[keep]
-            documents = self._documents([int(key) for key in keys])
-        return [
-            ScoredDocument(documents[int(key)], float(score))
-            for key, score in zip(keys, scores, strict=True)
-            if int(key) in documents
+                keys = await self._run(self._filtered, query, k, node)
+            documents, vectors = self._documents(keys.tolist())
+        if not documents:
+            return []
+        # The index ranks (in its dtype); the stored float32 vectors give the scores.
+        scores = self._exact_scores(vectors, query).tolist()
+        hits = [
+            ScoredDocument(doc, score)
+            for doc, score in zip(documents, scores, strict=True)
+            if threshold is None or score >= threshold
         ]
+        hits.sort(key=lambda hit: hit.score, reverse=True)
+        return hits
 
     async def get(self, ids: Sequence[str]) -> list[Document]:
         if isinstance(ids, str):
@@ -195,9 +212,11 @@ class USearchVectorStore(AsyncClosing):
             found: dict[str, Document] = {}
             for chunk in _chunks(list(dict.fromkeys(ids))):
                 marks = ", ".join("?" * len(chunk))
-                sql = f"SELECT id, document FROM {self._table} WHERE id IN ({marks})"
-                for doc_id, text in self._read(sql, chunk):
-                    found[doc_id] = _decode(text)
+                sql = (
+                    f"SELECT id, text, document, metadata FROM {self._table} WHERE id IN ({marks})"
+                )
+                for doc_id, text, wired, metadata in self._read(sql, chunk):
+                    found[doc_id] = unpacked(_OP, doc_id, text, wired, metadata)
         return [found[i] for i in ids if i in found]
 
     async def delete(
@@ -262,21 +281,27 @@ class USearchVectorStore(AsyncClosing):
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
 
-    def _documents(self, keys: list[int]) -> dict[int, Document]:
-        found: dict[int, Document] = {}
+    def _exact_scores(self, vectors: _Matrix, query: _Matrix) -> _Matrix:
+        if self.metric != "cosine":
+            return exact_scores(self.metric, vectors, query)
+        result: _Matrix = vectors @ (query / np.float32(np.linalg.norm(query)))  # unit rows
+        return result
+
+    def _documents(self, keys: list[int]) -> tuple[list[Document], _Matrix]:
+        """The documents of ``keys`` (in order) and their float32 vectors as one matrix."""
+        rows: dict[int, tuple[Any, ...]] = {}
         for chunk in _chunks(keys):
             marks = ", ".join("?" * len(chunk))
-            sql = f"SELECT key, document FROM {self._table} WHERE key IN ({marks})"
-            for key, text in self._read(sql, chunk):
-                found[int(key)] = _decode(text)
-        return found
-
-    def _scores(self, distances: npt.NDArray[Any]) -> _Matrix:
-        distances = np.asarray(distances, dtype=np.float32)
-        if self.metric == "euclidean":
-            result: _Matrix = -np.sqrt(np.maximum(distances, 0))
-            return result
-        return (1.0 - distances).astype(np.float32)
+            sql = (
+                f"SELECT key, id, text, document, metadata, vector FROM {self._table} "
+                f"WHERE key IN ({marks})"
+            )
+            for row in self._read(sql, chunk):
+                rows[row[0]] = row
+        ordered = [rows[key] for key in keys if key in rows]
+        documents = [unpacked(_OP, r[1], r[2], r[3], r[4]) for r in ordered]
+        vectors = np.frombuffer(b"".join(r[5] for r in ordered), dtype=np.float32)
+        return documents, vectors.reshape(len(ordered), self.dimensions or 0)
 
     # -- on the worker thread ------------------------------------------------------------------
 
@@ -309,7 +334,7 @@ class USearchVectorStore(AsyncClosing):
             )
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._table} (key INTEGER PRIMARY KEY "
-                "AUTOINCREMENT, id TEXT NOT NULL UNIQUE, document TEXT NOT NULL, "
+                "AUTOINCREMENT, id TEXT NOT NULL UNIQUE, text TEXT, document TEXT, "
                 "metadata TEXT NOT NULL, vector BLOB NOT NULL)"
             )
             row = conn.execute(
@@ -433,7 +458,9 @@ class USearchVectorStore(AsyncClosing):
             raise self._error(exc) from exc
         return result
 
-    def _upsert(self, rows: list[tuple[str, str, str, bytes]], matrix: _Matrix) -> None:
+    def _upsert(
+        self, rows: list[tuple[str, str | None, str | None, str, bytes]], matrix: _Matrix
+    ) -> None:
         def write(conn: sqlite3.Connection) -> tuple[list[int], list[int]]:
             if self.dimensions is None:
                 self.dimensions = int(matrix.shape[1])
@@ -449,8 +476,8 @@ class USearchVectorStore(AsyncClosing):
             ).fetchone()[0]
             new = list(range(int(start) + 1, int(start) + 1 + len(rows)))
             conn.executemany(
-                f"INSERT INTO {self._table} (key, id, document, metadata, vector) "
-                "VALUES (?, ?, ?, ?, ?)",
+                f"INSERT INTO {self._table} (key, id, text, document, metadata, vector) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 [(key, *row) for key, row in zip(new, rows, strict=True)],
             )
             return old, new
@@ -501,41 +528,35 @@ class USearchVectorStore(AsyncClosing):
         removed = self._transaction(write)
         self._apply(removed, [], None)
 
-    def _filtered(self, query: _Matrix, k: int, node: Filter) -> tuple[npt.NDArray[Any], _Matrix]:
-        """The top ``k`` keys and scores among the documents matching ``node``."""
+    def _filtered(self, query: _Matrix, k: int, node: Filter) -> npt.NDArray[np.uint64]:
+        """The keys of the (about) ``k`` closest documents among those matching ``node``."""
         assert self._index is not None
         where, params = sqlite_where(node)
         rows = self._query(f"SELECT key FROM {self._table} WHERE {where}", params)
         matched = np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows))
         total = len(self._index)
-        if len(matched) == 0:
-            return matched, np.zeros(0, dtype=np.float32)
-        if len(matched) > self._exact_below:
-            count = min(total, k * max(4, math.ceil(2 * total / len(matched))))
-            while True:
-                found = self._index.search(query, count=count, threads=1)
-                keep = np.isin(found.keys, matched)
-                if keep.sum() >= k or count >= total:
-                    keys = found.keys[keep][:k]
-                    return keys, self._scores(found.distances[keep][:k])
-                count = min(total, count * 4)
-        return self._exact(query, k, matched)
+        if len(matched) <= self._exact_below:
+            return self._exact(query, k, matched)
+        count = min(total, k * max(4, math.ceil(2 * total / len(matched))))
+        while True:
+            found = self._index.search(query, count=count, threads=1)
+            keys: npt.NDArray[np.uint64] = found.keys[np.isin(found.keys, matched)]
+            if len(keys) >= k or count >= total:
+                return keys[:k]
+            count = min(total, count * 4)
 
-    def _exact(self, query: _Matrix, k: int, keys: npt.NDArray[np.uint64]) -> tuple[Any, _Matrix]:
+    def _exact(self, query: _Matrix, k: int, keys: npt.NDArray[np.uint64]) -> npt.NDArray[Any]:
+        """The ``k`` closest of ``keys``, scored over the index's copies of their vectors."""
+        if len(keys) == 0:
+            return keys
         assert self._index is not None
         vectors = np.asarray(self._index.get(keys, dtype="f32"), dtype=np.float32)
-        vectors = vectors.reshape(len(keys), -1)
-        if self.metric == "cosine":
-            scores: _Matrix = unit_rows(vectors) @ unit_rows(query[None, :])[0]
-        elif self.metric == "dot":
-            scores = vectors @ query
-        else:
-            scores = -np.linalg.norm(vectors - query, axis=1).astype(np.float32)
+        scores = self._exact_scores(vectors.reshape(len(keys), -1), query)
         if len(keys) > k:
             top = np.argpartition(-scores, k - 1)[:k]
             keys, scores = keys[top], scores[top]
-        order = np.argsort(-scores, kind="stable")
-        return keys[order], scores[order]
+        result: npt.NDArray[Any] = keys[np.argsort(-scores, kind="stable")]
+        return result
 
     def _save(self) -> None:
         conn = self._connection()
@@ -588,19 +609,3 @@ class USearchVectorStore(AsyncClosing):
             f"USearchVectorStore({str(self.path)!r}, collection={self.collection!r}, "
             f"dimensions={self.dimensions}, metric={self.metric!r})"
         )
-
-
-def _metadata_json(document: Document) -> str:
-    """The metadata as JSON text, the column filters run on."""
-    import json
-
-    return json.dumps(document.metadata, allow_nan=False)
-
-
-def _decode(text: str) -> Document:
-    document = wire.loads(text)
-    if not isinstance(document, Document):
-        raise BelugaError(
-            _OP, ErrorCode.INTERNAL, f"a stored row holds a {type(document).__name__}"
-        )
-    return document
