@@ -71,6 +71,7 @@ class WeaviateServer(ApiServer):
         self.classes: dict[str, _Class] = {}
         self.grpc_faults: deque[grpc.StatusCode] = deque()
         self.grpc_calls: list[str] = []
+        self.max_results = 10_000  # Weaviate's QUERY_MAXIMUM_RESULTS
         self._grpc: grpc.aio.Server | None = None
         self.grpc_port = 0
 
@@ -229,7 +230,7 @@ class _Servicer(weaviate_pb2_grpc.WeaviateServicer):
             oid
             for oid, (props, _) in cls.objects.items()
             if _matches(cls, request.filters, oid, props)
-        ]
+        ][: self.server.max_results]  # one call deletes at most QUERY_MAXIMUM_RESULTS
         if not request.dry_run:
             for oid in doomed:
                 del cls.objects[oid]

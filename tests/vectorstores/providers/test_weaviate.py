@@ -83,6 +83,21 @@ async def test_a_property_another_writer_added_is_seen(server: WeaviateServer) -
         assert await reader.count({"lang": "en"}) == 1
 
 
+async def test_a_delete_larger_than_the_servers_page_is_repeated(
+    server: WeaviateServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from beluga.vectorstores.providers import weaviate as module
+
+    monkeypatch.setattr(module, "_DELETE_PAGE", 2)
+    server.max_results = 2
+    docs = [Document(str(i), id=str(i), metadata={"t": "x"}) for i in range(5)]
+    async with store_at(server, dimensions=2) as store:
+        await store.upsert(docs, [[1.0, float(i)] for i in range(5)])
+        await store.delete(filter={"t": "x"})
+        assert await store.count() == 0
+    assert server.grpc_calls.count("BatchDelete") == 3
+
+
 async def test_a_wrong_key_is_auth_failed_and_never_shown(
     server: WeaviateServer, telemetry: Telemetry
 ) -> None:

@@ -63,6 +63,8 @@ _DISTANCE: dict[str, str] = {"cosine": "cosine", "dot": "dot", "euclidean": "l2-
 _FROM = {v: k for k, v in _DISTANCE.items()}
 _DOCUMENT = "beluga_document"
 _BATCH = 200
+_DELETE_PAGE = 10_000
+_MAX_DELETE_ROUNDS = 1_000
 
 
 class WeaviateVectorStore(RemoteStore):
@@ -261,7 +263,12 @@ class WeaviateVectorStore(RemoteStore):
         if node is not None:
             parts.append(await self._filter_for(node) or holds(q, ALWAYS))
         where = parts[0] if len(parts) == 1 else q.all_of(parts)
-        await self._call("delete", lambda: collection.data.delete_many(where=where))
+        # One batch delete removes at most the server's QUERY_MAXIMUM_RESULTS (10,000 by
+        # default) objects: repeat while a call still found that many.
+        for _ in range(_MAX_DELETE_ROUNDS):
+            reply = await self._call("delete", lambda: collection.data.delete_many(where=where))
+            if int(getattr(reply, "matches", 0) or 0) < _DELETE_PAGE:
+                return
 
     async def count(self, filter: MetadataFilter | None = None) -> int:
         node = parse(filter)
