@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 QUESTION ?= What is 12 times 12?
 FOLLOWUP ?= What did I ask you before?
+VOICE_QUESTION ?= What is the capital of France?
+VOICE_DIR ?= /tmp/beluga-demo-voice
 # Each demo is a new conversation; its memory is kept in SQLite ($BELUGA_MEMORY_DB or ~/.beluga/memory.db).
 SESSION ?= demo-$(shell date +%s)
 # llama-cpp-python builds from source once (~7 min on 2 cores); pip caches the wheel afterwards.
@@ -19,7 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: help setup models demo test lint typecheck layers pytest bench services clean
 
 help:
-	@echo "make demo   install, then run an agent with a tool and memory on the offline default model"
+	@echo "make demo   install, then run an agent with a tool and memory on the offline default model, and a voice round trip"
 	@echo "make test   install, then run every gate and the whole test suite"
 	@echo "make bench  overhead, peers, routing and metrics benchmarks (README: Benchmarks)"
 
@@ -49,6 +51,13 @@ demo: $(STAMP)
 	@$(BIN)/beluga run assistant "$(QUESTION)" --session $(SESSION)
 	@echo "you: $(FOLLOWUP)"
 	@$(BIN)/beluga run assistant "$(FOLLOWUP)" --session $(SESSION)
+	@# A voice round trip, offline: the question is spoken by espeak-ng into a WAV, then
+	@# `beluga voice` hears it (Silero VAD, Whisper tiny.en), answers it with the default model
+	@# (capped at a few tokens: the local model is slow) and speaks the reply into reply.wav.
+	@mkdir -p $(VOICE_DIR)
+	@espeak-ng -w $(VOICE_DIR)/question.wav "$(VOICE_QUESTION)"
+	@echo "you (spoken, $(VOICE_DIR)/question.wav): $(VOICE_QUESTION)"
+	@$(BIN)/beluga voice $(VOICE_DIR)/question.wav --fast --max-tokens 32 --out $(VOICE_DIR)/reply.wav
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

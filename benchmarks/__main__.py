@@ -1,5 +1,5 @@
-"""``make bench``: framework overhead, peers, routing, metrics, agent-loop and vector-store
-figures (medians, ratios)."""
+"""``make bench``: framework overhead, peers, routing, metrics, agent-loop, voice-session,
+graph and vector-store figures (medians, ratios)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ import asyncio
 import json
 from typing import Any
 
-from benchmarks import agents, metrics_summary, overhead, peers, prompts, router, vectorstores
+from benchmarks import (
+    agents,
+    graphs,
+    metrics_summary,
+    overhead,
+    peers,
+    prompts,
+    router,
+    vectorstores,
+    voice,
+)
 
 
 def _print(results: dict[str, Any]) -> None:
@@ -50,6 +60,8 @@ def _print(results: dict[str, Any]) -> None:
     ratio = f" (ratio {p['ratio_vs_langchain']:.2f})" if "ratio_vs_langchain" in p else ""
     print(f"Prompts: chat template render, Beluga {p['beluga_us']:.1f} us{lc}{ratio}")
     vectorstores.report(results["vectorstores"])
+    voice.report(results["voice"])
+    graphs.report(results["graphs"])
 
 
 def main() -> None:
@@ -67,6 +79,9 @@ def main() -> None:
         "agents": agents.run(max(args.calls // 2, 20), args.rounds),
         "prompts": prompts.run(),
         "vectorstores": asyncio.run(vectorstores.run(args.vectors)),
+        # The full sweep is `python -m benchmarks.voice`; here a short one (~1.5 min).
+        "voice": voice.run([1, 100, 200], [1, 25]),
+        "graphs": graphs.run(max(args.calls // 2, 20), max(args.rounds // 2, 5)),
     }
     if args.json:
         print(json.dumps(results, indent=2))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -19,6 +20,7 @@ from beluga.core.resilience import (
     cache_stream,
     limit_call,
     limit_stream,
+    log_retries,
     restart_stream,
     retry_call,
     retry_stream,
@@ -47,6 +49,16 @@ async def test_retry_until_success() -> None:
     policy = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.002)
     assert await retry_call(call, policy) == "ok"
     assert len(calls) == 3
+
+
+async def test_log_retries_names_what_is_retried(caplog: pytest.LogCaptureFixture) -> None:
+    call, _ = flaky([unavailable()])
+    log = logging.getLogger("beluga.test.retries")
+    with caplog.at_level(logging.INFO, logger="beluga.test.retries"):
+        await retry_call(call, RetryPolicy(base_delay=0.001), on_retry=log_retries(log, "m1"))
+    assert [r.getMessage().split(": waiting")[0] for r in caplog.records] == [
+        "retry m1 attempt 2 after provider_unavailable"
+    ]
 
 
 async def test_retry_gives_up_after_max_attempts() -> None:

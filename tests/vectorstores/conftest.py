@@ -2,9 +2,11 @@
 
 Adding a store is one line in ``FACTORIES``: ``StoreFactory("name", opener)``, where
 ``opener(dimensions, metric, tmp_path)`` is an async context manager yielding a fresh, empty store
-(its own table, collection or prefix) and removing what it created on exit. An opener that needs
-a server calls ``pytest.skip`` when the server's environment variable is absent, and fails loudly
-when it is set but the server is broken.
+(its own table, collection or prefix) and removing what it created on exit; ``metrics=`` lists
+the metrics it supports (the others' tests skip). An opener that needs a server calls
+``pytest.skip`` when the server's environment variable is absent, and fails loudly when it is set
+but the server is broken. Openers import their store inside, so a missing client library breaks
+only that store's tests.
 """
 
 from __future__ import annotations
@@ -21,8 +23,6 @@ import pytest
 
 from beluga.vectorstores import METRICS, Metric, VectorStore
 from beluga.vectorstores.providers.memory import InMemoryVectorStore
-from beluga.vectorstores.providers.pgvector import PgVectorStore
-from beluga.vectorstores.providers.usearch import USearchVectorStore
 
 PG = os.environ.get("BELUGA_PG_DSN")
 
@@ -50,6 +50,8 @@ async def memory_store(
 async def usearch_store(
     dimensions: int, metric: Metric, tmp_path: Path
 ) -> AsyncIterator[VectorStore]:
+    from beluga.vectorstores.providers.usearch import USearchVectorStore
+
     async with USearchVectorStore(
         tmp_path / "vectors.db", dimensions=dimensions, metric=metric, exact_below=4
     ) as store:
@@ -62,6 +64,8 @@ async def pgvector_store(
 ) -> AsyncIterator[VectorStore]:
     if not PG:
         pytest.skip("BELUGA_PG_DSN is not set (make test starts PostgreSQL and sets it)")
+    from beluga.vectorstores.providers.pgvector import PgVectorStore
+
     store = PgVectorStore(
         PG, table=f"vs_{uuid.uuid4().hex[:16]}", dimensions=dimensions, metric=metric, pool_size=2
     )

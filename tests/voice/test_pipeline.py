@@ -20,6 +20,7 @@ from beluga.voice.frames import (
     TextFrame,
     TranscriptFrame,
     UserStartedSpeakingFrame,
+    UserStoppedSpeakingFrame,
 )
 from beluga.voice.pipeline import FrameProcessor, Pipeline, handles
 from beluga.voice.testing import run_processor
@@ -298,3 +299,88 @@ def test_pipeline_config_errors() -> None:
         Pipeline([])
     with pytest.raises(BelugaError, match="queue_size"):
         Pipeline([Upper()], queue_size=0)
+
+
+class SlowStop(FrameProcessor):
+    """Like an STT: on the (urgent) stop it works a while, then pushes a transcript."""
+
+    @handles(UserStoppedSpeakingFrame)
+    async def on_stop(self, frame: UserStoppedSpeakingFrame) -> None:
+        await self.push(frame)
+        await asyncio.sleep(0.05)
+        await self.push(TranscriptFrame("late words"))
+
+
+async def test_end_waits_for_work_an_urgent_frame_started() -> None:
+    audio = [InputAudioFrame(b"\0\0" * 320, 16000) for _ in range(3)]
+    out: list[Frame] = []
+
+    async def sink(frame: Frame) -> None:
+        out.append(frame)
+
+    pipeline = Pipeline([SlowStop()], downstream=sink)
+    task = asyncio.create_task(pipeline.run())
+    for frame in [*audio, UserStoppedSpeakingFrame()]:
+        await pipeline.push(frame)
+    await pipeline.end()
+    await task
+    assert TranscriptFrame("late words") in out  # not lost behind the end
+    assert out[-1] == EndFrame() and len(out) == 6
+
+
+class Recorder(FrameProcessor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    @handles(InputAudioFrame)
+    async def on_audio(self, frame: InputAudioFrame) -> None:
+        self.seen.append("audio")
+
+    @handles(UserStartedSpeakingFrame)
+    async def on_start(self, frame: UserStartedSpeakingFrame) -> None:
+        self.seen.append("start")
+
+
+async def test_urgent_frames_overtake_even_when_data_handlers_never_wait() -> None:
+    recorder = Recorder()
+    pipeline = Pipeline([recorder])
+    task = asyncio.create_task(pipeline.run())
+    await asyncio.sleep(0)
+    for _ in range(5):
+        await pipeline.push(InputAudioFrame(b"\0\0", 16000))
+    await pipeline.push(UserStartedSpeakingFrame())
+    await pipeline.end()
+    await task
+    assert recorder.seen[0] == "start" and recorder.seen.count("audio") == 5
+
+
+class Replayer(FrameProcessor):
+    """Interruptible; speaks the text frames it gets (records them)."""
+
+    interruptible = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spoken: list[str] = []
+        self.release = asyncio.Event()
+
+    @handles(TextFrame)
+    async def on_text(self, frame: TextFrame) -> None:
+        await self.release.wait()
+        self.spoken.append(frame.text)
+
+
+async def test_an_interruption_drops_only_the_frames_it_overtook() -> None:
+    replayer = Replayer()
+    pipeline = Pipeline([replayer])
+    task = asyncio.create_task(pipeline.run())
+    for text in ("old 1", "old 2", "old 3"):
+        await pipeline.push(TextFrame(text))
+    await asyncio.sleep(0.01)  # "old 1" is in flight
+    await pipeline.push(InterruptionFrame())
+    await pipeline.push(TextFrame("new"))  # queued after the interruption: kept
+    replayer.release.set()
+    await pipeline.end()
+    await task
+    assert replayer.spoken == ["new"]

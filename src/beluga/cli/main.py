@@ -16,12 +16,15 @@ from rich.table import Table
 
 from beluga import __version__
 from beluga.cli._errors import EXIT_FAILED, err, friendly
+from beluga.cli.bench import bench_app
+from beluga.cli.graph import graph_app
 from beluga.cli.mcp import mcp_app
 from beluga.cli.memory import memory_app
 from beluga.cli.metrics import metrics_app
 from beluga.cli.prompts import prompts_app
 from beluga.cli.run import run_command
 from beluga.cli.vectorstores import vectorstores_app
+from beluga.cli.voice import voice_command
 
 if TYPE_CHECKING:
     from beluga.config import BelugaConfig
@@ -46,9 +49,12 @@ app.add_typer(_config_app, name="config")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(mcp_app, name="mcp")
 app.command("run")(run_command)
+app.command("voice")(voice_command)
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(memory_app, name="memory")
 app.add_typer(vectorstores_app, name="vectorstores")
+app.add_typer(bench_app, name="bench")
+app.add_typer(graph_app, name="graph")
 
 
 _ConfigOption = Annotated[
@@ -269,11 +275,13 @@ def _config_check(
     from beluga.agents.config import validate_agents
     from beluga.config import load_config
     from beluga.embeddings import EmbeddingsConfig, validate_embeddings
+    from beluga.graphs.config import validate_graphs
     from beluga.llms import validate_config
     from beluga.llms.config import LLMConfig
     from beluga.llms.router import check_roles
     from beluga.memory import validate_memory
     from beluga.vectorstores.config import VectorStoresConfig, validate_vectorstores
+    from beluga.voice.config import validate_voice
 
     cfg = load_config(file)
     names = validate_config(cfg)
@@ -282,6 +290,8 @@ def _config_check(
     memory = validate_memory(cfg)
     embedders = validate_embeddings(cfg)
     vector_stores = validate_vectorstores(cfg)
+    voice = validate_voice(cfg)
+    graphs = validate_graphs(cfg)
     listed = ", ".join(names) or "none (offline defaults)"
     typer.echo(
         f"{cfg.source}: OK — default model {LLMConfig.of(cfg).default!r}; providers: {listed}"
@@ -291,11 +301,14 @@ def _config_check(
             typer.echo(f"  role {role}: {' -> '.join(chain)}")
     if agents:
         typer.echo(f"  agents: {', '.join(agents)}")
+    if graphs:
+        typer.echo(f"  graphs: {', '.join(graphs)}")
     typer.echo(f"  memory: {memory}")
     named = f"; embedders: {', '.join(embedders)}" if embedders else ""
     typer.echo(f"  embeddings: default {EmbeddingsConfig.of(cfg).default!r}{named}")
     stores = f"; stores: {', '.join(vector_stores)}" if vector_stores else ""
     typer.echo(f"  vectorstores: default {VectorStoresConfig.of(cfg).default!r}{stores}")
+    typer.echo(f"  voice: {voice}")
     typer.echo(f"  metrics: {_metrics_store(cfg)}")
 
 

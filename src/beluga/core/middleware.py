@@ -49,5 +49,20 @@ class Wrapper(AsyncClosing, Generic[T]):
         if close is not None:
             await close()
 
+    @property
+    def provider(self) -> str:
+        """The wrapped provider's name, seen through wrappers that do not forward it, so
+        metrics and spans name the real provider."""
+        seen: object = self.inner
+        for _ in range(32):  # a wrapper chain, never a cycle
+            provider = getattr(seen, "provider", None)
+            if isinstance(provider, str) and provider:
+                return provider
+            inner = getattr(seen, "inner", None)
+            if inner is None:
+                break
+            seen = inner
+        return type(seen).__name__
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.inner!r})"

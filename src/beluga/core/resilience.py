@@ -17,6 +17,7 @@ the dependency: the breaker counts it a success once items arrived, and no verdi
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections import OrderedDict
@@ -40,6 +41,7 @@ __all__ = [
     "cache_stream",
     "limit_call",
     "limit_stream",
+    "log_retries",
     "restart_stream",
     "retry_call",
     "retry_stream",
@@ -52,6 +54,17 @@ V = TypeVar("V")
 
 OnRetry = Callable[[int, BelugaError, float], object]
 """Called as ``on_retry(attempt, error, wait)`` before waiting ``wait`` s for the next attempt."""
+
+
+def log_retries(logger: logging.Logger, what: str) -> OnRetry:
+    """An ``on_retry`` that logs each retry of ``what`` (a model or tool name) at INFO."""
+
+    def log(attempt: int, error: BelugaError, wait: float) -> None:
+        logger.info(
+            "retry %s attempt %d after %s: waiting %.2fs", what, attempt + 1, error.code.value, wait
+        )
+
+    return log
 
 
 class StreamInterruptedError(BelugaError):

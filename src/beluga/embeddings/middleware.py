@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from beluga.core.errors import BelugaError
 from beluga.core.middleware import Middleware, Wrapper
 from beluga.core.resilience import (
     CircuitBreaker,
@@ -23,6 +22,7 @@ from beluga.core.resilience import (
     RetryPolicy,
     breaker_call,
     limit_call,
+    log_retries,
     retry_call,
     timeout_call,
 )
@@ -57,20 +57,6 @@ class EmbedderWrapper(Wrapper[Embedder]):
     def dimensions(self) -> int:
         return self.inner.dimensions
 
-    @property
-    def provider(self) -> str:
-        """The wrapped provider's name, seen through the chain of wrappers."""
-        seen: object = self.inner
-        for _ in range(32):  # a chain, never a cycle
-            provider = getattr(seen, "provider", None)
-            if isinstance(provider, str) and provider:
-                return provider
-            inner = getattr(seen, "inner", None)
-            if inner is None:
-                break
-            seen = inner
-        return type(seen).__name__
-
     async def embed(self, inputs: Sequence[EmbedInput]) -> list[list[float]]:
         return await self.inner.embed(inputs)
 
@@ -79,15 +65,7 @@ class _Retrying(EmbedderWrapper):
     def __init__(self, inner: Embedder, policy: RetryPolicy) -> None:
         super().__init__(inner)
         self.policy = policy
-
-    def _log_retry(self, attempt: int, error: BelugaError, wait: float) -> None:
-        _log.info(
-            "retry %s attempt %d after %s: waiting %.2fs",
-            self.model_name,
-            attempt + 1,
-            error.code.value,
-            wait,
-        )
+        self._log_retry = log_retries(_log, inner.model_name)
 
     async def embed(self, inputs: Sequence[EmbedInput]) -> list[list[float]]:
         return await retry_call(

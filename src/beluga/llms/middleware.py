@@ -28,6 +28,7 @@ from beluga.core.resilience import (
     cache_stream,
     limit_call,
     limit_stream,
+    log_retries,
     restart_stream,
     retry_call,
     retry_stream,
@@ -109,20 +110,6 @@ class ModelWrapper(Wrapper[ChatModel]):
     def model_name(self) -> str:
         return self.inner.model_name
 
-    @property
-    def provider(self) -> str:
-        """The wrapped provider's name, seen through wrappers that do not forward it."""
-        seen: object = self.inner
-        for _ in range(32):  # a wrapper chain, never a cycle
-            provider = getattr(seen, "provider", None)
-            if isinstance(provider, str) and provider:
-                return provider
-            inner = getattr(seen, "inner", None)
-            if inner is None:
-                break
-            seen = inner
-        return type(seen).__name__
-
     async def generate(
         self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None
     ) -> ChatResponse:
@@ -138,15 +125,7 @@ class _Retrying(ModelWrapper):
     def __init__(self, inner: ChatModel, policy: RetryPolicy) -> None:
         super().__init__(inner)
         self.policy = policy
-
-    def _log_retry(self, attempt: int, error: BelugaError, wait: float) -> None:
-        _log.info(
-            "retry %s attempt %d after %s: waiting %.2fs",
-            self.model_name,
-            attempt + 1,
-            error.code.value,
-            wait,
-        )
+        self._log_retry = log_retries(_log, inner.model_name)
 
     async def generate(
         self, prompt: Prompt, *, tools: _Tools = None, settings: ModelSettings | None = None

@@ -93,6 +93,7 @@ for _name, _cls in {
         _name, f"beluga.llms.providers.compatible:{_cls}", extra="openai", requires=("openai",)
     )
 registry.register("test", "beluga.llms.testing:TestModel")
+registry.register("mock", "beluga.llms.providers.mock:MockChatModel")
 
 _SETTING_NAMES = frozenset(f.name for f in fields(ModelSettings))
 

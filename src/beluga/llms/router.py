@@ -24,6 +24,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TypeAlias, cast
 
@@ -61,9 +62,13 @@ __all__ = [
     "RouterMiddleware",
     "check_providers",
     "check_roles",
+    "route_trail",
 ]
 
 _log = get_logger("beluga.llms.router")
+route_trail: ContextVar[list[str] | None] = ContextVar("beluga_route_trail", default=None)
+"""When set to a list (a graph sets one per step), each routing decision of calls in that
+context appends its provider's name: the last one answered, the ones before it failed."""
 _Tools = Sequence[ToolDefinition] | None
 
 RouterMiddleware: TypeAlias = (
@@ -364,6 +369,9 @@ class Router(AsyncClosing):
         )
         if attempt == 0:
             op.set("beluga.route.primary", route.name)
+        trail = route_trail.get()
+        if trail is not None:
+            trail.append(route.name)
 
     def _exhausted(
         self, role: str | None, routes: Sequence[Route], error: BelugaError | None

@@ -183,13 +183,16 @@ _TARGET_ATTRIBUTES: dict[str, str] = {
     "text_completion": "gen_ai.request.model",
     "generate_content": "gen_ai.request.model",
     "embeddings": "gen_ai.request.model",
+    "rerank": "gen_ai.request.model",
+    "retrieval": "gen_ai.data_source.id",
     "execute_tool": "gen_ai.tool.name",
     "invoke_agent": "gen_ai.agent.name",
     "create_agent": "gen_ai.agent.name",
 }
 # Span kinds the conventions give when the caller names none: model and agent-service calls
-# leave the process; a tool and an in-process agent run inside it.
-_INTERNAL = frozenset({"execute_tool", "invoke_agent"})
+# leave the process; a tool, an in-process agent and a retrieval (a framework pipeline, which
+# the conventions make INTERNAL) run inside it.
+_INTERNAL = frozenset({"execute_tool", "invoke_agent", "retrieval"})
 
 
 def start_operation(

@@ -27,7 +27,11 @@ _latency = _meter.create_histogram(
 
 
 def record_voice_turn(
-    origin: float | None, stamps: Mapping[str, float | None], *, interrupted: bool = False
+    origin: float | None,
+    stamps: Mapping[str, float | None],
+    *,
+    interrupted: bool = False,
+    session_id: str | None = None,
 ) -> None:
     """Record one turn: ``origin`` is VAD stop, ``stamps`` each stage's time (``None``: never)."""
     if origin is None:
@@ -47,6 +51,8 @@ def record_voice_turn(
         span.end()
         return
     span.set_attribute("beluga.voice.interrupted", interrupted)
+    if session_id is not None:
+        span.set_attribute("gen_ai.conversation.id", session_id)
     context = trace.set_span_in_context(span)
     for stage, stamp in stamps.items():
         if stamp is not None:

@@ -22,6 +22,7 @@ from beluga.core.resilience import (
     RetryPolicy,
     breaker_call,
     limit_call,
+    log_retries,
     retry_call,
 )
 from beluga.observability.logs import get_logger
@@ -60,19 +61,11 @@ class _Retrying(ToolWrapper):
     def __init__(self, inner: Tool, policy: RetryPolicy) -> None:
         super().__init__(inner)
         self.policy = policy
+        self._log_retry = log_retries(_log, f"tool {inner.definition.name}")
 
     async def call(self, arguments: dict[str, Any], ctx: RunContext[Any]) -> ToolResult:
         return await retry_call(
             lambda: self.inner.call(arguments, ctx), self.policy, on_retry=self._log_retry
-        )
-
-    def _log_retry(self, attempt: int, error: Any, wait: float) -> None:
-        _log.info(
-            "retry tool %s attempt %d after %s: waiting %.2fs",
-            self.definition.name,
-            attempt + 1,
-            error.code.value,
-            wait,
         )
 
 

@@ -84,7 +84,8 @@ class OutputAudioFrame(AudioFrame):
 
 @dataclass(slots=True, frozen=True)
 class WordTiming:
-    """A word a TTS engine spoke, and where it starts and ends in that engine's audio (seconds)."""
+    """A word spoken (by a TTS engine) or heard (by an STT engine), and where it starts and ends
+    in that engine's audio, in seconds."""
 
     word: str
     start: float
@@ -101,12 +102,17 @@ class TTSAudioFrame(OutputAudioFrame):
 
 @dataclass(slots=True)
 class TranscriptFrame(Frame):
-    """What the user said: partial results while speaking, then one ``final`` per utterance."""
+    """What the user said: partial results while speaking, then one ``final`` per utterance.
+
+    ``words`` are the engine's word timings (seconds from the start of the session's audio)
+    when it gives them.
+    """
 
     text: str
     final: bool = True
     language: str | None = None
     confidence: float | None = None
+    words: tuple[WordTiming, ...] = ()
 
 
 @dataclass(slots=True)
@@ -165,9 +171,14 @@ class UserStartedSpeakingFrame(Frame):
 
 @dataclass(slots=True)
 class UserStoppedSpeakingFrame(Frame):
-    """The user stopped speaking (VAD stop or the turn detector's end of turn)."""
+    """The user stopped speaking (VAD stop or the turn detector's end of turn).
+
+    ``vad_stop`` is when the VAD heard the speech stop (``perf_counter`` seconds; kept by the
+    turn step so latency is measured from the end of speech, not from the end of the turn).
+    """
 
     urgent: ClassVar[bool] = True
+    vad_stop: float | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)

@@ -30,6 +30,13 @@ class STTProcessor(FrameProcessor):
         self._buffer = bytearray()
         self._rate = 16000
 
+    async def start(self) -> None:
+        """Load the engine's model before the first turn (engines with a ``load()``), so the
+        first transcript does not pay for it."""
+        load = getattr(self.stt, "load", None)
+        if callable(load):
+            await load()
+
     @handles(InputAudioFrame)
     async def on_audio(self, frame: InputAudioFrame) -> None:
         """Keep the audio for the turn's transcript, and pass it on."""

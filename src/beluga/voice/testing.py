@@ -139,6 +139,12 @@ class FakeVAD(FrameProcessor):
         self.speaking = False
         self._quiet = 0
 
+    async def on_end(self) -> None:
+        """The input ended: so did the speech."""
+        if self.speaking:
+            self.speaking = False
+            await self.push(UserStoppedSpeakingFrame())
+
     @handles(InputAudioFrame)
     async def on_audio(self, frame: InputAudioFrame) -> None:
         loud = _LOUD in frame.pcm[:2]

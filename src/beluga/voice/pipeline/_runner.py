@@ -11,7 +11,9 @@ urgent frames, so an interruption reaches a processor even while it is busy with
   ``on_interrupt()`` runs, then the frame goes on;
 * ``CancelFrame``: the pipeline stops now, dropping whatever is queued;
 * ``EndFrame``: each processor runs ``on_end()`` after everything queued before it, forwards it,
-  and the pipeline stops when it leaves the last processor.
+  and the pipeline stops when it leaves the last processor. It also waits for the processor's
+  urgent work in progress (an STT transcribing at the user's stop runs on the urgent lane), so
+  the end never overtakes a transcript or reply that an urgent frame is still producing.
 
 All loops live in one ``asyncio.TaskGroup``: no task outlives the pipeline. Each processor
 counts frames and handler time (``perf_counter_ns``) for metrics. A handler that raises sends a
@@ -57,71 +59,106 @@ _DROPPED_ON_INTERRUPT = (
 
 
 class _Inbox:
-    """A processor's queue: bounded data frames, and an unbounded priority lane for urgent ones."""
+    """A processor's queue: bounded data frames, and an unbounded priority lane for urgent ones.
+
+    Waiting is done on bare futures created only when a side must wait (no event is set or
+    cleared per frame): this is the hot path of every session, ~50 frames a second each.
+    """
 
     __slots__ = (
         "_data",
-        "_data_ready",
+        "_data_waiter",
         "_maxsize",
-        "_space",
+        "_seq",
+        "_space_waiters",
         "_urgent",
-        "_urgent_ready",
+        "_urgent_waiter",
         "closed",
+        "urgent_idle",
     )
 
     def __init__(self, maxsize: int) -> None:
         self._maxsize = maxsize
-        self._data: deque[tuple[Frame, Direction]] = deque()
-        self._urgent: deque[tuple[Frame, Direction]] = deque()
-        self._data_ready = asyncio.Event()
-        self._urgent_ready = asyncio.Event()
-        self._space = asyncio.Event()
-        self._space.set()
+        # Data frames carry their arrival number; urgent ones the number of data frames that
+        # had arrived before them, so an interruption drops only the frames it overtook.
+        self._data: deque[tuple[Frame, Direction, int]] = deque()
+        self._urgent: deque[tuple[Frame, Direction, int]] = deque()
+        self._seq = 0
+        self._data_waiter: asyncio.Future[None] | None = None
+        self._urgent_waiter: asyncio.Future[None] | None = None
+        self._space_waiters: list[asyncio.Future[None]] = []
         self.closed = False
+        self.urgent_idle = asyncio.Event()  # no urgent frame queued or being handled
+        self.urgent_idle.set()
 
     def close(self) -> None:
         """Stop taking frames and release producers blocked on a full inbox."""
         self.closed = True
-        self._space.set()
+        self._wake_producers()
+
+    def _wake_producers(self) -> None:
+        waiters, self._space_waiters = self._space_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def put(self, frame: Frame, direction: Direction) -> None:
         if frame.urgent:
-            self._urgent.append((frame, direction))
-            self._urgent_ready.set()
+            self._urgent.append((frame, direction, self._seq))
+            self.urgent_idle.clear()
+            waiter = self._urgent_waiter
+            if waiter is not None:
+                self._urgent_waiter = None
+                if not waiter.done():
+                    waiter.set_result(None)
             return
         if direction is Direction.DOWN:
             while len(self._data) >= self._maxsize and not self.closed:
-                self._space.clear()
-                await self._space.wait()
+                space: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._space_waiters.append(space)
+                await space
             if self.closed:
                 return
-        self._data.append((frame, direction))
-        self._data_ready.set()
+        self._data.append((frame, direction, self._seq))
+        self._seq += 1
+        waiter = self._data_waiter
+        if waiter is not None:
+            self._data_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def get_data(self) -> tuple[Frame, Direction]:
         while not self._data:
-            self._data_ready.clear()
-            await self._data_ready.wait()
-        item = self._data.popleft()
-        self._space.set()
-        return item
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._data_waiter = waiter
+            await waiter
+        frame, direction, _ = self._data.popleft()
+        if self._space_waiters:
+            self._wake_producers()
+        return frame, direction
 
-    async def get_urgent(self) -> tuple[Frame, Direction]:
+    async def get_urgent(self) -> tuple[Frame, Direction, int]:
         while not self._urgent:
-            self._urgent_ready.clear()
-            await self._urgent_ready.wait()
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._urgent_waiter = waiter
+            await waiter
         return self._urgent.popleft()
 
-    def flush_reply(self) -> int:
-        """Drop queued reply frames (downstream LLM/TTS/output ones); return how many."""
+    def flush_reply(self, before: int) -> int:
+        """Drop queued reply frames (downstream LLM/TTS/output ones) that arrived before data
+        frame number ``before``; return how many."""
         kept = [
             item
             for item in self._data
-            if not (item[1] is Direction.DOWN and isinstance(item[0], _DROPPED_ON_INTERRUPT))
+            if not (
+                item[2] < before
+                and item[1] is Direction.DOWN
+                and isinstance(item[0], _DROPPED_ON_INTERRUPT)
+            )
         ]
         dropped = len(self._data) - len(kept)
         self._data = deque(kept)
-        self._space.set()
+        self._wake_producers()
         return dropped
 
 
@@ -155,7 +192,7 @@ class Pipeline:
         self._upstream = upstream
         self._busy = [False] * len(self.processors)
         self._interrupting = [False] * len(self.processors)
-        self._idle = [asyncio.Event() for _ in self.processors]
+        self._idle_waiters: list[asyncio.Future[None] | None] = [None] * len(self.processors)
         self._open = [asyncio.Event() for _ in self.processors]  # cleared while interrupting
         self._data_tasks: list[asyncio.Task[None] | None] = [None] * len(self.processors)
         self._stopped = asyncio.Event()
@@ -165,7 +202,6 @@ class Pipeline:
         self.cancelled = False
         for index, processor in enumerate(self.processors):
             processor._link = _Link(self._down_of(index), self._up_of(index))
-            self._idle[index].set()
             self._open[index].set()
 
     # -- public --------------------------------------------------------------------------------
@@ -304,12 +340,16 @@ class Pipeline:
                 if not gate.is_set():
                     await gate.wait()
                 frame, direction = await inbox.get_data()
+                if not inbox.urgent_idle.is_set():
+                    # Urgent frames overtake: those that came first are handled first, even
+                    # when the data handlers never suspend (the urgent loop would starve).
+                    await inbox.urgent_idle.wait()
                 if not gate.is_set():  # an interruption began while we waited: let it finish
                     await gate.wait()
                 self._busy[index] = True
-                self._idle[index].clear()
                 try:
                     if isinstance(frame, EndFrame):
+                        await inbox.urgent_idle.wait()  # work started by urgent frames first
                         await processor.on_end()
                         await processor._linked().down(frame)
                         return
@@ -321,7 +361,9 @@ class Pipeline:
                     return
                 finally:
                     self._busy[index] = False
-                    self._idle[index].set()
+                    idle = self._idle_waiters[index]
+                    if idle is not None and not idle.done():
+                        idle.set_result(None)
             except asyncio.CancelledError:
                 if not self._interrupting[index]:
                     raise
@@ -333,10 +375,10 @@ class Pipeline:
         processor = self.processors[index]
         inbox = self._inboxes[index]
         while True:
-            frame, direction = await inbox.get_urgent()
+            frame, direction, seq = await inbox.get_urgent()
             try:
                 if isinstance(frame, InterruptionFrame):
-                    await self._interrupt(index)
+                    await self._interrupt(index, seq)
                     link = processor._linked()
                     await (link.down(frame) if direction is Direction.DOWN else link.up(frame))
                 else:
@@ -346,21 +388,28 @@ class Pipeline:
             except Exception as exc:
                 await self._fail(processor, exc)
                 return
+            finally:
+                if not inbox._urgent:
+                    inbox.urgent_idle.set()
 
-    async def _interrupt(self, index: int) -> None:
+    async def _interrupt(self, index: int, seq: int) -> None:
         processor = self.processors[index]
         data_task = self._data_tasks[index]
         gate = self._open[index]
         gate.clear()  # the data loop takes no new frame until the interruption is done
         try:
-            dropped = self._inboxes[index].flush_reply()
+            dropped = self._inboxes[index].flush_reply(seq)
             if dropped:
                 _log.debug("voice processor %s dropped %d queued frames", processor.name, dropped)
             if processor.interruptible and self._busy[index] and data_task is not None:
                 self._interrupting[index] = True
+                idle = self._idle_waiters[index] = asyncio.get_running_loop().create_future()
                 data_task.cancel()
-                await self._idle[index].wait()
-                self._interrupting[index] = False  # never left set for a later, real cancel
+                try:
+                    await idle
+                finally:
+                    self._idle_waiters[index] = None
+                    self._interrupting[index] = False  # never left set for a later, real cancel
             await processor.on_interrupt()
         finally:
             gate.set()

@@ -58,6 +58,9 @@ class ResponderProcessor(FrameProcessor):
         if not frame.final:
             await self.push(frame)
             return
+        # One reply at a time: a turn that came while the last reply still plays (barge-in
+        # off) is answered once it has played, so the conversation stays in order.
+        await self.state.idle.wait()
         messages = await self.state.user_turn(frame.text)
         await self.push(frame)
         await self.push(LLMReplyStartFrame())

@@ -2,7 +2,8 @@
 
 The user-turn, responder and output processors of a session each own one part of a turn; they
 meet here rather than through globals. Each turn's latency is stamped at VAD stop, STT final,
-LLM first token, TTS first audio and first audio out (``perf_counter`` seconds); finished turns
+LLM first token, TTS first audio and first audio out (``perf_counter`` seconds), and at the end
+of the turn (the turn detector's decision, after VAD stop); finished turns
 go to the session's :class:`LatencyReport` and to beluga.observability as a span and metrics.
 Hooks and memory are side paths: a failing hook or memory store logs one warning and never
 fails the turn.
@@ -10,6 +11,7 @@ fails the turn.
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,7 +27,7 @@ __all__ = ["STAGES", "LatencyReport", "SessionState", "TurnLatency"]
 
 _log = get_logger(__name__)
 # Each stage's latency is measured from the user's end of speech (VAD stop).
-STAGES = ("stt_final", "llm_first_token", "tts_first_audio", "first_audio_out")
+STAGES = ("turn_end", "stt_final", "llm_first_token", "tts_first_audio", "first_audio_out")
 _Hook = Callable[..., Awaitable[None]]
 
 
@@ -34,6 +36,7 @@ class TurnLatency:
     """Stamps of one turn (``perf_counter`` seconds; ``None`` for a stage that never came)."""
 
     vad_stop: float | None = None
+    turn_end: float | None = None
     stt_final: float | None = None
     llm_first_token: float | None = None
     tts_first_audio: float | None = None
@@ -99,6 +102,9 @@ class SessionState:
         self.muted = False
         self.played: list[str] = []
         self.turn: TurnLatency | None = None
+        self.pending: TurnLatency | None = None  # the committed user turn's stamps so far
+        self.idle = asyncio.Event()  # set while no reply is in progress
+        self.idle.set()
         self.report = LatencyReport()
         self._unsaved: list[Message] = []
 
@@ -122,12 +128,14 @@ class SessionState:
             _log.warning("voice session hook %s failed: %s", event, exc)
 
     async def user_turn(self, text: str) -> list[Message]:
-        """Add the user's turn; return the conversation to answer."""
+        """Add the user's turn; return the conversation to answer (the reply starts now)."""
         message = Message.user(text)
         self.messages.append(message)
         self._unsaved.append(message)
         self.reply_active = True
+        self.idle.clear()
         self.played = []
+        self.turn, self.pending = self.pending, None
         await self.emit("on_user_turn", text)
         return list(self.messages)
 
@@ -143,6 +151,7 @@ class SessionState:
     async def finish_reply(self, played: str, *, interrupted: bool) -> None:
         """Keep what the user heard of the reply, close the turn, save it to memory."""
         self.reply_active = False
+        self.idle.set()
         self.bot_speaking = False
         self.played = []
         text = played.strip()
@@ -154,7 +163,12 @@ class SessionState:
         if turn is not None:
             turn.interrupted = interrupted
             self.report.turns.append(turn)
-            record_voice_turn(turn.vad_stop, _stage_stamps(turn), interrupted=interrupted)
+            record_voice_turn(
+                turn.vad_stop,
+                _stage_stamps(turn),
+                interrupted=interrupted,
+                session_id=self.session_id,
+            )
         if interrupted:
             await self.emit("on_interruption", text)
         await self.emit("on_bot_turn", text, interrupted)

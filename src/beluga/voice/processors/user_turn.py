@@ -91,6 +91,7 @@ class UserTurnProcessor(FrameProcessor):
         self._interrupted = False
         self._paused = False
         self._vad_stop: float | None = None
+        self._turn_end: float | None = None
         self._stt_final: float | None = None
         self._timer: asyncio.Task[None] | None = None
 
@@ -140,7 +141,8 @@ class UserTurnProcessor(FrameProcessor):
     @handles(UserStoppedSpeakingFrame)
     async def on_stopped(self, frame: UserStoppedSpeakingFrame) -> None:
         self.speaking = False
-        self._vad_stop = perf_counter()
+        self._turn_end = perf_counter()
+        self._vad_stop = frame.vad_stop if frame.vad_stop is not None else self._turn_end
         await self.push(frame)
         if self._finals:
             await self._commit()
@@ -186,8 +188,20 @@ class UserTurnProcessor(FrameProcessor):
         self._finals = []
         self._candidate = False
         self._interrupted = False
-        self.state.turn = TurnLatency(vad_stop=self._vad_stop, stt_final=self._stt_final)
+        now = perf_counter()
+        self.state.pending = TurnLatency(
+            vad_stop=self._vad_stop if self._vad_stop is not None else now,
+            turn_end=self._turn_end if self._turn_end is not None else now,
+            stt_final=self._stt_final,
+        )
+        self._vad_stop = self._turn_end = None
         await self.push(TranscriptFrame(text, final=True))
+
+    async def on_end(self) -> None:
+        """The input ended: answer what the user said but was not yet answered."""
+        self.speaking = False
+        if self._finals:
+            await self._commit()
 
     def _cancel_timer(self) -> None:
         timer, self._timer = self._timer, None

@@ -79,12 +79,17 @@ class STT(Protocol):
 
 
 def join_finals(finals: list[TranscriptFrame], language: str | None = None) -> TranscriptFrame:
-    """One final transcript from an utterance's finals (confidence: the lowest one seen)."""
+    """One final transcript from an utterance's finals (confidence: the lowest one seen;
+    word timings: all of them, in order)."""
     text = " ".join(f.text.strip() for f in finals if f.text.strip())
     confidences = [f.confidence for f in finals if f.confidence is not None]
     lang = next((f.language for f in finals if f.language), language)
     return TranscriptFrame(
-        text, final=True, language=lang, confidence=min(confidences) if confidences else None
+        text,
+        final=True,
+        language=lang,
+        confidence=min(confidences) if confidences else None,
+        words=tuple(word for f in finals for word in f.words),
     )
 
 
@@ -101,11 +106,15 @@ async def transcribe_stream(
                 await session.push(pcm[start : start + step])
             await session.finish()
 
-        async with asyncio.TaskGroup() as group:
-            group.create_task(feed())
-            async for event in session:
-                if event.final:
-                    finals.append(event)
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(feed())
+                async for event in session:
+                    if event.final:
+                        finals.append(event)
+        except ExceptionGroup as failed:  # the engine's own error, not a group of one
+            errors = [e for e in failed.exceptions if isinstance(e, BelugaError)]
+            raise (errors or failed.exceptions)[0] from None
     return join_finals(finals, language)
 
 

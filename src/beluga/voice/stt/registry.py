@@ -30,6 +30,12 @@ registry.register(
 registry.register(
     "openai", "beluga.voice.stt.providers.openai:OpenAISTT", extra="openai", requires=("openai",)
 )
+registry.register(
+    "google",
+    "beluga.voice.stt.providers.google:GoogleSTT",
+    extra="google",
+    requires=("google.cloud.speech_v1",),
+)
 
 
 def create(spec: str, /, **options: Any) -> STT:

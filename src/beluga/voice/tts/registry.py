@@ -31,6 +31,12 @@ for _name, _cls in {"elevenlabs": "ElevenLabsTTS", "cartesia": "CartesiaTTS"}.it
         extra="voice",
         requires=("websockets",),
     )
+registry.register(
+    "google",
+    "beluga.voice.tts.providers.google:GoogleTTS",
+    extra="google",
+    requires=("google.cloud.texttospeech_v1",),
+)
 
 
 def create(spec: str, /, **options: Any) -> TTS:

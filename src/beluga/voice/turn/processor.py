@@ -48,6 +48,7 @@ class TurnProcessor(FrameProcessor):
         self._resampler: Resampler | None = None
         self._rate = 0
         self._asking = False
+        self._vad_stop: float | None = None
 
     def turn_audio(self) -> npt.NDArray[np.int16]:
         """The current turn's audio at the detector's rate (its last 8 s)."""
@@ -69,6 +70,7 @@ class TurnProcessor(FrameProcessor):
             return
         self.speaking = False
         self.silence = 0.0
+        self._vad_stop = frame.vad_stop
         await self._ask()
 
     @handles(InputAudioFrame)
@@ -98,7 +100,7 @@ class TurnProcessor(FrameProcessor):
             return
         if prediction.complete:
             self._end_turn()
-            await self.push(UserStoppedSpeakingFrame())
+            await self.push(UserStoppedSpeakingFrame(vad_stop=self._vad_stop))
         else:
             self._recheck = prediction.recheck_at
 
@@ -125,4 +127,7 @@ class TurnProcessor(FrameProcessor):
             self._kept -= self._chunks.pop(0).size
 
     async def on_end(self) -> None:
-        self._end_turn()
+        """The input ended: a turn still open ends with it (its words are answered)."""
+        if self.in_turn:
+            self._end_turn()
+            await self.push(UserStoppedSpeakingFrame(vad_stop=self._vad_stop))

@@ -9,6 +9,7 @@ input changes rate.
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import Any
 
 from beluga.voice.frames import InputAudioFrame, UserStartedSpeakingFrame, UserStoppedSpeakingFrame
@@ -44,6 +45,11 @@ class VADProcessor(FrameProcessor):
         """Whether the user is speaking now (between a start and its stop)."""
         return self.analyzer is not None and self.analyzer.speaking
 
+    async def on_end(self) -> None:
+        """The input ended while the user spoke: that ends the speech too."""
+        if self.analyzer is not None and self.analyzer.speaking:
+            await self.push(UserStoppedSpeakingFrame(vad_stop=perf_counter()))
+
     @handles(InputAudioFrame)
     async def on_audio(self, frame: InputAudioFrame) -> None:
         await self.push(frame)
@@ -56,4 +62,4 @@ class VADProcessor(FrameProcessor):
             if event.kind is VADEventKind.STARTED:
                 await self.push(UserStartedSpeakingFrame())
             else:
-                await self.push(UserStoppedSpeakingFrame())
+                await self.push(UserStoppedSpeakingFrame(vad_stop=perf_counter()))

@@ -101,6 +101,8 @@ class SileroModel:
             str(self.path), sess_options=opts, providers=["CPUExecutionProvider"]
         )
         self._sr = {rate: np.array(rate, dtype=np.int64) for rate in (8000, 16000)}
+        # onnxruntime's first run allocates (~100 ms here): do it now, not on a live frame.
+        self.run(np.zeros((1, 576), np.float32), np.zeros((2, 1, _STATE), np.float32), 16000)
 
     def run(
         self, x: npt.NDArray[np.float32], state: npt.NDArray[np.float32], sample_rate: int

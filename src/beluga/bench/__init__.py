@@ -1,0 +1,1 @@
+"""``beluga bench``: measure providers, models and roles — latency, throughput, cost, history."""
