@@ -179,7 +179,7 @@ class QdrantVectorStore(RemoteStore):
                 query=query.tolist(),
                 query_filter=native,
                 limit=k,
-                with_payload=True,
+                with_payload=["document"],
             ),
         )
         sign = -1.0 if self.metric == "euclidean" else 1.0
@@ -195,7 +195,9 @@ class QdrantVectorStore(RemoteStore):
         records = await self._call(
             "get",
             lambda: self._client.retrieve(
-                self.collection, ids=[point_id(i) for i in dict.fromkeys(ids)], with_payload=True
+                self.collection,
+                ids=[point_id(i) for i in dict.fromkeys(ids)],
+                with_payload=["document"],
             ),
         )
         found = {doc.id: doc for doc in (self._document(r.payload) for r in records)}
