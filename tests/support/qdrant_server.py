@@ -84,12 +84,19 @@ class QdrantServer(ApiServer):
         if route == ("DELETE", ""):
             return _ok(engine.delete_collection(name))
         if route == ("PUT", "/points"):
-            points = [models.PointStruct.model_validate(p) for p in body["points"]]
+            # PointsList {"points": [...]} or PointsBatch {"batch": {ids, vectors, payloads}}
+            points: Any
+            if "batch" in body:
+                points = models.Batch.model_validate(body["batch"])
+                vectors = list(points.vectors)
+            else:
+                points = [models.PointStruct.model_validate(p) for p in body["points"]]
+                vectors = [p.vector for p in points]
             size = engine.get_collection(name).config.params.vectors.size  # type: ignore[union-attr]
-            for point in points:
-                if len(point.vector) != size:  # type: ignore[arg-type]
+            for vector in vectors:
+                if len(vector) != size:
                     raise ValueError(
-                        f"Vector dimension error: expected dim: {size}, got {len(point.vector)}"  # type: ignore[arg-type]
+                        f"Vector dimension error: expected dim: {size}, got {len(vector)}"
                     )
             engine.upsert(name, points=points)
             return self._updated()

@@ -152,11 +152,34 @@ async def pinecone_store(
         assert not server.failures, server.failures[0]
 
 
+@asynccontextmanager
+async def weaviate_store(
+    dimensions: int, metric: Metric, tmp_path: Path
+) -> AsyncIterator[VectorStore]:
+    from beluga.vectorstores.providers.weaviate import WeaviateVectorStore
+    from tests.support.weaviate_server import WeaviateServer
+
+    key = "weaviate-test-key"
+    async with WeaviateServer(api_key=key) as server:
+        store = WeaviateVectorStore(
+            "Contract",
+            url=server.url,
+            grpc_port=server.grpc_port,
+            api_key=key,
+            dimensions=dimensions,
+            metric=metric,
+        )
+        async with store:
+            yield store
+        assert not server.failures, server.failures[0]
+
+
 FACTORIES += [
     StoreFactory("qdrant-local", qdrant_local_store),
     StoreFactory("qdrant-http", qdrant_http_store),
     StoreFactory("chroma", chroma_store),
     StoreFactory("pinecone", pinecone_store),
+    StoreFactory("weaviate", weaviate_store),
 ]
 
 StoreMaker = Callable[..., Awaitable[VectorStore]]

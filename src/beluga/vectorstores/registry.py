@@ -2,8 +2,9 @@
 
 ``create("usearch", path="docs.db", dimensions=384)`` and a ``vectorstores:`` entry of
 ``beluga.yaml`` take the same keywords (each store's constructor's). Built-ins register an
-import path, so importing this module imports no library; third-party packages (and the cloud
-stores) register under the entry-point group ``beluga.vectorstores``. An unknown name lists
+import path, so importing this module imports no library: the vector databases (``qdrant``,
+``chroma``, ``pinecone``, ``weaviate``) each need their extra. Third-party packages register
+under the entry-point group ``beluga.vectorstores``. An unknown name lists
 what is registered and suggests the closest. :func:`create` returns the store traced
 (:func:`beluga.vectorstores.middleware.traced`).
 """
@@ -41,6 +42,32 @@ registry.register(
     "beluga.vectorstores.providers.pgvector:PgVectorStore",
     extra="pgvector",
     requires=("psycopg", "pgvector", "numpy"),
+)
+
+# Vector databases through their official clients (each its own extra).
+registry.register(
+    "qdrant",
+    "beluga.vectorstores.providers.qdrant:QdrantVectorStore",
+    extra="qdrant",
+    requires=("qdrant_client", "numpy"),
+)
+registry.register(
+    "chroma",
+    "beluga.vectorstores.providers.chroma:ChromaVectorStore",
+    extra="chroma",
+    requires=("chromadb", "numpy"),
+)
+registry.register(
+    "pinecone",
+    "beluga.vectorstores.providers.pinecone:PineconeVectorStore",
+    extra="pinecone",
+    requires=("pinecone", "numpy"),
+)
+registry.register(
+    "weaviate",
+    "beluga.vectorstores.providers.weaviate:WeaviateVectorStore",
+    extra="weaviate",
+    requires=("weaviate", "numpy"),
 )
 
 

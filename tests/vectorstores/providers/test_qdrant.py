@@ -18,6 +18,7 @@ from beluga.core.errors import BelugaError, ErrorCode
 from beluga.schema import Document
 from beluga.vectorstores.providers._records import field, token
 from beluga.vectorstores.providers.qdrant import QdrantVectorStore, qdrant_filter
+from beluga.vectorstores.registry import create
 from tests.conftest import Telemetry
 from tests.support.qdrant_server import QdrantServer, qdrant_error
 from tests.support.replay_server import Reply, unused_port
@@ -59,7 +60,9 @@ async def test_wire_bodies_ids_payload_and_key_header(server: QdrantServer) -> N
     ]
     assert all(r.headers["api-key"] == KEY for r in server.requests)
     assert server.requests[1].json()["vectors"] == {"size": 3, "distance": "Cosine"}
-    (point,) = server.requests[2].json()["points"]
+    batch = server.requests[2].json()["batch"]
+    assert batch["vectors"] == [[1.0, 0.0, 0.0]]
+    point = {"id": batch["ids"][0], "payload": batch["payloads"][0]}
     assert uuid.UUID(point["id"])  # Qdrant ids are UUIDs; the document id is in the payload
     assert point["payload"]["document"] == {
         "kind": "document",
@@ -180,19 +183,33 @@ async def test_a_foreign_collection_record_is_a_clear_error(server: QdrantServer
             await store.search([1.0, 0.0, 0.0])
 
 
-async def test_operations_are_traced_as_database_client_spans(
+async def test_registry_store_is_traced_with_one_span_per_qdrant_call(
     server: QdrantServer, telemetry: Telemetry
 ) -> None:
-    async with store_at(server) as store:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        store = create("qdrant", collection="docs", url=server.url, api_key=KEY, dimensions=3)
+    async with store:
         await store.upsert([Document("x", id="x")], [[1.0, 0.0, 0.0]])
+        server.enqueue(qdrant_error(503, "Service Unavailable"))
         await store.search([1.0, 0.0, 0.0])
-    spans = {s.name: s for s in telemetry.finished_spans()}
-    search = spans["search docs"]
-    assert search.attributes is not None
-    assert search.attributes["db.system.name"] == "qdrant"
-    assert search.attributes["db.collection.name"] == "docs"
-    assert search.attributes["db.operation.name"] == "search"
-    assert spans["upsert docs"].attributes["db.operation.batch.size"] == 1  # type: ignore[index]
+    spans = telemetry.finished_spans()
+    names = [s.name for s in spans]
+    assert "search docs" in names  # the protocol operation (traced wrapper)
+    assert names.count("query_points docs") == 2  # one per attempt: a 503, then the answer
+    failed, answered = [s for s in spans if s.name == "query_points docs"]
+    assert (
+        failed.attributes is not None and failed.attributes["error.type"] == "provider_unavailable"
+    )
+    assert answered.attributes is not None and answered.attributes["db.system.name"] == "qdrant"
+    assert answered.attributes["db.collection.name"] == "docs"
+    upsert = next(
+        s
+        for s in spans
+        if s.name == "upsert docs" and s.attributes and "db.operation.batch.size" in s.attributes
+    )
+    assert upsert.attributes["db.operation.batch.size"] == 1  # type: ignore[index]
+    assert telemetry.metric_points("db.client.operation.duration")
 
 
 async def test_local_mode_on_disk_persists_across_reopening(tmp_path: Path) -> None:

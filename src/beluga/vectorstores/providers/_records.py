@@ -139,7 +139,9 @@ def to_mongo(node: Filter, *, contains: Literal["$in", "$contains"]) -> dict[str
     matches ``{"$in": [x]}`` when it holds x) or Chroma (``"$contains"``); None matches all.
 
     Only ``$eq``/``$ne`` on one typed field, ranges on the number field, and membership in
-    ``keys`` are used, so how a store treats a record without some field never matters."""
+    ``keys`` are used. ``$eq`` and ranges never match a record without the field (in both
+    stores); ``$ne`` is only used next to "holds a value of this type", so how a store treats a
+    missing field under ``$ne`` never matters."""
     if isinstance(node, And) and not node.children:
         return None
 
@@ -152,10 +154,10 @@ def to_mongo(node: Filter, *, contains: Literal["$in", "$contains"]) -> dict[str
         return {KEYS: {"$not_contains": value}}
 
     def eq(key: str, value: Scalar) -> dict[str, Any]:
+        # A record without the typed field never matches $eq (nor a range, below).
         kind = kind_of(value)
         assert kind is not None  # the parser admits scalars only
-        stored = float(value) if kind == "n" else value
-        return _all([holds(typed(key, kind)), {field(key, kind): {"$eq": stored}}])
+        return {field(key, kind): {"$eq": float(value) if kind == "n" else value}}
 
     def differs(key: str, value: Scalar) -> dict[str, Any]:
         """Has ``key`` with a value other than ``value`` (of another type, or not equal)."""
@@ -182,7 +184,6 @@ def to_mongo(node: Filter, *, contains: Literal["$in", "$contains"]) -> dict[str
             return eq(item.key, item.value)
         if item.op == "ne":
             return differs(item.key, item.value)
-        number = {field(item.key, "n"): {f"${item.op}": float(item.value)}}
-        return _all([holds(typed(item.key, "n")), number])
+        return {field(item.key, "n"): {f"${item.op}": float(item.value)}}
 
     return walk(node)

@@ -1,11 +1,14 @@
 """The part every client-backed store shares: a traced, retried call with mapped errors.
 
 Each store says how an SDK exception maps to a :class:`BelugaError` (:meth:`RemoteStore._error`);
-:meth:`RemoteStore._call` runs an SDK call inside the store's span (OpenTelemetry database
-conventions: ``{operation} {collection}``, ``db.system.name``, ``db.collection.name``,
-``db.operation.name``), retries retryable failures through :mod:`beluga.core.resilience` (every
-operation the stores make is idempotent: upserts by id, deletes, reads), and never lets a raw
-SDK exception, or a secret inside one, out.
+:meth:`RemoteStore._call` runs an SDK call as one database client span per attempt, named after
+the database's own operation (``query_points docs`` for Qdrant, ``fetch idx`` for Pinecone;
+:func:`beluga.observability.db.start_db_operation`, with ``db.client.operation.duration``), so
+retries and the calls behind one protocol operation are visible under the span that
+:func:`beluga.vectorstores.middleware.traced` records for the operation itself. Retryable
+failures are retried through :mod:`beluga.core.resilience` (every call the stores make is
+idempotent: upserts by id, deletes, reads), and no raw SDK exception, or a secret inside one,
+gets out.
 """
 
 from __future__ import annotations
@@ -14,13 +17,11 @@ from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from typing import ClassVar, TypeVar
 
-from opentelemetry.trace import SpanKind
-
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.provider_errors import scrub
 from beluga.core.resilience import RetryPolicy, retry_call
-from beluga.observability.genai import start_operation
+from beluga.observability.db import start_db_operation
 from beluga.schema import Document
 from beluga.vectorstores.base import ScoredDocument
 
@@ -33,6 +34,8 @@ class RemoteStore(AsyncClosing):
     """Base of the Qdrant, Chroma, Pinecone and Weaviate stores."""
 
     provider: ClassVar[str]
+    native: ClassVar[dict[str, str]] = {}
+    """The database's own name of each call (``search`` -> ``query_points``)."""
 
     def __init__(self, collection: str, *, retries: int) -> None:
         if retries < 1:
@@ -47,32 +50,25 @@ class RemoteStore(AsyncClosing):
     def _op(self, name: str) -> str:
         return f"vectorstores.{self.provider}.{name}"
 
-    async def _call(self, name: str, call: Callable[[], Awaitable[T]], **attrs: object) -> T:
-        """``call()`` traced as ``name``, retried while retryable, its errors mapped."""
+    async def _call(self, name: str, call: Callable[[], Awaitable[T]], **attrs: int) -> T:
+        """``call()``, one span per attempt, retried while retryable, its errors mapped to
+        the operation ``name``; ``attrs`` are counts (``db.operation.batch.size``)."""
         op = self._op(name)
+        native = self.native.get(name, name)
 
         async def attempt() -> T:
-            try:
-                return await call()
-            except BelugaError:
-                raise
-            except Exception as exc:
-                scrub(exc)
-                raise self._error(exc, op) from exc
+            with start_db_operation(native, self.collection, system=self.provider) as span:
+                for key, value in attrs.items():
+                    span.set(key, value)
+                try:
+                    return await call()
+                except BelugaError:
+                    raise
+                except Exception as exc:
+                    scrub(exc)
+                    raise self._error(exc, op) from exc
 
-        attributes = {
-            "db.system.name": self.provider,
-            "db.collection.name": self.collection,
-            "db.operation.name": name,
-            **attrs,
-        }
-        with (
-            start_operation(
-                name, self.collection, attributes=attributes, kind=SpanKind.CLIENT
-            ) as span,
-            span.activated(),
-        ):
-            return await retry_call(attempt, self._policy)
+        return await retry_call(attempt, self._policy)
 
     @abstractmethod
     def _error(self, exc: Exception, op: str) -> BelugaError:

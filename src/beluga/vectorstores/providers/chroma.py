@@ -60,6 +60,12 @@ class ChromaVectorStore(RemoteStore):
     """Documents in one collection of an embedded Chroma (see the module docstring)."""
 
     provider: ClassVar[str] = "chroma"
+    native: ClassVar[dict[str, str]] = {
+        "search": "query",
+        "exists": "list_collections",
+        "describe": "get_collection",
+        "create": "create_collection",
+    }
 
     def __init__(
         self,
@@ -151,14 +157,11 @@ class ChromaVectorStore(RemoteStore):
         collection = await self._open(create=False)
         if collection is None:
             return []
-        total = await self._sync("count", collection.count)
-        if not total:
-            return []
         reply = await self._sync(
             "search",
             lambda: collection.query(
                 query_embeddings=[query.tolist()],
-                n_results=min(k, total),
+                n_results=k,
                 where=where,
                 include=["documents", "distances"],
             ),
@@ -211,7 +214,7 @@ class ChromaVectorStore(RemoteStore):
 
     # ------------------------------------------------------------------ helpers
 
-    async def _sync(self, name: str, call: Callable[[], T], **attrs: object) -> T:
+    async def _sync(self, name: str, call: Callable[[], T], **attrs: int) -> T:
         return await self._call(name, lambda: asyncio.to_thread(call), **attrs)
 
     def _filter(self, node: Filter) -> dict[str, Any] | None:

@@ -70,6 +70,12 @@ class PineconeVectorStore(RemoteStore):
     """Documents in one namespace of a Pinecone index (see the module docstring)."""
 
     provider: ClassVar[str] = "pinecone"
+    native: ClassVar[dict[str, str]] = {
+        "search": "query",
+        "get": "fetch",
+        "count": "describe_index_stats",
+        "describe": "describe_index_stats",
+    }
 
     def __init__(
         self,
@@ -134,7 +140,7 @@ class PineconeVectorStore(RemoteStore):
             return
         await self._check()
         records = []
-        for i, (doc, row) in enumerate(zip(documents, matrix, strict=True)):
+        for i, (doc, row) in enumerate(zip(documents, matrix.tolist(), strict=True)):
             metadata = {_DOCUMENT: json.dumps(encode_document(doc), ensure_ascii=False)}
             metadata.update(shadow(doc.metadata))
             size = len(json.dumps(metadata).encode())
@@ -146,7 +152,7 @@ class PineconeVectorStore(RemoteStore):
                     f"its {_METADATA_LIMIT}-byte limit per record: split the text into smaller "
                     "chunks, or refer to images by URL instead of inlining them",
                 )
-            records.append({"id": doc.id, "values": row.tolist(), "metadata": metadata})
+            records.append({"id": doc.id, "values": row, "metadata": metadata})
         for start in range(0, len(records), _UPSERT_BATCH):
             await self._write(records[start : start + _UPSERT_BATCH])
 
@@ -252,7 +258,7 @@ class PineconeVectorStore(RemoteStore):
 
     async def _page(self, native: dict[str, Any] | None, token: str | None) -> Any:
         return await self._call(
-            "count",
+            "fetch_by_metadata",
             lambda: self._index.fetch_by_metadata(
                 filter=native, namespace=self.namespace, limit=_PAGE, pagination_token=token
             ),

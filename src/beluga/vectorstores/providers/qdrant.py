@@ -71,6 +71,13 @@ class QdrantVectorStore(RemoteStore):
     """Documents in one Qdrant collection (see the module docstring)."""
 
     provider: ClassVar[str] = "qdrant"
+    native: ClassVar[dict[str, str]] = {
+        "search": "query_points",
+        "get": "retrieve",
+        "exists": "collection_exists",
+        "describe": "get_collection",
+        "create": "create_collection",
+    }
 
     def __init__(
         self,
@@ -133,22 +140,20 @@ class QdrantVectorStore(RemoteStore):
         if self.dimensions is None:
             self.dimensions = int(matrix.shape[1])
         await self._ensure(create=True)
-        points = [
-            self._models.PointStruct(
-                id=point_id(doc.id),
-                vector=row.tolist(),
-                payload={"document": encode_document(doc), **shadow(doc.metadata)},
-            )
-            for doc, row in zip(documents, matrix, strict=True)
-        ]
-        for start in range(0, len(points), _BATCH):
-            await self._write(points[start : start + _BATCH])
+        ids = [point_id(doc.id) for doc in documents]
+        rows = matrix.tolist()
+        payloads = [{"document": encode_document(d), **shadow(d.metadata)} for d in documents]
+        for start in range(0, len(ids), _BATCH):
+            part = slice(start, start + _BATCH)
+            # One columnar Batch per request: one validation, not one per point.
+            batch = self._models.Batch(ids=ids[part], vectors=rows[part], payloads=payloads[part])
+            await self._write(batch, len(ids[part]))
 
-    async def _write(self, batch: list[Any]) -> None:
+    async def _write(self, batch: Any, size: int) -> None:
         await self._call(
             "upsert",
             lambda: self._client.upsert(self.collection, points=batch, wait=True),
-            **{"db.operation.batch.size": len(batch)},
+            **{"db.operation.batch.size": size},
         )
 
     async def search(
@@ -174,7 +179,7 @@ class QdrantVectorStore(RemoteStore):
                 query=query.tolist(),
                 query_filter=native,
                 limit=k,
-                with_payload=True,
+                with_payload=["document"],
             ),
         )
         sign = -1.0 if self.metric == "euclidean" else 1.0
@@ -190,7 +195,9 @@ class QdrantVectorStore(RemoteStore):
         records = await self._call(
             "get",
             lambda: self._client.retrieve(
-                self.collection, ids=[point_id(i) for i in dict.fromkeys(ids)], with_payload=True
+                self.collection,
+                ids=[point_id(i) for i in dict.fromkeys(ids)],
+                with_payload=["document"],
             ),
         )
         found = {doc.id: doc for doc in (self._document(r.payload) for r in records)}
