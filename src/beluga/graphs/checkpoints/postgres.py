@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
+from beluga.core.pgpool import PgPool
 from beluga.core.redaction import display_url, register_secret, register_url
 from beluga.core.registry import require
 from beluga.graphs.checkpoints.base import (
@@ -68,10 +68,8 @@ class PostgresCheckpointer(AsyncClosing):
         self.prefix = prefix
         self._cps = f"{prefix}_checkpoints"
         self._writes = f"{prefix}_writes"
-        self._pool_size = pool_size
         self._timeout = timeout
-        self._idle: list[Any] = []
-        self._slots: asyncio.Semaphore | None = None
+        self._pool = PgPool(self._pg, self._connect, pool_size)
         self._ready = False
         self._ready_lock: asyncio.Lock | None = None
 
@@ -154,9 +152,7 @@ class PostgresCheckpointer(AsyncClosing):
         self._ready = False
 
     async def aclose(self) -> None:
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            await conn.close()
+        await self._pool.aclose()
 
     # -- connections ----------------------------------------------------------------------
 
@@ -169,31 +165,9 @@ class PostgresCheckpointer(AsyncClosing):
     async def _do(self, fn: Callable[[Any], Awaitable[T]]) -> T:
         await self._ensure_tables()
         try:
-            async with self._connection() as (conn, reused):
-                try:
-                    return await fn(conn)
-                except self._pg.OperationalError:
-                    if not (reused and conn.broken):
-                        raise
-            async with self._connection(fresh=True) as (conn, _):
-                return await fn(conn)
+            return await self._pool.run(fn)
         except self._pg.Error as exc:
             raise self._error(exc) from exc
-
-    @asynccontextmanager
-    async def _connection(self, *, fresh: bool = False) -> AsyncIterator[tuple[Any, bool]]:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._pool_size)
-        async with self._slots:
-            reused = bool(self._idle) and not fresh
-            conn = self._idle.pop() if reused else await self._connect()
-            try:
-                yield conn, reused
-            finally:
-                if conn.closed or conn.broken or len(self._idle) >= self._pool_size:
-                    await conn.close()
-                else:
-                    self._idle.append(conn)
 
     async def _connect(self) -> Any:
         try:
@@ -212,7 +186,7 @@ class PostgresCheckpointer(AsyncClosing):
             if self._ready:
                 return
             try:
-                async with self._connection() as (conn, _), conn.transaction():
+                async with self._pool.connection() as (conn, _), conn.transaction():
                     await conn.execute("SELECT pg_advisory_xact_lock(%s)", (0x6267_7270,))
                     await conn.execute(
                         f"CREATE TABLE IF NOT EXISTS {self._cps} (run_id TEXT NOT NULL, "

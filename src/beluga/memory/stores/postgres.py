@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
+from beluga.core.pgpool import PgPool
 from beluga.core.redaction import display_url, register_secret, register_url
 from beluga.core.registry import require
 from beluga.memory.stores._common import check_session, decode, encode, unavailable
@@ -65,10 +65,8 @@ class PostgresStore(AsyncClosing):
                 _OP, ErrorCode.INVALID_CONFIG, f"pool_size must be at least 1, got {pool_size}"
             )
         self.table = table
-        self._pool_size = pool_size
         self._timeout = timeout
-        self._idle: list[Any] = []
-        self._slots: asyncio.Semaphore | None = None
+        self._pool = PgPool(self._pg, self._connect, pool_size)
         self._ready = False
         self._ready_lock: asyncio.Lock | None = None
 
@@ -131,9 +129,7 @@ class PostgresStore(AsyncClosing):
         return await self._do(run)
 
     async def aclose(self) -> None:
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            await conn.close()
+        await self._pool.aclose()
 
     # -- connections ----------------------------------------------------------------------------
 
@@ -142,31 +138,9 @@ class PostgresStore(AsyncClosing):
         connection is replaced and ``fn`` tried once more."""
         await self._ensure_table()
         try:
-            async with self._connection() as (conn, reused):
-                try:
-                    return await fn(conn)
-                except self._pg.OperationalError:
-                    if not (reused and conn.broken):
-                        raise
-            async with self._connection(fresh=True) as (conn, _):
-                return await fn(conn)
+            return await self._pool.run(fn)
         except self._pg.Error as exc:
             raise self._error(exc) from exc
-
-    @asynccontextmanager
-    async def _connection(self, *, fresh: bool = False) -> AsyncIterator[tuple[Any, bool]]:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._pool_size)
-        async with self._slots:
-            reused = bool(self._idle) and not fresh
-            conn = self._idle.pop() if reused else await self._connect()
-            try:
-                yield conn, reused
-            finally:
-                if conn.closed or conn.broken or len(self._idle) >= self._pool_size:
-                    await conn.close()
-                else:
-                    self._idle.append(conn)
 
     async def _connect(self) -> Any:
         return await self._pg.AsyncConnection.connect(
@@ -183,7 +157,7 @@ class PostgresStore(AsyncClosing):
                 return
             bare = self.table.rpartition(".")[2]
             try:
-                async with self._connection() as (conn, _), conn.transaction():
+                async with self._pool.connection() as (conn, _), conn.transaction():
                     # Concurrent CREATE ... IF NOT EXISTS may still collide: serialize them.
                     await conn.execute("SELECT pg_advisory_xact_lock(%s)", (0x6265_6C75,))
                     await conn.execute(

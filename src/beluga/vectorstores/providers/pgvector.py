@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
+from beluga.core.pgpool import PgPool
 from beluga.core.redaction import display_url, register_secret, register_url
 from beluga.core.registry import require
 from beluga.schema import Document
@@ -107,10 +107,8 @@ class PgVectorStore(AsyncClosing):
         self.dimensions = check_dimensions(_OP, dimensions)
         self._m, self._ef_construction, self._ef_search = m, ef_construction, ef_search
         self._distance = _DISTANCE[self.metric]
-        self._pool_size = pool_size
         self._timeout = timeout
-        self._idle: list[Any] = []
-        self._slots: asyncio.Semaphore | None = None
+        self._pool = PgPool(self._pg, self._connect, pool_size)
         self._extension = False
         self._table_ready = False
         self._lock: asyncio.Lock | None = None
@@ -241,9 +239,7 @@ class PgVectorStore(AsyncClosing):
         self._table_ready = False
 
     async def aclose(self) -> None:
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            await conn.close()
+        await self._pool.aclose()
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -256,31 +252,9 @@ class PgVectorStore(AsyncClosing):
         """Run ``fn`` on a pooled connection; a dropped pooled connection is replaced and
         ``fn`` tried once more."""
         try:
-            async with self._connection() as (conn, reused):
-                try:
-                    return await fn(conn)
-                except self._pg.OperationalError:
-                    if not (reused and conn.broken):
-                        raise
-            async with self._connection(fresh=True) as (conn, _):
-                return await fn(conn)
+            return await self._pool.run(fn)
         except self._pg.Error as exc:
             raise self._error(exc) from exc
-
-    @asynccontextmanager
-    async def _connection(self, *, fresh: bool = False) -> AsyncIterator[tuple[Any, bool]]:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._pool_size)
-        async with self._slots:
-            reused = bool(self._idle) and not fresh
-            conn = self._idle.pop() if reused else await self._connect()
-            try:
-                yield conn, reused
-            finally:
-                if conn.closed or conn.broken or len(self._idle) >= self._pool_size:
-                    await conn.close()
-                else:
-                    self._idle.append(conn)
 
     async def _connect(self) -> Any:
         conn = await self._pg.AsyncConnection.connect(
@@ -311,7 +285,7 @@ class PgVectorStore(AsyncClosing):
             if self._table_ready:
                 return
             try:
-                async with self._connection() as (conn, _), conn.transaction():
+                async with self._pool.connection() as (conn, _), conn.transaction():
                     await conn.execute("SELECT pg_advisory_xact_lock(%s)", (0x6265_6C76,))
                     existing = await self._existing(conn)
                     if existing is not None:
