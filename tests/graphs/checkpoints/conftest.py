@@ -50,7 +50,7 @@ async def cleanup(kind: str, store: Any) -> None:
     if kind == "postgres":
         await store.drop()
     elif kind == "redis":
-        client = store._connection()
+        client = store._pool.client()
         keys = [k async for k in client.scan_iter(match=store.prefix + "*", count=500)]
         if keys:
             await client.delete(*keys)

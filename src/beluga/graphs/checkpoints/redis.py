@@ -17,6 +17,7 @@ from typing import Any
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.redaction import display_url, register_url
+from beluga.core.redispool import RedisPool
 from beluga.core.registry import require
 from beluga.graphs.checkpoints.base import (
     Checkpoint,
@@ -49,7 +50,6 @@ class RedisCheckpointer(AsyncClosing):
         timeout: float = 10.0,
     ) -> None:
         register_url(url)
-        self._url = url
         self.where = display_url(url)
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise BelugaError(
@@ -62,17 +62,14 @@ class RedisCheckpointer(AsyncClosing):
             raise BelugaError(_OP, ErrorCode.INVALID_CONFIG, f"ttl must be >= 1 second, got {ttl}")
         self.prefix = prefix
         self.ttl = ttl
-        self._pool_size = pool_size
-        self._timeout = timeout
-        self._redis: Any = require("redis.asyncio", extra="redis")
         self._errors: Any = require("redis.exceptions", extra="redis")
-        self._client: Any = None
+        self._pool = RedisPool(require("redis.asyncio", extra="redis"), url, pool_size, timeout)
 
     async def put(self, checkpoint: Checkpoint) -> None:
         run_id = check_run_id(_OP, checkpoint.run_id)
         key = f"{self.prefix}cp:{run_id}"
         try:
-            async with self._connection().pipeline(transaction=True) as pipe:
+            async with self._pool.client().pipeline(transaction=True) as pipe:
                 pipe.hset(key, checkpoint.checkpoint_id, encode_checkpoint(checkpoint))
                 pipe.sadd(f"{self.prefix}runs", run_id)
                 if self.ttl is not None:
@@ -86,7 +83,7 @@ class RedisCheckpointer(AsyncClosing):
     ) -> None:
         key = f"{self.prefix}w:{check_run_id(_OP, run_id)}:{checkpoint_id}"
         try:
-            async with self._connection().pipeline(transaction=True) as pipe:
+            async with self._pool.client().pipeline(transaction=True) as pipe:
                 pipe.hset(key, task_id, encode_write(write))
                 if self.ttl is not None:
                     pipe.expire(key, self.ttl)
@@ -96,7 +93,7 @@ class RedisCheckpointer(AsyncClosing):
 
     async def get(self, run_id: str, checkpoint_id: str | None = None) -> Checkpoint | None:
         key = f"{self.prefix}cp:{check_run_id(_OP, run_id)}"
-        client = self._connection()
+        client = self._pool.client()
         try:
             if checkpoint_id is None:
                 ids = [_text(k) for k in await client.hkeys(key)]
@@ -116,7 +113,7 @@ class RedisCheckpointer(AsyncClosing):
     async def history(self, run_id: str) -> Sequence[CheckpointMeta]:
         key = f"{self.prefix}cp:{check_run_id(_OP, run_id)}"
         try:
-            found = await self._connection().hgetall(key)
+            found = await self._pool.client().hgetall(key)
         except self._errors.RedisError as exc:
             raise self._error(exc) from exc
         cps = [decode_checkpoint(_OP, found[k]) for k in sorted(found, key=_text)]
@@ -125,7 +122,7 @@ class RedisCheckpointer(AsyncClosing):
     async def runs(self) -> list[CheckpointMeta]:
         """The latest checkpoint of every run, by run id."""
         try:
-            ids = sorted(_text(r) for r in await self._connection().smembers(f"{self.prefix}runs"))
+            ids = sorted(_text(r) for r in await self._pool.client().smembers(f"{self.prefix}runs"))
         except self._errors.RedisError as exc:
             raise self._error(exc) from exc
         out: list[CheckpointMeta] = []
@@ -136,22 +133,7 @@ class RedisCheckpointer(AsyncClosing):
         return out
 
     async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-            await client.connection_pool.disconnect()
-
-    def _connection(self) -> Any:
-        if self._client is None:
-            pool = self._redis.BlockingConnectionPool.from_url(
-                self._url,
-                max_connections=self._pool_size,
-                timeout=self._timeout,
-                socket_connect_timeout=self._timeout,
-                socket_timeout=self._timeout,
-            )
-            self._client = self._redis.Redis(connection_pool=pool)
-        return self._client
+        await self._pool.aclose()
 
     def _error(self, exc: BaseException) -> BelugaError:
         errors = self._errors

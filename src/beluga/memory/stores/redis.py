@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.redaction import display_url, register_url
+from beluga.core.redispool import RedisPool
 from beluga.core.registry import require
 from beluga.memory.stores._common import check_session, decode, encode, unavailable
 from beluga.schema import Message
@@ -46,7 +47,6 @@ class RedisStore(AsyncClosing):
         timeout: float = 10.0,
     ) -> None:
         register_url(url)
-        self._url = url
         self.where = display_url(url)
         scheme = _scheme(url)
         if scheme not in ("redis", "rediss", "unix"):
@@ -62,11 +62,8 @@ class RedisStore(AsyncClosing):
             )
         self.prefix = prefix
         self.ttl = ttl
-        self._pool_size = pool_size
-        self._timeout = timeout
-        self._redis: Any = require("redis.asyncio", extra="redis")
         self._errors: Any = require("redis.exceptions", extra="redis")
-        self._client: Any = None
+        self._pool = RedisPool(require("redis.asyncio", extra="redis"), url, pool_size, timeout)
 
     def key(self, session_id: str) -> str:
         """The Redis key holding ``session_id``'s messages."""
@@ -78,7 +75,7 @@ class RedisStore(AsyncClosing):
         if not records:
             return
         try:
-            async with self._connection().pipeline(transaction=True) as pipe:
+            async with self._pool.client().pipeline(transaction=True) as pipe:
                 pipe.rpush(key, *records)
                 if self.ttl is not None:
                     pipe.expire(key, self.ttl)
@@ -91,7 +88,7 @@ class RedisStore(AsyncClosing):
         if last is not None and last <= 0:
             return []
         try:
-            records = await self._connection().lrange(key, -last if last else 0, -1)
+            records = await self._pool.client().lrange(key, -last if last else 0, -1)
         except self._errors.RedisError as exc:
             raise self._error(exc) from exc
         return decode(_OP, session_id, cast("list[bytes]", records))
@@ -99,7 +96,7 @@ class RedisStore(AsyncClosing):
     async def clear(self, session_id: str) -> None:
         key = self.key(check_session(_OP, session_id))
         try:
-            await self._connection().delete(key)
+            await self._pool.client().delete(key)
         except self._errors.RedisError as exc:
             raise self._error(exc) from exc
 
@@ -108,7 +105,7 @@ class RedisStore(AsyncClosing):
         with ``SCAN``, so a large keyspace is walked in steps without blocking Redis); keys
         under the prefix that are not lists are skipped."""
         pattern = _glob_escape(self.prefix) + "*"
-        client = self._connection()
+        client = self._pool.client()
         try:
             keys = [k async for k in client.scan_iter(match=pattern, count=500)]
             if not keys:
@@ -127,22 +124,7 @@ class RedisStore(AsyncClosing):
         return dict(sorted(found.items()))
 
     async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-            await client.connection_pool.disconnect()
-
-    def _connection(self) -> Any:
-        if self._client is None:
-            pool = self._redis.BlockingConnectionPool.from_url(
-                self._url,
-                max_connections=self._pool_size,
-                timeout=self._timeout,
-                socket_connect_timeout=self._timeout,
-                socket_timeout=self._timeout,
-            )
-            self._client = self._redis.Redis(connection_pool=pool)
-        return self._client
+        await self._pool.aclose()
 
     def _error(self, exc: BaseException) -> BelugaError:
         errors = self._errors
