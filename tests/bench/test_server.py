@@ -113,3 +113,22 @@ def test_precise_loop_uses_select() -> None:
         assert isinstance(loop._selector, selectors.SelectSelector)  # type: ignore[attr-defined]
     finally:
         loop.close()
+
+
+async def test_the_benchmark_times_an_http_adapter_from_the_send() -> None:
+    from beluga.bench.runner import Request, measure
+    from beluga.schema import Message
+
+    mock = MockChatModel("served", ttft="fixed:20ms", itl=0, output_tokens=2)
+    async with MockServer(mock) as server:
+        model = create("vllm", model="served", base_url=server.base_url, api_key="k")
+        try:
+            sample = await measure(model, Request([Message.user("hi")]))
+        finally:
+            await model.aclose()
+    assert sample.ok and sample.ttft is not None
+    ((_, start, first),) = server.starts
+    # The send mark lies between the call's start and the server's handler start...
+    assert sample.prep > 0 and sample.t0_ns <= int(start * 1e9)
+    # ...so TTFT is the server's 20 ms plus the wire, not the client's preparation.
+    assert 0.02 <= sample.ttft < 0.02 + (first - start) + 0.05

@@ -176,6 +176,15 @@ def test_role_sustained_run_and_profiling(cfg: Path, tmp_path: Path) -> None:
 def test_py_spy_missing_is_a_clear_error(
     cfg: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))  # no py-spy on it
+    monkeypatch.setenv("PATH", str(tmp_path))  # no py-spy on it, nor beside the interpreter
+    monkeypatch.setattr("sys.executable", str(tmp_path / "python"))
     code, out = _run("run", "fast", "-c", str(cfg), "-q", "--no-save", "--py-spy", "f.svg")
     assert code == 3 and "py-spy is not installed" in out
+
+
+def test_py_spy_records_a_flame_graph_of_the_run(cfg: Path, tmp_path: Path) -> None:
+    svg = tmp_path / "client.svg"
+    code, out = _run("run", "fast", "-c", str(cfg), "-q", "--no-save", "--requests", "40",
+                     "--py-spy", str(svg))  # fmt: skip
+    assert code == 0, out
+    assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()

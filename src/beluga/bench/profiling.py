@@ -18,6 +18,7 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import tracemalloc
 from dataclasses import asdict, dataclass
@@ -144,7 +145,9 @@ class py_spy:
     def __enter__(self) -> py_spy:
         if self.path is None:
             return self
-        exe = shutil.which("py-spy")
+        # on PATH, or beside this interpreter (a virtual environment that is not activated)
+        exe = shutil.which("py-spy", path=f"{os.environ.get('PATH', '')}{os.pathsep}"
+                           f"{Path(sys.executable).parent}")  # fmt: skip
         if exe is None:
             raise BelugaError(
                 "bench.py_spy",

@@ -143,6 +143,9 @@ class TargetResult:
         late = self.values("lateness")
         if late and any(late):
             out["start_lateness_p99_s"] = percentile(late, 99)
+        prep = [s.prep for s in self.samples]
+        if prep and any(prep):
+            out["client_prep_p50_s"] = percentile(prep, 50)
         if samples:
             out["samples"] = [
                 {
@@ -156,6 +159,7 @@ class TargetResult:
                     "error": s.error,
                     "timed_out": s.timed_out,
                     "lateness": s.lateness,
+                    "prep": s.prep,
                 }
                 for s in self.samples
             ]
@@ -178,6 +182,7 @@ class TargetResult:
                 error=s["error"],
                 timed_out=s["timed_out"],
                 lateness=s.get("lateness", 0.0),
+                prep=s.get("prep", 0.0),
             )
             for s in data.get("samples", [])
         ]

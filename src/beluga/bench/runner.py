@@ -1,10 +1,14 @@
 """Timing one request, and driving many by a load pattern.
 
-Every figure comes from the stream itself: ``time.perf_counter_ns()`` is read when the call
-starts and when each content chunk (text, tool-call or reasoning delta) reaches the benchmark,
-so TTFT is "first chunk - start", each inter-token latency (ITL) is the gap between two chunks,
-end-to-end is "stream closed - start", and tokens/s per request is the output tokens over the
+Every figure comes from the stream itself: ``time.perf_counter_ns()`` is read when the request
+is sent and when each content chunk (text, tool-call or reasoning delta) reaches the benchmark,
+so TTFT is "first chunk - sent", each inter-token latency (ITL) is the gap between two chunks,
+end-to-end is "stream closed - sent", and tokens/s per request is the output tokens over the
 end-to-end time. Output tokens are the provider's reported usage, else the chunks counted.
+"Sent" is when the HTTP adapters hand the request to their HTTP client (the first attempt's,
+:mod:`beluga.core.timing`), as genai-perf and guidellm time it; the framework's own time before
+that is kept apart as ``prep``. A provider without the mark (in-process models) is timed from
+the call's start.
 
 Load modes: ``sync`` (one at a time), ``concurrency`` (N requests always in flight), ``rate``
 (requests started at a constant rate) and ``poisson`` (exponential gaps, seeded). Arrivals are
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from beluga.core.errors import BelugaError, ErrorCode
+from beluga.core.timing import watch_sends
 from beluga.llms import ChatModel, ModelSettings
 from beluga.schema import (
     FinishEvent,
@@ -66,9 +71,12 @@ class Sample:
     lateness: float = 0.0
     """How late the request started against its scheduled arrival (rate and Poisson modes)."""
     response_id: str | None = None
+    prep: float = 0.0
+    """Seconds from the call's start to the request being sent: the client's own part."""
     t0_ns: int = 0
-    """``perf_counter_ns()`` (CLOCK_MONOTONIC, shared by the machine's processes) at the call's
-    start; ``first_ns`` at its first chunk. They line a sample up with a server's own clock."""
+    """``perf_counter_ns()`` (CLOCK_MONOTONIC, shared by the machine's processes) when the
+    request was sent; ``first_ns`` at its first chunk. They line a sample up with a server's
+    own clock."""
     first_ns: int = 0
 
     @property
@@ -90,42 +98,45 @@ async def measure(
 ) -> Sample:
     """Send ``request`` once and time it; a failure is a :class:`Sample` with ``error`` set."""
     clock = time.perf_counter_ns
-    t0 = clock()
-    sample = Sample(start=(t0 - origin) / 1e9, e2e=0.0, t0_ns=t0)
+    called = t0 = clock()
+    sample = Sample(start=(t0 - origin) / 1e9, e2e=0.0)
     chunks = 0
     usage: Usage | None = None
     text: list[str] = []
     try:
-        async with asyncio.timeout(timeout):
-            if stream:
-                last = 0
-                async for event in model.stream(
-                    request.messages, tools=request.tools, settings=request.settings
-                ):
-                    now = clock()
-                    if isinstance(event, _CONTENT):
-                        if chunks == 0:
-                            sample.ttft = (now - t0) / 1e9
-                            sample.first_ns = now
-                        else:
-                            sample.itls.append((now - last) / 1e9)
-                        last = now
-                        chunks += 1
-                        if type(event) is TextDelta and len(text) < _KEEP_TEXT:
-                            text.append(event.text)
-                    elif type(event) is UsageEvent:
-                        usage = event.usage if usage is None else usage + event.usage
-                    elif type(event) is FinishEvent:
-                        sample.response_id = event.response_id
-            else:
-                response = await model.generate(
-                    request.messages, tools=request.tools, settings=request.settings
-                )
-                usage = response.usage
-                sample.response_id = response.response_id
-                text.append(response.text)
-                chunks = 1
-                sample.ttft = (clock() - t0) / 1e9
+        with watch_sends() as sends:
+            async with asyncio.timeout(timeout):
+                if stream:
+                    last = 0
+                    async for event in model.stream(
+                        request.messages, tools=request.tools, settings=request.settings
+                    ):
+                        now = clock()
+                        if isinstance(event, _CONTENT):
+                            if chunks == 0:
+                                t0 = sends[0] if sends else called
+                                sample.ttft = (now - t0) / 1e9
+                                sample.first_ns = now
+                            else:
+                                sample.itls.append((now - last) / 1e9)
+                            last = now
+                            chunks += 1
+                            if type(event) is TextDelta and len(text) < _KEEP_TEXT:
+                                text.append(event.text)
+                        elif type(event) is UsageEvent:
+                            usage = event.usage if usage is None else usage + event.usage
+                        elif type(event) is FinishEvent:
+                            sample.response_id = event.response_id
+                else:
+                    response = await model.generate(
+                        request.messages, tools=request.tools, settings=request.settings
+                    )
+                    usage = response.usage
+                    sample.response_id = response.response_id
+                    text.append(response.text)
+                    chunks = 1
+                    t0 = sends[0] if sends else called
+                    sample.ttft = (clock() - t0) / 1e9
     except TimeoutError:
         sample.error, sample.timed_out = ErrorCode.TIMEOUT.value, True
     except BelugaError as exc:
@@ -133,7 +144,10 @@ async def measure(
         sample.timed_out = exc.code is ErrorCode.TIMEOUT
     except Exception as exc:
         sample.error = type(exc).__name__
+    if chunks == 0 and sends:  # failed before a token: still timed from the send
+        t0 = sends[0]
     sample.e2e = (clock() - t0) / 1e9
+    sample.prep, sample.t0_ns = (t0 - called) / 1e9, t0
     sample.usage = usage
     sample.output_tokens = usage.output_tokens if usage and usage.output_tokens else chunks
     sample.text = "".join(text)[:_KEEP_TEXT]

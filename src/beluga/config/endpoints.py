@@ -23,11 +23,13 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 from urllib.parse import unquote
 
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.core.redaction import display_url, register_secret, register_url
+from beluga.core.timing import mark_send
 from beluga.observability.logs import RedactingFilter
 
 __all__ = ["Endpoint", "endpoint", "env_key", "guard_sdk_logs", "reject_userinfo"]
@@ -62,13 +64,16 @@ class Endpoint:
     api_key: str | None
     timeout: float | None
 
-    def sdk_options(self, **more: Any) -> dict[str, Any]:
-        """Keywords for a Stainless SDK client (OpenAI, Anthropic): its own retries off."""
+    def sdk_options(self, sdk: ModuleType, **more: Any) -> dict[str, Any]:
+        """Keywords for a client of the Stainless SDK ``sdk`` (OpenAI, Anthropic): its own
+        retries off, and its HTTP client marking each send for ``beluga bench``."""
+        hooks = {"request": [mark_send]}
         options: dict[str, Any] = {
             "api_key": self.api_key,
             "base_url": self.url,
             "default_headers": self.headers,
             "max_retries": 0,
+            "http_client": sdk.DefaultAsyncHttpxClient(event_hooks=hooks),
             **more,
         }
         if self.timeout is not None:

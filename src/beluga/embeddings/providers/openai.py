@@ -99,7 +99,7 @@ class OpenAIEmbedder(ProviderEmbedder):
             )
         self._where = conn.shown
         self._client = sdk.AsyncOpenAI(
-            **conn.sdk_options(api_key=key or _NO_KEY, organization=organization)
+            **conn.sdk_options(sdk, api_key=key or _NO_KEY, organization=organization)
         )
         self._owns_client = True
 

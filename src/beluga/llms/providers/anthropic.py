@@ -135,7 +135,7 @@ class AnthropicChatModel(BaseChatModel):
                 "${ANTHROPIC_API_KEY}); keys come from https://console.anthropic.com",
             )
         self.base_url = conn.shown if conn.url else None
-        self._client = sdk.AsyncAnthropic(**conn.sdk_options(open_telemetry=False))
+        self._client = sdk.AsyncAnthropic(**conn.sdk_options(sdk, open_telemetry=False))
         self._owns_client = True
 
     @property

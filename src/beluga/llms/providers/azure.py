@@ -121,12 +121,15 @@ class AzureOpenAIChatModel(BaseChatModel):
         sdk = cast(ModuleType, require("openai", extra="openai"))
         if self.api_version == "v1":
             options = conn.sdk_options(
-                api_key=key or azure_ad_token, base_url=f"{conn.url}/openai/v1"
+                sdk, api_key=key or azure_ad_token, base_url=f"{conn.url}/openai/v1"
             )
             client = sdk.AsyncOpenAI(**options)
         else:
             options = conn.sdk_options(
-                azure_endpoint=conn.url, api_version=self.api_version, azure_ad_token=azure_ad_token
+                sdk,
+                azure_endpoint=conn.url,
+                api_version=self.api_version,
+                azure_ad_token=azure_ad_token,
             )
             del options["base_url"]
             client = sdk.AsyncAzureOpenAI(**options)

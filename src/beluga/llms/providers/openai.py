@@ -111,7 +111,7 @@ class OpenAIClientModel(BaseChatModel):
             )
         self.base_url = conn.shown if conn.url else None
         self._where = conn.shown
-        options = conn.sdk_options(api_key=key or _NO_KEY, organization=organization)
+        options = conn.sdk_options(sdk, api_key=key or _NO_KEY, organization=organization)
         self._client = sdk.AsyncOpenAI(**options)
         self._owns_client = True
 

@@ -20,8 +20,9 @@ Durability comes from SQLite, not from the index file:
   generation is not the database's (the process was killed, another process wrote) is not
   trusted: the index is rebuilt from the vectors in SQLite. A kill therefore loses no
   committed write; it costs one rebuild.
-- Every call first compares the database's generation with its own, so a write by another
-  process is seen (by a rebuild) rather than silently missed. One process should write at a
+- Every call first compares the database's generation with its own (when SQLite's
+  ``data_version`` says another connection committed), so a write by another process is seen
+  (by a rebuild) rather than silently missed. One process should write at a
   time; SQLite's write lock serializes them if not.
 
 Filters run in SQLite (:func:`beluga.vectorstores.sql.sqlite_where`, bound parameters). When
@@ -85,6 +86,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_]{1,48}$")
 # Cosine vectors are stored unit-length, so the index ranks them by inner product.
 _USEARCH_METRIC = {"cosine": "ip", "dot": "ip", "euclidean": "l2sq"}
 _CHUNK = 500  # ids per IN (...) list, far below SQLite's parameter limit
+_MMAP_BYTES = 1 << 30  # the reader maps the file: hits are read without a system call each
 _T = TypeVar("_T")
 _Matrix = npt.NDArray[np.float32]
 
@@ -148,6 +150,7 @@ class USearchVectorStore(AsyncClosing):
         self._busy_timeout = busy_timeout
         self._index: Index | None = None
         self._generation = -1  # what the in-memory index holds; -1: nothing loaded yet
+        self._version = -1  # the reader's PRAGMA data_version when the generation was checked
         self._saved = -1  # the generation of the index file on disk
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
@@ -268,11 +271,18 @@ class USearchVectorStore(AsyncClosing):
         if self._writer is None:
             await self._run(self._open)
             self._reader = self._connect()
+            self._read(f"PRAGMA mmap_size = {_MMAP_BYTES}", ())
+        # data_version changes only when another connection (the writer, another process)
+        # commits, and costs less than the generation's query, which runs only then.
+        version = self._read("PRAGMA data_version", ())[0][0]
+        if version == self._version and self._generation >= 0:
+            return
         generation = self._read(
             f"SELECT generation FROM {_COLLECTIONS} WHERE name = ?", (self.collection,)
         )[0][0]
         if generation != self._generation:
             await self._run(self._rebuild)
+        self._version = version
 
     def _read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         assert self._reader is not None
