@@ -53,11 +53,14 @@ async def test_two_workers_merge_their_samples() -> None:
             }
         }
     )
+    told: list[tuple[str, bool]] = []
     result, client = await run_in_workers(
         cfg, "m", LoadSpec("concurrency", 4, requests=10), [Request([Message.user("hi")])],
-        workers=2, warmup=1,
+        workers=2, warmup=1, progress=lambda label, s: told.append((label, s.ok)),
     )  # fmt: skip
     assert len(result.samples) == 10 and all(s.ok for s in result.samples)
+    # every request, as it finished in either worker, reached the parent's progress display
+    assert told == [("m @ concurrency 4", True)] * 10
     assert (result.provider, result.model) == ("mock", "gpt-4o-mini")
     assert [s.start for s in result.samples] == sorted(s.start for s in result.samples)
     assert client["workers"] == 2 and client["loop_lag_p99_ms"] >= 0

@@ -244,6 +244,7 @@ async def run_scenario(
                         result, client = await run_in_workers(
                             config, ref, spec, requests, workers=workers,
                             stream=scenario.stream, timeout=timeout, warmup=warmup,
+                            progress=progress,
                         )  # fmt: skip
                         clients[f"{ref} @ {spec.label()}"] = client
                     else:

@@ -6,7 +6,8 @@ the provider's latency. With ``workers=N`` each of N processes (``spawn``ed, eac
 precise event loop) builds the target from the same configuration and keeps its share of the
 concurrency in flight. Their samples are merged on one time axis: ``perf_counter_ns`` is
 CLOCK_MONOTONIC, which every process of a machine shares. Each worker reports its own CPU and
-event-loop lag; the run shows the worst.
+event-loop lag; the run shows the worst. Each finished request is also told to the parent
+(its label and error, down a queue) for the live progress display.
 """
 
 from __future__ import annotations
@@ -18,14 +19,30 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from beluga.bench.profiling import ClientProbe
 from beluga.bench.results import TargetResult
 from beluga.bench.runner import LoadSpec, Request, Sample
 from beluga.config import BelugaConfig
 
+if TYPE_CHECKING:
+    from beluga.bench.suite import Progress
+
 __all__ = ["STREAMS_PER_WORKER", "auto_workers", "run_in_workers", "shares"]
+
+_DONE: Any = None
+"""In a worker: the queue that tells the parent of each finished request, if it watches."""
+
+
+def _watch(queue: Any) -> None:
+    global _DONE
+    _DONE = queue
+
+
+def _tell(label: str, sample: Sample) -> None:
+    _DONE.put(sample.error)
+
 
 STREAMS_PER_WORKER = 64
 """Concurrent streams one client process is given under ``workers: auto``: measured on a
@@ -95,7 +112,7 @@ def _work(
             async with ClientProbe() as probe:
                 result = await run_target(
                     model, ref, spec, requests, stream=stream, timeout=timeout, warmup=warmup,
-                    origin=origin,
+                    origin=origin, progress=_tell if _DONE is not None else None,
                 )  # fmt: skip
         finally:
             await model.aclose()
@@ -116,14 +133,25 @@ async def run_in_workers(
     stream: bool = True,
     timeout: float | None = None,
     warmup: int = 0,
+    progress: Progress | None = None,
 ) -> tuple[TargetResult, dict[str, Any]]:
-    """``spec`` run by ``workers`` processes; the merged result and the worst worker probe."""
+    """``spec`` run by ``workers`` processes; the merged result and the worst worker probe.
+    ``progress`` is called in this process as each request finishes in any worker."""
     parts = shares(spec, workers)
     data = None if _is_file(config.source) else _llm_section(config)
     origin = time.perf_counter_ns()
     loop = asyncio.get_running_loop()
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(len(parts), mp_context=context) as pool:
+    queue = context.SimpleQueue() if progress is not None else None
+    with ProcessPoolExecutor(
+        len(parts), mp_context=context, initializer=_watch, initargs=(queue,)
+    ) as pool:
+        relay = None
+        if progress is not None and queue is not None:
+            label = f"{ref} @ {spec.label()}"  # the whole load point, not one worker's share
+            relay = asyncio.ensure_future(
+                loop.run_in_executor(None, _relay, queue, label, progress)
+            )
         futures = [
             loop.run_in_executor(
                 pool,
@@ -141,7 +169,12 @@ async def run_in_workers(
             )
             for i, part in enumerate(parts)
         ]
-        done = await asyncio.gather(*futures)
+        try:
+            done = await asyncio.gather(*futures)
+        finally:
+            if relay is not None and queue is not None:
+                queue.put(_END)
+                await relay
     samples = sorted((s for d in done for s in d[0]), key=lambda s: s.start)
     wall = max(d[1] for d in done)
     probes = [d[2] for d in done if d[2]]
@@ -161,6 +194,16 @@ async def run_in_workers(
     if spec.rate is not None:
         load["rate"] = spec.rate
     return TargetResult(ref, provider, model_name, load, samples, wall), worst
+
+
+_END = -1  # what the parent puts on the queue when every worker is done (no error is an int)
+
+
+def _relay(queue: Any, label: str, progress: Progress) -> None:
+    """In a thread of the parent: each finished request the workers tell (its error, or
+    None), to ``progress``, until :data:`_END`."""
+    while (error := queue.get()) != _END:
+        progress(label, Sample(start=0.0, e2e=0.0, error=error))
 
 
 def _is_file(source: str) -> bool:

@@ -236,6 +236,14 @@ def packed(document: Document) -> tuple[str | None, str | None, str]:
     return None, wire.dumps(stored_copy(document)), metadata
 
 
+def unpacked_rows(op: str, rows: Sequence[Sequence[Any]]) -> list[Document]:
+    """The documents of many ``(id, text, wire, metadata JSON)`` rows: their metadata decoded
+    by one ``json.loads`` of them all, a third of the time of one call each (the per-call cost
+    is most of it for small objects)."""
+    metadata = json.loads("[" + ",".join([row[3] for row in rows]) + "]")
+    return [unpacked(op, r[0], r[1], r[2], m) for r, m in zip(rows, metadata, strict=True)]
+
+
 def unpacked(
     op: str, doc_id: str, text: str | None, wired: str | None, metadata: str | dict[str, Any]
 ) -> Document:

@@ -156,11 +156,12 @@ class PgVectorStore(AsyncClosing):
             return []
         everything = isinstance(node, And) and not node.children
         where, params = ("TRUE", []) if everything else postgres_where(node)
+        # ORDER BY the selected distance: the query vector is sent and compared once per row.
         sql = (
-            f"SELECT id, text, document, metadata, embedding {self._distance} %s FROM {self.table} "
-            f"WHERE {where} ORDER BY embedding {self._distance} %s LIMIT %s"
+            f"SELECT id, text, document, metadata, embedding {self._distance} %s AS distance "
+            f"FROM {self.table} WHERE {where} ORDER BY distance LIMIT %s"
         )
-        args = (query, *params, query, k)
+        args = (query, *params, k)
 
         async def run(conn: Any) -> list[_Row]:
             cur = await conn.execute(sql, args)

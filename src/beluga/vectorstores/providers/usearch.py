@@ -72,7 +72,7 @@ from beluga.vectorstores._common import (
     packed,
     query_vector,
     unit_rows,
-    unpacked,
+    unpacked_rows,
 )
 from beluga.vectorstores.base import MetadataFilter, Metric, ScoredDocument
 from beluga.vectorstores.filters import And, Filter, parse
@@ -218,8 +218,8 @@ class USearchVectorStore(AsyncClosing):
                 sql = (
                     f"SELECT id, text, document, metadata FROM {self._table} WHERE id IN ({marks})"
                 )
-                for doc_id, text, wired, metadata in self._read(sql, chunk):
-                    found[doc_id] = unpacked(_OP, doc_id, text, wired, metadata)
+                for document in unpacked_rows(_OP, self._read(sql, chunk)):
+                    found[document.id] = document
         return [found[i] for i in ids if i in found]
 
     async def delete(
@@ -309,7 +309,7 @@ class USearchVectorStore(AsyncClosing):
             for row in self._read(sql, chunk):
                 rows[row[0]] = row
         ordered = [rows[key] for key in keys if key in rows]
-        documents = [unpacked(_OP, r[1], r[2], r[3], r[4]) for r in ordered]
+        documents = unpacked_rows(_OP, [r[1:5] for r in ordered])
         vectors = np.frombuffer(b"".join(r[5] for r in ordered), dtype=np.float32)
         return documents, vectors.reshape(len(ordered), self.dimensions or 0)
 
