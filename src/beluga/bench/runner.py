@@ -5,10 +5,10 @@ is sent and when each content chunk (text, tool-call or reasoning delta) reaches
 so TTFT is "first chunk - sent", each inter-token latency (ITL) is the gap between two chunks,
 end-to-end is "stream closed - sent", and tokens/s per request is the output tokens over the
 end-to-end time. Output tokens are the provider's reported usage, else the chunks counted.
-"Sent" is when the HTTP adapters hand the request to their HTTP client (the first attempt's,
-:mod:`beluga.core.timing`), as genai-perf and guidellm time it; the framework's own time before
-that is kept apart as ``prep``. A provider without the mark (in-process models) is timed from
-the call's start.
+"Sent" is when the HTTP adapters' transport starts writing the request (the first attempt's,
+:mod:`beluga.core.timing`); the framework's and the HTTP client's own time before that is kept
+apart as ``prep``, so a provider is not charged for the client. A provider without the mark
+(in-process models, SDKs not on httpx) is timed from the call's start.
 
 Load modes: ``sync`` (one at a time), ``concurrency`` (N requests always in flight), ``rate``
 (requests started at a constant rate) and ``poisson`` (exponential gaps, seeded). Arrivals are
