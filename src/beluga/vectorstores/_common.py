@@ -36,6 +36,7 @@ __all__ = [
     "stored_copy",
     "unit_rows",
     "unpacked",
+    "unpacked_rows",
 ]
 
 
