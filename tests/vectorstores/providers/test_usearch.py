@@ -152,6 +152,41 @@ async def test_filtered_search_past_exact_below_uses_the_index(tmp_path: Path) -
         assert all(h.document.metadata["even"] for h in hits)
 
 
+async def test_an_i8_index_proposes_more_candidates_and_scores_them_exactly(
+    tmp_path: Path,
+) -> None:
+    vectors, queries = unit(6, 3000, 64), unit(7, 50, 64)
+    truth = np.argsort(-(queries @ vectors.T), axis=1)[:, :5]
+    found = 0
+    async with USearchVectorStore(tmp_path / "v.db", dtype="i8") as store:
+        await store.upsert(docs(3000), vectors)
+        for query, best in zip(queries, truth, strict=True):
+            hits = await store.search(query, k=5)
+            assert len(hits) == 5
+            for hit in hits:  # the float32 score, not the 8-bit one
+                exact = float(vectors[int(hit.document.id[1:])] @ query)
+                assert hit.score == pytest.approx(exact, abs=1e-5)
+            assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+            found += len({f"d{i}" for i in best} & {h.document.id for h in hits})
+    assert found / truth.size >= 0.9
+
+
+async def test_reopening_with_another_dtype_rebuilds_the_index_in_it(tmp_path: Path) -> None:
+    async with USearchVectorStore(tmp_path / "v.db") as store:
+        await store.upsert(docs(50), unit(8, 50))
+    async with USearchVectorStore(tmp_path / "v.db", dtype="i8") as store:
+        assert (await store.search(unit(8, 50)[3], k=1))[0].document.id == "d3"
+        assert store._index is not None and "I8" in str(store._index.dtype)
+    async with USearchVectorStore(tmp_path / "v.db", dtype="i8") as store:
+        await store.count()  # the rebuilt index was saved on close: loaded, not rebuilt
+        assert store._saved == store._generation
+
+
+def test_i8_needs_the_cosine_metric(tmp_path: Path) -> None:
+    with pytest.raises(BelugaError, match="needs metric 'cosine'"):
+        USearchVectorStore(tmp_path / "v.db", metric="dot", dtype="i8")
+
+
 async def test_a_closed_store_refuses_calls(tmp_path: Path) -> None:
     store = USearchVectorStore(tmp_path / "v.db")
     await store.aclose()

@@ -5,8 +5,11 @@ Chosen by measurement (docs/readme/vectorstores.md has the table): usearch is ma
 2023, FAISS's HNSW cannot delete, sqlite-vec cannot be loaded by a Python whose ``sqlite3``
 lacks extension loading (this one) and scans exactly, LanceDB pulls ~360 MB and answers in
 milliseconds. The index keeps ``dtype="f16"`` vectors (usearch's float32 kernel is ~3x slower
-than its f16 one here, at the same recall); every hit is rescored with its float32 vector from
-SQLite, so scores are exact. Cosine vectors are stored unit-length and ranked by inner product.
+than its f16 one here, at the same recall); every candidate is rescored with its float32 vector
+from SQLite, so scores are exact. ``dtype="i8"`` (cosine only: unit vectors keep their components
+in [-1, 1]) searches about 30 % faster; its ranking is coarse, so it proposes twice ``k``
+candidates, which keeps recall@10 at 0.96 on 100,000 vectors where its own top 10 reach 0.83.
+Cosine vectors are stored unit-length and ranked by inner product.
 A document of one plain text part is stored as its text (decoded ten times faster than the wire
 form); any other (image parts, several parts) as its wire JSON.
 
@@ -55,6 +58,7 @@ import numpy.typing as npt
 if importlib.util.find_spec("onnxruntime") is not None:
     import onnxruntime  # noqa: F401
 
+from usearch.compiled import ScalarKind
 from usearch.index import Index
 
 from beluga.core.closing import AsyncClosing
@@ -85,6 +89,12 @@ _COLLECTIONS = "beluga_vector_collections"
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,48}$")
 # Cosine vectors are stored unit-length, so the index ranks them by inner product.
 _USEARCH_METRIC = {"cosine": "ip", "dot": "ip", "euclidean": "l2sq"}
+_KINDS = {
+    "f32": ScalarKind.F32,
+    "bf16": ScalarKind.BF16,
+    "f16": ScalarKind.F16,
+    "i8": ScalarKind.I8,
+}
 _CHUNK = 500  # ids per IN (...) list, far below SQLite's parameter limit
 _MMAP_BYTES = 1 << 30  # the reader maps the file: hits are read without a system call each
 _T = TypeVar("_T")
@@ -128,6 +138,8 @@ class USearchVectorStore(AsyncClosing):
             )
         if dtype not in ("f32", "bf16", "f16", "i8"):
             raise invalid(_OP, f"dtype must be 'f32', 'bf16', 'f16' or 'i8', got {dtype!r}")
+        if dtype == "i8" and metric != "cosine":
+            raise invalid(_OP, "dtype 'i8' needs metric 'cosine' (unit vectors); use 'f16'")
         for name, value in (
             ("connectivity", connectivity),
             ("expansion_add", expansion_add),
@@ -190,22 +202,24 @@ class USearchVectorStore(AsyncClosing):
             index = self._index
             if index is None or len(index) == 0:
                 return []
+            # The index proposes candidates in its dtype (twice k from an i8 index, whose ranking
+            # is coarse); their float32 vectors in SQLite rank and score them exactly.
+            count = k * (2 if index.dtype == ScalarKind.I8 else 1)
             if isinstance(node, And) and not node.children:
-                keys = index.search(query, count=k, threads=1).keys
+                keys = index.search(query, count=count, threads=1).keys
             else:
-                keys = await self._run(self._filtered, query, k, node)
-            documents, vectors = self._documents(keys.tolist())
-        if not documents:
+                keys = await self._run(self._filtered, query, count, node)
+            rows, vectors = self._candidates(keys.tolist())
+        if not rows:
             return []
-        # The index ranks (in its dtype); the stored float32 vectors give the scores.
-        scores = self._exact_scores(vectors, query).tolist()
-        hits = [
-            ScoredDocument(doc, score)
-            for doc, score in zip(documents, scores, strict=True)
-            if threshold is None or score >= threshold
+        scores = self._exact_scores(vectors, query)
+        best = np.argsort(-scores, kind="stable")[:k].tolist()
+        if threshold is not None:
+            best = [i for i in best if scores[i] >= threshold]
+        documents = unpacked_rows(_OP, [rows[i][1:5] for i in best])
+        return [
+            ScoredDocument(doc, float(scores[i])) for doc, i in zip(documents, best, strict=True)
         ]
-        hits.sort(key=lambda hit: hit.score, reverse=True)
-        return hits
 
     async def get(self, ids: Sequence[str]) -> list[Document]:
         if isinstance(ids, str):
@@ -297,8 +311,9 @@ class USearchVectorStore(AsyncClosing):
         result: _Matrix = vectors @ (query / np.float32(np.linalg.norm(query)))  # unit rows
         return result
 
-    def _documents(self, keys: list[int]) -> tuple[list[Document], _Matrix]:
-        """The documents of ``keys`` (in order) and their float32 vectors as one matrix."""
+    def _candidates(self, keys: list[int]) -> tuple[list[tuple[Any, ...]], _Matrix]:
+        """The rows of ``keys`` (in order; ``key, id, text, document, metadata, vector``) and
+        their float32 vectors as one matrix."""
         rows: dict[int, tuple[Any, ...]] = {}
         for chunk in _chunks(keys):
             marks = ", ".join("?" * len(chunk))
@@ -309,9 +324,8 @@ class USearchVectorStore(AsyncClosing):
             for row in self._read(sql, chunk):
                 rows[row[0]] = row
         ordered = [rows[key] for key in keys if key in rows]
-        documents = unpacked_rows(_OP, [r[1:5] for r in ordered])
         vectors = np.frombuffer(b"".join(r[5] for r in ordered), dtype=np.float32)
-        return documents, vectors.reshape(len(ordered), self.dimensions or 0)
+        return ordered, vectors.reshape(len(ordered), self.dimensions or 0)
 
     # -- on the worker thread ------------------------------------------------------------------
 
@@ -426,7 +440,12 @@ class USearchVectorStore(AsyncClosing):
             except (RuntimeError, ValueError, OSError):
                 index = None
             total = conn.execute(f"SELECT COUNT(*) FROM {self._table}").fetchone()[0]
-            if index is not None and len(index) == total and index.ndim == self.dimensions:
+            if (
+                index is not None
+                and len(index) == total
+                and index.ndim == self.dimensions
+                and index.dtype == _KINDS[self._dtype]  # else the dtype asked for is built
+            ):
                 self._index, self._generation, self._saved = index, int(generation), int(saved)
                 return
         index = self._new_index()
@@ -435,7 +454,8 @@ class USearchVectorStore(AsyncClosing):
             keys = np.fromiter((row[0] for row in batch), dtype=np.uint64, count=len(batch))
             matrix = np.frombuffer(b"".join(row[1] for row in batch), dtype=np.float32)
             index.add(keys, matrix.reshape(len(batch), self.dimensions), threads=0)
-        self._index, self._generation = index, int(generation)
+        # the file on disk (if any) is not this index: the next flush or close saves it
+        self._index, self._generation, self._saved = index, int(generation), -1
 
     def _connection(self) -> sqlite3.Connection:
         if self._writer is None:
