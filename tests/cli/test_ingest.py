@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from beluga.cli._errors import EXIT_CONFIG, EXIT_FAILED
-from beluga.cli.ingest import default_manifest
 from beluga.cli.main import app
 
 pytest.importorskip("usearch")
@@ -79,15 +78,6 @@ def test_unreadable_file_fails_with_exit_1(project: tuple[Path, Path]) -> None:
     assert "broken.json" in result.output
 
 
-def test_manifest_lives_next_to_a_file_store_or_under_home(tmp_path: Path) -> None:
-    class FileStore:
-        path = tmp_path / "v.db"
-        collection = "docs"
-
-    assert default_manifest("x", FileStore()) == tmp_path / "v.db.docs.ingest.db"
-    assert default_manifest("shared", object()).name == "shared.db"
-
-
 def test_ask_answer_uses_the_configured_model(project: tuple[Path, Path]) -> None:
     docs, config = project
     text = config.read_text() + "llm:\n  default: t\n  providers:\n    t: {type: test}\n"
@@ -104,3 +94,21 @@ def test_ask_on_an_empty_store_fails(project: tuple[Path, Path]) -> None:
     result = runner.invoke(app, ["ask", "anything", "-c", str(config)])
     assert result.exit_code == EXIT_FAILED
     assert "ingest some files first" in result.output
+
+
+def test_ask_with_a_configured_bm25_retriever(project: tuple[Path, Path]) -> None:
+    pytest.importorskip("bm25s")
+    docs, config = project
+    config.write_text(config.read_text() + "  retrievers:\n    words: {store: docs, mode: bm25}\n")
+    assert runner.invoke(app, ["ingest", str(docs), "-c", str(config)]).exit_code == 0
+    ask = runner.invoke(
+        app, ["ask", "which pipeline chains TTS", "-r", "words", "-k", "1", "--json", "-c",
+              str(config)],
+    )  # fmt: skip
+    assert ask.exit_code == 0, ask.output
+    hits = json.loads(ask.stdout)["hits"]
+    assert [h["metadata"]["source"].rsplit("/", 1)[-1] for h in hits] == ["voice.md"]
+    both = runner.invoke(app, ["ask", "x", "-r", "words", "--store", "docs", "-c", str(config)])
+    assert both.exit_code == 2 and "drop --store" in both.output
+    unknown = runner.invoke(app, ["ask", "x", "-r", "nope", "-c", str(config)])
+    assert unknown.exit_code == EXIT_CONFIG and "no retriever named 'nope'" in unknown.output

@@ -105,3 +105,56 @@ retrieval:
     bad = parse_config("retrieval: {retrievers: {x: {rerank: cohre}}}", source="b.yaml")
     with pytest.raises(ConfigError, match=r"retrieval\.retrievers\.x\.rerank"):
         validate_retrieval(bad)
+
+
+async def test_bm25_and_hybrid_retrievers_over_what_was_ingested(tmp_path: Path) -> None:
+    pytest.importorskip("usearch")
+    pytest.importorskip("bm25s")
+    from beluga.retrievers import BM25Retriever, HybridRetriever
+    from beluga.retrievers.ingest import default_manifest, ingest
+
+    config = parse_config(
+        f"""
+embeddings: {{embedders: {{words: {{provider: hashing, dimensions: 64}}}}}}
+vectorstores:
+  stores: {{docs: {{provider: usearch, path: "{tmp_path}/v.db", embedder: words}}}}
+retrieval:
+  retrievers:
+    words: {{store: docs, mode: bm25, k: 1, bm25: {{k1: 1.2, b: 0.5}}}}
+    both: {{store: docs, mode: hybrid, k: 2, weights: [1, 2], score_threshold: -1}}
+""",
+        source="beluga.yaml",
+    )
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "install.md").write_text("Run pip install beluga-ai to install it.")
+    (folder / "voice.md").write_text("The voice pipeline chains VAD, STT and TTS.")
+    store = build_vector_store(config, "docs")
+    manifest = default_manifest("docs", store)
+    await ingest(folder, store, HashingEmbedder(64), manifest=manifest)
+    await store.aclose()  # type: ignore[attr-defined]
+
+    async with build_retriever(config, "words") as words:
+        assert isinstance(words, BM25Retriever) and (words._k1, words._b) == (1.2, 0.5)
+        hits = await words.retrieve("which pipeline chains STT?")
+        assert [h.document.metadata["source"] for h in hits] == [str(folder / "voice.md")]
+    async with build_retriever(config, "both") as both:
+        assert isinstance(both, HybridRetriever) and both.weights == [1.0, 2.0]
+        assert [type(r) for r in both.retrievers] == [VectorRetriever, BM25Retriever]
+        top = await both.retrieve("pip install")
+        assert top[0].document.metadata["source"] == str(folder / "install.md")
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ("{mode: bm25, mmr: {fetch_k: 5}}", "mmr needs vectors"),
+        ("{mode: bm25, score_threshold: 0.2}", "mode bm25 has not"),
+        ("{mode: vector, weights: [1, 1]}", "weights are for mode hybrid"),
+        ("{mode: hybrid, weights: [1]}", "two numbers"),
+        ("{mode: keyword}", "mode"),
+    ],
+)
+def test_retriever_modes_refuse_what_they_cannot_do(entry: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        parse_config(f"retrieval: {{retrievers: {{x: {entry}}}}}", source="b.yaml")

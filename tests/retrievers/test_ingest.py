@@ -9,7 +9,7 @@ import pytest
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.documents import RecursiveCharacterSplitter
 from beluga.embeddings.testing import HashingEmbedder
-from beluga.retrievers.ingest import IngestEvent, IngestReport, ingest
+from beluga.retrievers.ingest import IngestEvent, IngestReport, default_manifest, ingest
 from beluga.schema import Document
 from beluga.vectorstores.testing import InMemoryVectorStore
 
@@ -162,3 +162,12 @@ async def test_incremental_ingest_into_pgvector(tmp_path: Path) -> None:
     finally:
         await store.drop()
         await store.aclose()
+
+
+def test_manifest_lives_next_to_a_file_store_or_under_home(tmp_path: Path) -> None:
+    class FileStore:
+        path = tmp_path / "v.db"
+        collection = "docs"
+
+    assert default_manifest("x", FileStore()) == tmp_path / "v.db.docs.ingest.db"
+    assert default_manifest("shared", object()).name == "shared.db"

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from beluga.embeddings import Embedder
     from beluga.vectorstores import VectorStore
 
-__all__ = ["ask_command", "default_manifest", "ingest_command"]
+__all__ = ["ask_command", "ingest_command"]
 
 _ConfigOption = Annotated[
     Path | None,
@@ -82,7 +82,7 @@ def ingest_command(
     from beluga.cli.main import load_cli_config
     from beluga.documents import RecursiveCharacterSplitter
     from beluga.retrievers.config import RetrievalConfig
-    from beluga.retrievers.ingest import IngestEvent, ingest
+    from beluga.retrievers.ingest import IngestEvent, default_manifest, ingest
 
     cfg = load_cli_config(config)
     settings = RetrievalConfig.of(cfg).ingest
@@ -160,19 +160,41 @@ def ask_command(
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Model for --answer (default llm.default).")
     ] = None,
+    retriever: Annotated[
+        str | None,
+        typer.Option(
+            "--retriever",
+            "-r",
+            help="A retriever of retrieval.retrievers (BM25, hybrid, reranked...) instead of "
+            "the vectors of --store.",
+        ),
+    ] = None,
     as_json: _JsonOption = False,
     config: _ConfigOption = None,
 ) -> None:
     """The chunks of a store closest to QUESTION (and, with --answer, an answer from them)."""
     from beluga.cli.main import load_cli_config
-    from beluga.retrievers import VectorRetriever, format_hits
+    from beluga.retrievers import BaseRetriever, VectorRetriever, format_hits
+    from beluga.retrievers.config import build_retriever
 
     cfg = load_cli_config(config)
-    name, vector_store, vectors = _store_and_embedder(cfg, store, embedder)
+    finder: BaseRetriever
+    if retriever is not None:
+        if store is not None or embedder is not None:
+            raise typer.BadParameter(
+                "--retriever names its own store and embedder in beluga.yaml: drop --store "
+                "and --embedder, or drop --retriever",
+                param_hint="--retriever",
+            )
+        name, finder = retriever, build_retriever(cfg, retriever)
+    else:
+        name, vector_store, vectors = _store_and_embedder(cfg, store, embedder)
+        finder = VectorRetriever(vector_store, vectors, k=k, name=name)
+        finder.own(vector_store, vectors)
 
     async def run() -> tuple[list[Any], str | None]:
         try:
-            hits = await VectorRetriever(vector_store, vectors, k=k, name=name).retrieve(question)
+            hits = await finder.retrieve(question, k=k)
             if not answer or not hits:
                 return hits, None
             from beluga.llms import from_config
@@ -193,7 +215,7 @@ def ask_command(
                 await llm.aclose()
             return hits, reply.text
         finally:
-            await _close(vector_store, vectors)
+            await finder.aclose()
 
     hits, text = asyncio.run(run())
     if as_json:
@@ -216,15 +238,6 @@ def ask_command(
     Console(highlight=False).print(table)
     if text is not None:
         typer.echo(text)
-
-
-def default_manifest(name: str, store: object) -> Path:
-    """Next to the store's file when it has one, else under ``~/.beluga/ingest``."""
-    path = getattr(store, "path", None)
-    if isinstance(path, Path):
-        collection = getattr(store, "collection", None) or "default"
-        return path.with_name(f"{path.name}.{collection}.ingest.db")
-    return Path("~/.beluga/ingest").expanduser() / f"{name}.db"
 
 
 def _store_and_embedder(

@@ -9,6 +9,7 @@ vector store (:mod:`.ingest`, ``beluga ingest``).
 
 from beluga.retrievers.base import BaseRetriever, Reranker, Retriever
 from beluga.retrievers.bm25 import BM25Retriever
+from beluga.retrievers.corpus import Corpus, IngestedCorpus
 from beluga.retrievers.fusion import HybridRetriever, reciprocal_rank_fusion
 from beluga.retrievers.mmr import MMRRetriever, mmr_select
 from beluga.retrievers.multi_query import MultiQueryRetriever
@@ -27,8 +28,10 @@ __all__ = [
     "BM25Retriever",
     "BaseReranker",
     "BaseRetriever",
+    "Corpus",
     "EmbeddingReranker",
     "HybridRetriever",
+    "IngestedCorpus",
     "LLMReranker",
     "MMRRetriever",
     "MultiQueryRetriever",

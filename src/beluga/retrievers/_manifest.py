@@ -78,6 +78,18 @@ class Manifest:
         ).fetchall()
         return {p: (p, sha, json.loads(ids), state) for p, sha, ids, state in found}
 
+    def done(self) -> list[tuple[str, str, str, list[str]]]:
+        """``(root, path, sha256, chunk_ids)`` of every file fully in the store."""
+        found = self._db.execute(
+            "SELECT root, path, sha256, chunk_ids FROM files WHERE state = 'done' "
+            "ORDER BY root, path"
+        ).fetchall()
+        return [(root, path, sha, json.loads(ids)) for root, path, sha, ids in found]
+
+    def version(self) -> int:
+        """SQLite's ``data_version``: it moves when another connection (an ingest) commits."""
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
     def pending(self) -> list[tuple[str, str, list[str]]]:
         """``(root, path, chunk_ids)`` of files a killed run left half-written."""
         found = self._db.execute(

@@ -8,7 +8,10 @@ the first query after documents were added or removed, so adding many documents 
 time costs one build. A ``filter`` becomes a weight mask over the index (the documents that do
 not match score zero), and documents with a zero score (no query term) are never returned.
 Scores are raw BM25 (unbounded, higher is better); compare them only within one retriever, or
-fuse them by rank (:class:`~beluga.retrievers.fusion.HybridRetriever`).
+fuse them by rank (:class:`~beluga.retrievers.fusion.HybridRetriever`). With a ``corpus``
+(:class:`~beluga.retrievers.corpus.IngestedCorpus`: what ``beluga ingest`` put in a vector
+store) the documents are the corpus's, asked for before each query and replaced when it
+changed.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from beluga.core.registry import require
 from beluga.retrievers._filters import predicate
 from beluga.retrievers.base import BaseRetriever
+from beluga.retrievers.corpus import Corpus
 from beluga.schema import Document
 from beluga.vectorstores.base import MetadataFilter, ScoredDocument
 
@@ -30,8 +34,8 @@ _EXTRA = "retrievers"
 
 
 class BM25Retriever(BaseRetriever):
-    """BM25 (Okapi, ``k1``/``b``) over ``documents``; :meth:`add` and :meth:`delete` change
-    the corpus."""
+    """BM25 (Okapi, ``k1``/``b``) over ``documents`` (or a ``corpus``'s); :meth:`add` and
+    :meth:`delete` change them."""
 
     kind = "bm25"
 
@@ -44,6 +48,7 @@ class BM25Retriever(BaseRetriever):
         b: float = 0.75,
         stopwords: str | Sequence[str] | None = "en",
         stem: bool = True,
+        corpus: Corpus | None = None,
         name: str | None = None,
     ) -> None:
         super().__init__(k=k, name=name)
@@ -55,6 +60,7 @@ class BM25Retriever(BaseRetriever):
         self._documents: dict[str, Document] = {}
         self._lock = threading.Lock()
         self._index: tuple[Any, Any, list[Document]] | None = None  # bm25, tokenizer, docs
+        self._corpus = corpus
         self.add(documents)
 
     def __len__(self) -> int:
@@ -75,6 +81,9 @@ class BM25Retriever(BaseRetriever):
     async def _retrieve(
         self, query: str, k: int, filter: MetadataFilter | None
     ) -> list[ScoredDocument]:
+        if self._corpus is not None and (docs := await self._corpus.documents()) is not None:
+            self._documents = {doc.id: doc for doc in docs}
+            self._index = None
         index = self._index
         if index is None:
             index = await asyncio.to_thread(self._build)

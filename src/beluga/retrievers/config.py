@@ -12,6 +12,12 @@
           mmr: {fetch_k: 20, lambda_mult: 0.5}   # optional: diverse results
           rerank: offline           # optional: a reranker below (or an id), over fetch_k
           fetch_k: 20
+        keywords:
+          store: docs
+          mode: hybrid              # vector (default), bm25, or hybrid: both fused by rank
+          weights: [1.0, 1.0]       # hybrid: the vector ranking's weight, then BM25's
+          bm25: {k1: 1.5, b: 0.75}  # BM25 over the chunks `beluga ingest` wrote to the store
+          manifest: ~/notes.db      # default: where `beluga ingest` keeps it for that store
       rerankers:
         cloud:
           provider: cohere          # cohere, voyage, jina, embedding, llm (or a plugin)
@@ -31,19 +37,31 @@ Keys and URLs with passwords are credentials: masked in every repr, dump and err
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
 
 from beluga.config import BelugaConfig, ConfigError, ConfigModel, Section
 from beluga.core.errors import BelugaError, ErrorCode
 from beluga.retrievers.base import BaseRetriever, Reranker
+from beluga.retrievers.bm25 import BM25Retriever
+from beluga.retrievers.corpus import IngestedCorpus
+from beluga.retrievers.fusion import HybridRetriever
 from beluga.retrievers.mmr import MMRRetriever
 from beluga.retrievers.registry import rerankers
 from beluga.retrievers.rerank import RerankingRetriever
 from beluga.retrievers.vector import VectorRetriever
 
 __all__ = [
+    "BM25Config",
     "IngestConfig",
     "MMRConfig",
     "RerankerConfig",
@@ -94,16 +112,44 @@ class MMRConfig(ConfigModel):
     lambda_mult: float = Field(0.5, ge=0.0, le=1.0)
 
 
+class BM25Config(ConfigModel):
+    """Okapi BM25's parameters, and whether words are stemmed."""
+
+    k1: PositiveFloat = 1.5
+    b: float = Field(0.75, ge=0.0, le=1.0)
+    stem: bool = True
+
+
 class RetrieverConfig(ConfigModel):
-    """One named retriever over a vector store: top-k, threshold, optional MMR and reranking."""
+    """One named retriever over a vector store: by vectors, BM25 or both fused (``mode``),
+    top-k, threshold, optional MMR and reranking."""
 
     store: str | None = None
+    mode: Literal["vector", "bm25", "hybrid"] = "vector"
     embedder: str | None = None
     k: PositiveInt = 4
     score_threshold: float | None = None
     mmr: MMRConfig | None = None
     rerank: str | None = None
     fetch_k: PositiveInt = 20
+    bm25: BM25Config = Field(default_factory=BM25Config)
+    weights: list[NonNegativeFloat] | None = None
+    manifest: str | None = None
+
+    @model_validator(mode="after")
+    def _mode(self) -> RetrieverConfig:
+        if self.mode == "bm25" and self.mmr is not None:
+            raise ValueError("mmr needs vectors: use mode vector or hybrid, or drop mmr")
+        if self.mode == "bm25" and self.score_threshold is not None:
+            raise ValueError(
+                "score_threshold is in the store's vector score, which mode bm25 has not: "
+                "use mode hybrid, or drop score_threshold"
+            )
+        if self.weights is not None and (self.mode != "hybrid" or len(self.weights) != 2):
+            raise ValueError(
+                "weights are for mode hybrid: two numbers, the vector ranking's and BM25's"
+            )
+        return self
 
 
 class RetrievalConfig(Section):
@@ -144,8 +190,10 @@ def build_reranker(config: BelugaConfig, name: str) -> Reranker:
 
 def build_retriever(config: BelugaConfig, name: str) -> BaseRetriever:
     """The retriever ``name`` of ``retrieval.retrievers``: a vector retriever over its store
-    (built by :func:`beluga.vectorstores.config.build_vector_store`), wrapped in MMR and a
-    reranker when the entry asks for them. It owns what it built: close it (``async with``)."""
+    (built by :func:`beluga.vectorstores.config.build_vector_store`, wrapped in MMR when the
+    entry asks), BM25 over the chunks ingested into that store, or both fused by rank
+    (``mode``), then a reranker when the entry names one. It owns what it built: close it
+    (``async with``)."""
     from beluga.embeddings import build_embedder
     from beluga.vectorstores.config import build_vector_store, store_entry
 
@@ -159,25 +207,26 @@ def build_retriever(config: BelugaConfig, name: str) -> BaseRetriever:
             f"no retriever named {name!r} (defined: {known})",
             "add it under retrieval.retrievers, or check the spelling",
         )
-    _, store_config = store_entry(config, entry.store)
-    embedder = build_embedder(config, entry.embedder or store_config.embedder)
+    store_name, store_config = store_entry(config, entry.store)
     store = build_vector_store(config, entry.store)
-    owned: list[object] = [store, embedder]
-    retriever: BaseRetriever = VectorRetriever(
-        store,
-        embedder,
-        k=entry.k,
-        score_threshold=entry.score_threshold,
-        name=name,
-    )
-    if entry.mmr is not None:
-        retriever = MMRRetriever(
-            retriever,
-            embedder,
-            k=entry.k,
-            fetch_k=entry.mmr.fetch_k,
-            lambda_mult=entry.mmr.lambda_mult,
-            name=name,
+    owned: list[object] = [store]
+    parts: list[BaseRetriever] = []
+    if entry.mode != "bm25":
+        embedder = build_embedder(config, entry.embedder or store_config.embedder)
+        owned.append(embedder)
+        parts.append(_vector_retriever(entry, store, embedder, name))
+    if entry.mode != "vector":
+        from beluga.retrievers.ingest import default_manifest
+
+        manifest = entry.manifest or default_manifest(store_name, store)
+        corpus = IngestedCorpus(store, manifest)
+        owned.append(corpus)
+        options = entry.bm25.model_dump()
+        parts.append(BM25Retriever(corpus=corpus, k=entry.k, name=name, **options))
+    retriever = parts[0]
+    if len(parts) > 1:
+        retriever = HybridRetriever(
+            parts, weights=entry.weights, k=entry.k, fetch_k=entry.fetch_k, name=name
         )
     if entry.rerank is not None:
         reranker = build_reranker(config, entry.rerank)
@@ -187,6 +236,24 @@ def build_retriever(config: BelugaConfig, name: str) -> BaseRetriever:
         )
     retriever.own(*owned)  # `async with build_retriever(...)` closes the store and models
     return retriever
+
+
+def _vector_retriever(
+    entry: RetrieverConfig, store: Any, embedder: Any, name: str
+) -> BaseRetriever:
+    retriever: BaseRetriever = VectorRetriever(
+        store, embedder, k=entry.k, score_threshold=entry.score_threshold, name=name
+    )
+    if entry.mmr is None:
+        return retriever
+    return MMRRetriever(
+        retriever,
+        embedder,
+        k=entry.k,
+        fetch_k=entry.mmr.fetch_k,
+        lambda_mult=entry.mmr.lambda_mult,
+        name=name,
+    )
 
 
 def validate_retrieval(config: BelugaConfig) -> list[str]:

@@ -35,7 +35,7 @@ from beluga.retrievers._manifest import Manifest
 from beluga.schema import Document
 from beluga.vectorstores.base import VectorStore
 
-__all__ = ["IngestEvent", "IngestReport", "ingest"]
+__all__ = ["IngestEvent", "IngestReport", "default_manifest", "ingest"]
 
 _BINARY_OK = frozenset({"pdf"})
 
@@ -80,6 +80,15 @@ class IngestEvent:
     status: str = ""
     chunks: int = 0
     total: int = 0
+
+
+def default_manifest(name: str, store: object) -> Path:
+    """Next to the store's file when it has one, else under ``~/.beluga/ingest``."""
+    path = getattr(store, "path", None)
+    if isinstance(path, Path):
+        collection = getattr(store, "collection", None) or "default"
+        return path.with_name(f"{path.name}.{collection}.ingest.db")
+    return Path("~/.beluga/ingest").expanduser() / f"{name}.db"
 
 
 async def ingest(
