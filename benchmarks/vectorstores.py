@@ -145,12 +145,8 @@ async def usearch_contenders(
     return contenders, info, close
 
 
-class _Incomplete(Exception):
-    """A build that ran out of its time budget (the next run continues it)."""
-
-
 async def pgvector_contenders(
-    data: Matrix, rebuild: bool, budget: float
+    data: Matrix, rebuild: bool
 ) -> tuple[dict[str, Search], dict[str, Any], Callable[[], Awaitable[None]]]:
     import psycopg
     from pgvector.psycopg import register_vector_async
@@ -161,40 +157,32 @@ async def pgvector_contenders(
     dsn = os.environ["BELUGA_PG_DSN"]
     table = f"bench_vectors_{len(data)}_{data.shape[1]}"
     store = PgVectorStore(
-        dsn, table=table, m=M, ef_construction=EF_CONSTRUCTION, ef_search=EF_SEARCH, pool_size=2
+        dsn,
+        table=table,
+        m=M,
+        ef_construction=EF_CONSTRUCTION,
+        ef_search=EF_SEARCH,
+        pool_size=2,
+        dimensions=data.shape[1],
     )
     if rebuild:
         await store.drop()
-    existing = await store.count()
     info_path = _cache(f"{table}.json", False)
-    info = _load(info_path) if existing else {}
-    if existing < len(data):
-        # Resumable: rows go in by id order in committed chunks, so a run that stops at its
-        # time budget leaves a prefix the next run continues (build_s adds up).
-        store = PgVectorStore(
-            dsn,
-            table=table,
-            m=M,
-            ef_construction=EF_CONSTRUCTION,
-            ef_search=EF_SEARCH,
-            pool_size=2,
-            dimensions=data.shape[1],
-        )
+    info = _load(info_path)
+    if await store.count() != len(data):
+        # One bulk load: rows in with the HNSW index dropped, the index built once at the end.
+        await store.delete(filter={})
         start = time.perf_counter()
-        for lo in range(existing, len(data), 5_000):
-            docs = [
-                Document(f"document {i}", id=str(i), metadata={"i": i, "group": i % 100})
-                for i in range(lo, min(lo + 5_000, len(data)))
-            ]
-            await store.upsert(docs, data[lo : lo + len(docs)])
-            if time.perf_counter() - start > budget:
-                break
-        info["build_s"] = round(info.get("build_s", 0) + time.perf_counter() - start, 1)
+        async with store.bulk():
+            for lo in range(0, len(data), 5_000):
+                docs = [
+                    Document(f"document {i}", id=str(i), metadata={"i": i, "group": i % 100})
+                    for i in range(lo, min(lo + 5_000, len(data)))
+                ]
+                await store.upsert(docs, data[lo : lo + len(docs)])
+            info["load_s"] = round(time.perf_counter() - start, 1)
+        info["build_s"] = round(time.perf_counter() - start, 1)
         _save(info_path, info)
-        loaded = await store.count()
-        if loaded < len(data):
-            await store.aclose()
-            raise _Incomplete(f"pgvector: {loaded:,} of {len(data):,} rows loaded; run again")
     conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
     await register_vector_async(conn)
     await conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(EF_SEARCH),))
@@ -323,7 +311,6 @@ async def run(
     queries: int = 1_000,
     rounds: int = 10,
     rebuild: bool = False,
-    budget: float = 120.0,
 ) -> dict[str, Any]:
     data, qs = clustered(n, queries, dims)
     truth = exact_top_k(data, qs, K)
@@ -335,15 +322,10 @@ async def run(
     builds["usearch"] = info
     closers.append(close)
     if os.environ.get("BELUGA_PG_DSN"):
-        try:
-            found, info, close = await pgvector_contenders(data, rebuild, budget)
-        except _Incomplete as exc:
-            print(exc, file=sys.stderr)
-            builds["pgvector"] = {"incomplete": str(exc)}
-        else:
-            contenders |= found
-            builds["pgvector"] = info
-            closers.append(close)
+        found, info, close = await pgvector_contenders(data, rebuild)
+        contenders |= found
+        builds["pgvector"] = info
+        closers.append(close)
     try:
         found, info = faiss_contender(data, rebuild)
         contenders |= found
@@ -413,14 +395,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--rebuild", action="store_true", help="build every index again")
-    parser.add_argument(
-        "--budget", type=float, default=120.0, help="seconds of pgvector loading per run"
-    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    summary = asyncio.run(
-        run(args.n, args.dims, args.queries, args.rounds, args.rebuild, args.budget)
-    )
+    summary = asyncio.run(run(args.n, args.dims, args.queries, args.rounds, args.rebuild))
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -55,6 +55,49 @@ async def test_search_uses_the_hnsw_index(table: str) -> None:
         assert f"{table}_hnsw" in await store._do(plan)
 
 
+async def hnsw_indexes(store: PgVectorStore) -> list[str]:
+    async def names(conn: object) -> list[str]:
+        cur = await conn.execute(  # type: ignore[attr-defined]
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = to_regclass(%s) "
+            "AND am.amname = 'hnsw'",
+            (store.table,),
+        )
+        return [row[0] for row in await cur.fetchall()]
+
+    return await store._do(names)
+
+
+async def test_bulk_builds_the_index_once_at_the_end(table: str) -> None:
+    assert PG is not None
+    vectors = unit(5, 1500)
+    docs = [Document(f"d{i}", id=f"d{i}") for i in range(1500)]
+    async with PgVectorStore(PG, table=table) as store:  # no table yet: made inside bulk
+        async with store.bulk(memory="256MB"):
+            for lo in range(0, 1500, 500):
+                await store.upsert(docs[lo : lo + 500], vectors[lo : lo + 500])
+            assert await hnsw_indexes(store) == []
+            assert (await store.search(vectors[7], k=1))[0].document.id == "d7"  # exact scan
+        assert await hnsw_indexes(store) == [f"{table}_hnsw"]
+        async with store.bulk():  # an existing table: its index dropped, then rebuilt
+            assert await hnsw_indexes(store) == []
+            await store.upsert([Document("new", id="new")], unit(6, 1))
+        assert await hnsw_indexes(store) == [f"{table}_hnsw"] and await store.count() == 1501
+        with pytest.raises(BelugaError, match="memory must be like"):
+            async with store.bulk(memory="1GB; DROP TABLE x"):
+                pass
+
+
+async def test_a_table_left_without_its_index_gets_it_back(table: str) -> None:
+    assert PG is not None
+    async with PgVectorStore(PG, table=table) as store:
+        await store.upsert([Document("a", id="a")], unit(7, 1))
+        await store._do(lambda conn: conn.execute(f"DROP INDEX {table}_hnsw"))  # a killed bulk
+    async with PgVectorStore(PG, table=table) as store:
+        assert await store.count() == 1
+        assert await hnsw_indexes(store) == [f"{table}_hnsw"]
+
+
 async def test_a_selective_filter_gets_every_match(table: str) -> None:
     assert PG is not None
     vectors = unit(2, 3000)
