@@ -11,17 +11,16 @@ as in :mod:`beluga.memory.stores.sqlite`.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import sqlite3
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
+from beluga.core.sqlitedb import SqliteFile
 from beluga.graphs.checkpoints.base import (
     Checkpoint,
     CheckpointMeta,
@@ -36,7 +35,6 @@ __all__ = ["SqliteCheckpointer", "default_graphs_path"]
 
 _OP = "graphs.checkpoints.sqlite"
 _PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
-T = TypeVar("T")
 
 
 def default_graphs_path() -> Path:
@@ -66,9 +64,22 @@ class SqliteCheckpointer(AsyncClosing):
         self.path = Path(path).expanduser() if path is not None else default_graphs_path()
         self._cps = f"{prefix}_checkpoints"
         self._writes = f"{prefix}_writes"
-        self._busy_timeout = busy_timeout
-        self._conn: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._db = SqliteFile(
+            self.path,
+            op=_OP,
+            kind="checkpoint",
+            setting="graphs.checkpoints.path",
+            schema=(
+                f"CREATE TABLE IF NOT EXISTS {self._cps} (run_id TEXT NOT NULL, checkpoint_id "
+                "TEXT NOT NULL, step INTEGER NOT NULL, status TEXT NOT NULL, graph TEXT NOT "
+                "NULL, created REAL NOT NULL, next TEXT NOT NULL, data TEXT NOT NULL, "
+                "PRIMARY KEY (run_id, checkpoint_id))",
+                f"CREATE TABLE IF NOT EXISTS {self._writes} (run_id TEXT NOT NULL, "
+                "checkpoint_id TEXT NOT NULL, task_id TEXT NOT NULL, data TEXT NOT NULL, "
+                "PRIMARY KEY (run_id, checkpoint_id, task_id))",
+            ),
+            busy_timeout=busy_timeout,
+        )
 
     async def put(self, checkpoint: Checkpoint) -> None:
         check_run_id(_OP, checkpoint.run_id)
@@ -83,17 +94,17 @@ class SqliteCheckpointer(AsyncClosing):
             encode_checkpoint(checkpoint),
         )
         sql = f"INSERT OR REPLACE INTO {self._cps} VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        await self._run(self._write, sql, row)
+        await self._db.write(sql, row)
 
     async def put_writes(
         self, run_id: str, checkpoint_id: str, task_id: str, write: dict[str, Any]
     ) -> None:
         sql = f"INSERT OR REPLACE INTO {self._writes} VALUES (?, ?, ?, ?)"
-        await self._run(self._write, sql, (run_id, checkpoint_id, task_id, encode_write(write)))
+        await self._db.write(sql, (run_id, checkpoint_id, task_id, encode_write(write)))
 
     async def get(self, run_id: str, checkpoint_id: str | None = None) -> Checkpoint | None:
         check_run_id(_OP, run_id)
-        return await self._run(self._get, run_id, checkpoint_id)
+        return await self._db.run(lambda conn: self._get(conn, run_id, checkpoint_id))
 
     async def history(self, run_id: str) -> Sequence[CheckpointMeta]:
         check_run_id(_OP, run_id)
@@ -101,7 +112,7 @@ class SqliteCheckpointer(AsyncClosing):
             "SELECT run_id, checkpoint_id, step, status, graph, created, next FROM "
             f"{self._cps} WHERE run_id = ? ORDER BY checkpoint_id"
         )
-        return [_meta(r) for r in await self._run(self._query, sql, (run_id,))]
+        return [_meta(r) for r in await self._db.query(sql, (run_id,))]
 
     async def runs(self) -> list[CheckpointMeta]:
         """The latest checkpoint of every run, by run id."""
@@ -110,113 +121,33 @@ class SqliteCheckpointer(AsyncClosing):
             f"{self._cps} c WHERE checkpoint_id = (SELECT MAX(checkpoint_id) FROM {self._cps} "
             "WHERE run_id = c.run_id) ORDER BY run_id"
         )
-        return [_meta(r) for r in await self._run(self._query, sql, ())]
+        return [_meta(r) for r in await self._db.query(sql)]
 
     async def aclose(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        try:
-            await asyncio.get_running_loop().run_in_executor(executor, self._close)
-        finally:
-            executor.shutdown(wait=False)
+        await self._db.aclose()
 
     # -- on the worker thread -------------------------------------------------------------
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="beluga-graphs-sqlite")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is not None:
-            return self._conn
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=self._busy_timeout)
-        except (OSError, sqlite3.Error) as exc:
-            raise self._error(exc) from exc
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self._cps} (run_id TEXT NOT NULL, checkpoint_id "
-                "TEXT NOT NULL, step INTEGER NOT NULL, status TEXT NOT NULL, graph TEXT NOT "
-                "NULL, created REAL NOT NULL, next TEXT NOT NULL, data TEXT NOT NULL, "
-                "PRIMARY KEY (run_id, checkpoint_id))"
-            )
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self._writes} (run_id TEXT NOT NULL, "
-                "checkpoint_id TEXT NOT NULL, task_id TEXT NOT NULL, data TEXT NOT NULL, "
-                "PRIMARY KEY (run_id, checkpoint_id, task_id))"
-            )
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            conn.close()
-            raise self._error(exc) from exc
-        self._conn = conn
-        return conn
-
-    def _get(self, run_id: str, cp_id: str | None) -> Checkpoint | None:
+    def _get(self, conn: sqlite3.Connection, run_id: str, cp_id: str | None) -> Checkpoint | None:
         if cp_id is None:
             sql = (
                 f"SELECT checkpoint_id, data FROM {self._cps} WHERE run_id = ? "
                 "ORDER BY checkpoint_id DESC LIMIT 1"
             )
-            rows = self._query(sql, (run_id,))
+            rows = conn.execute(sql, (run_id,)).fetchall()
         else:
             sql = (
                 f"SELECT checkpoint_id, data FROM {self._cps} WHERE run_id = ? "
                 "AND checkpoint_id = ?"
             )
-            rows = self._query(sql, (run_id, cp_id))
+            rows = conn.execute(sql, (run_id, cp_id)).fetchall()
         if not rows:
             return None
         found, data = rows[0]
         cp = decode_checkpoint(_OP, data)
         sql = f"SELECT task_id, data FROM {self._writes} WHERE run_id = ? AND checkpoint_id = ?"
-        cp.writes = {t: decode_write(_OP, d) for t, d in self._query(sql, (run_id, found))}
+        cp.writes = {t: decode_write(_OP, d) for t, d in conn.execute(sql, (run_id, found))}
         return cp
-
-    def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        try:
-            return self._connection().execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-
-    def _write(self, sql: str, params: Sequence[Any]) -> None:
-        try:
-            self._connection().execute(sql, params)
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-
-    def _close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
-
-    def _error(self, exc: BaseException) -> BelugaError:
-        if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
-            return BelugaError(
-                _OP,
-                ErrorCode.INVALID_CONFIG,
-                f"checkpoint store {self.path} is not a SQLite database: point "
-                "graphs.checkpoints.path at a checkpoint database or at a new file",
-                cause=exc,
-            )
-        if isinstance(exc, sqlite3.OperationalError | OSError):
-            return BelugaError(
-                _OP,
-                ErrorCode.PROVIDER_UNAVAILABLE,
-                f"checkpoint store SQLite {self.path} failed ({exc}): check that the folder "
-                "exists and is writable and the disk has room",
-                retryable=True,
-                cause=exc,
-            )
-        return BelugaError(
-            _OP, ErrorCode.INTERNAL, f"checkpoint store {self.path}: {exc}", cause=exc
-        )
 
     def __repr__(self) -> str:
         return f"SqliteCheckpointer({str(self.path)!r})"

@@ -65,6 +65,7 @@ from usearch.index import Index
 
 from beluga.core.closing import AsyncClosing
 from beluga.core.errors import BelugaError, ErrorCode
+from beluga.core.sqlitedb import connect, sqlite_error
 from beluga.schema import Document
 from beluga.vectorstores._common import (
     check_batch,
@@ -338,18 +339,11 @@ class USearchVectorStore(AsyncClosing):
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=self._busy_timeout)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.Error as exc:
+            return connect(self.path, self._busy_timeout)
+        except (OSError, sqlite3.Error) as exc:
             raise self._error(exc) from exc
-        return conn
 
     def _open(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise self._error(exc) from exc
         conn = self._connect()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -602,7 +596,15 @@ class USearchVectorStore(AsyncClosing):
             self._index.save(str(temporary))
             os.replace(temporary, self.index_path)
         except (OSError, RuntimeError) as exc:
-            raise self._error(exc) from exc
+            raise BelugaError(
+                _OP,
+                ErrorCode.PROVIDER_UNAVAILABLE,
+                f"could not save the index {self.index_path} ({exc}): check that the folder "
+                "is writable and the disk has room (SQLite keeps every write: the next open "
+                "rebuilds the index)",
+                retryable=True,
+                cause=exc,
+            ) from exc
         conn.execute(
             f"UPDATE {_COLLECTIONS} SET index_generation = ? WHERE name = ? AND generation = ?",
             (generation, self.collection, generation),
@@ -619,22 +621,7 @@ class USearchVectorStore(AsyncClosing):
                 writer.close()
 
     def _error(self, exc: BaseException) -> BelugaError:
-        if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
-            return BelugaError(
-                _OP,
-                ErrorCode.INVALID_CONFIG,
-                f"vector store {self.path} is not a SQLite database: point the store's path "
-                "at a vector database or at a new file",
-                cause=exc,
-            )
-        return BelugaError(
-            _OP,
-            ErrorCode.PROVIDER_UNAVAILABLE,
-            f"vector store {self.path}: {type(exc).__name__}: {exc}; check that the folder "
-            "exists and is writable, the disk has room, and no process holds the write lock "
-            "for longer than busy_timeout",
-            cause=exc,
-        )
+        return sqlite_error(_OP, exc, kind="vector", path=self.path, setting="the store's path")
 
     def __repr__(self) -> str:
         return (
