@@ -7,13 +7,16 @@ there, see benchmarks/peers.txt; ``--json`` for scripts; ``--n``/``--dims`` for 
 - 100,000 seeded, clustered unit vectors of 384 dims (200 centres: embeddings cluster by
   topic) and 1,000 queries from the same distribution, none of them stored; the truth is an
   exact numpy search.
-- ``usearch store`` is :class:`USearchVectorStore.search` (async, documents read back from
-  SQLite and decoded); ``usearch raw`` is ``Index.search`` on the very same in-memory graph, so
-  the difference is the framework's own cost per query. ``pgvector store`` is
-  :class:`PgVectorStore.search` against ``pgvector raw``, the same ``ORDER BY embedding <=> %s
-  LIMIT 10`` through psycopg on the same table and server (ids only). ``faiss-hnsw`` is
-  ``IndexHNSWFlat`` (inner product on unit vectors). Every index has M=16, ef_construction=64,
-  ef_search=64; one query at a time, one thread.
+- ``faiss store`` (the embedded default) is :class:`FaissVectorStore.search` (async, documents
+  read back from SQLite and decoded); ``faiss raw`` is FAISS's ``search`` on the very same
+  in-memory graph, so the difference is the framework's own cost per query; ``by hand`` is that
+  bare search plus what a user writes to read texts and metadata back. ``usearch store``,
+  ``raw`` and ``by hand`` are the same for :class:`USearchVectorStore` (bf16 graph).
+  ``pgvector store`` is :class:`PgVectorStore.search` against ``pgvector raw``, the same
+  ``ORDER BY embedding <=> %s LIMIT 10`` through psycopg on the same table and server (ids
+  only). ``faiss-hnsw`` is a bare ``IndexHNSWFlat`` built apart (inner product on unit
+  vectors), the reference. Every index has M=16, ef_construction=64, ef_search=64; one query at
+  a time, one thread.
 - Timing: rounds interleave the contenders (rotating who goes first) and each reports the median
   and p99 latency over all its queries and queries/s (queries over the time they took).
 - What is built is kept in ``.bench/vectorstores`` (the SQLite file and its index, the FAISS
@@ -86,16 +89,29 @@ def recall_at_k(found: list[list[Any]], truth: npt.NDArray[np.int64]) -> float:
 Search = Callable[[Matrix], Awaitable[list[int]]]
 
 
-async def usearch_contenders(
-    data: Matrix, rebuild: bool
-) -> tuple[dict[str, Search], dict[str, Any], Callable[[], Awaitable[None]]]:
-    from beluga.schema import Document
-    from beluga.vectorstores.providers.usearch import USearchVectorStore
+def _bare_search(system: str, index: Any) -> Callable[[Matrix], list[int]]:
+    """The library's own call on the store's in-memory graph: keys only."""
+    if system == "usearch":
+        graph = index.index
+        return lambda q: graph.search(q, count=K, threads=1).keys.tolist()
+    import faiss
 
-    path = _cache(f"usearch-{len(data)}-{data.shape[1]}.db", rebuild)
+    graph, params = index.index, faiss.SearchParametersHNSW(efSearch=EF_SEARCH)
+    return lambda q: graph.search(q[None, :], K, params=params)[1][0].tolist()
+
+
+async def embedded_contenders(
+    system: str, data: Matrix, rebuild: bool
+) -> tuple[dict[str, Search], dict[str, Any], Callable[[], Awaitable[None]]]:
+    """The embedded store ``system`` (``faiss``, the default, or ``usearch``), its bare index
+    and the same by hand."""
+    from beluga.schema import Document
+    from beluga.vectorstores import registry
+
+    path = _cache(f"{system}-store-{len(data)}-{data.shape[1]}.db", rebuild)
     info_path = path.with_suffix(".json")
     options = {"connectivity": M, "expansion_add": EF_CONSTRUCTION, "expansion_search": EF_SEARCH}
-    store = USearchVectorStore(path, **options)  # type: ignore[arg-type]
+    store: Any = registry.get(system)(path, **options)
     start = time.perf_counter()
     existing = await store.count()
     info: dict[str, Any]
@@ -114,9 +130,8 @@ async def usearch_contenders(
     else:
         info = _load(info_path)
         info["open_s"] = round(time.perf_counter() - start, 2)
-    index = store._index
-    assert index is not None
-    key_to_id: dict[int, int] = {}
+    assert store._index is not None
+    bare = _bare_search(system, store._index)
     rows = store._read(f"SELECT key, id FROM {store._table}", ())  # the raw side returns ids too
     key_to_id = {int(key): int(doc_id) for key, doc_id in rows}
 
@@ -124,7 +139,7 @@ async def usearch_contenders(
         return [int(hit.document.id) for hit in await store.search(q, k=K)]
 
     async def raw(q: Matrix) -> list[int]:
-        return [key_to_id[int(key)] for key in index.search(q, count=K, threads=1).keys]
+        return [key_to_id[key] for key in bare(q)]
 
     by_hand_db = sqlite3.connect(path, isolation_level=None)
     marks = ", ".join("?" * K)
@@ -132,7 +147,7 @@ async def usearch_contenders(
 
     async def by_hand(q: Matrix) -> list[int]:
         """What a user writes around the bare index to get texts and metadata back."""
-        keys = [int(key) for key in index.search(q, count=K, threads=1).keys]
+        keys = bare(q)
         rows = {int(i): (t, json.loads(m)) for i, t, m in by_hand_db.execute(rows_sql, keys)}
         return [key_to_id[key] for key in keys if key_to_id[key] in rows]
 
@@ -140,8 +155,8 @@ async def usearch_contenders(
         by_hand_db.close()
         await store.aclose()
 
-    info["installed_mb"] = _installed_mb("usearch")
-    contenders = {"usearch store": framework, "usearch raw": raw, "usearch by hand": by_hand}
+    info["installed_mb"] = _installed_mb("faiss-cpu" if system == "faiss" else "usearch")
+    contenders = {f"{system} store": framework, f"{system} raw": raw, f"{system} by hand": by_hand}
     return contenders, info, close
 
 
@@ -317,10 +332,11 @@ async def run(
     contenders: dict[str, Search] = {}
     builds: dict[str, Any] = {}
     closers: list[Callable[[], Awaitable[None]]] = []
-    found, info, close = await usearch_contenders(data, rebuild)
-    contenders |= found
-    builds["usearch"] = info
-    closers.append(close)
+    for system in ("faiss", "usearch"):
+        found, info, close = await embedded_contenders(system, data, rebuild)
+        contenders |= found
+        builds[system] = info
+        closers.append(close)
     if os.environ.get("BELUGA_PG_DSN"):
         found, info, close = await pgvector_contenders(data, rebuild)
         contenders |= found
@@ -329,7 +345,7 @@ async def run(
     try:
         found, info = faiss_contender(data, rebuild)
         contenders |= found
-        builds["faiss"] = info
+        builds["faiss-hnsw"] = info
     except ImportError:
         print("faiss-cpu is not installed: no FAISS-HNSW figures", file=sys.stderr)
     try:
@@ -345,7 +361,7 @@ async def run(
         "results": results,
         "builds": builds,
     }
-    for system in ("usearch", "pgvector"):
+    for system in ("faiss", "usearch", "pgvector"):
         store, raw = results.get(f"{system} store"), results.get(f"{system} raw")
         hand = results.get(f"{system} by hand")
         if store and raw and hand:
@@ -372,7 +388,7 @@ def report(summary: dict[str, Any]) -> None:
             f"  {name:15} recall@10 {row['recall@10']:.4f}  median {row['median_us']:8.1f} us  "
             f"p99 {row['p99_us']:8.1f} us  {row['qps']:8.1f} q/s"
         )
-    for system in ("usearch", "pgvector"):
+    for system in ("faiss", "usearch", "pgvector"):
         over = summary.get(f"{system}_overhead")
         if over:
             print(

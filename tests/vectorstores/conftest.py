@@ -76,8 +76,21 @@ async def pgvector_store(
         await store.aclose()
 
 
+@asynccontextmanager
+async def faiss_store(
+    dimensions: int, metric: Metric, tmp_path: Path
+) -> AsyncIterator[VectorStore]:
+    from beluga.vectorstores.providers.faiss import FaissVectorStore
+
+    async with FaissVectorStore(
+        tmp_path / "vectors.db", dimensions=dimensions, metric=metric, exact_below=4
+    ) as store:
+        yield store
+
+
 FACTORIES: list[StoreFactory] = [
     StoreFactory("memory", memory_store),
+    StoreFactory("faiss", faiss_store),
     StoreFactory("usearch", usearch_store),
     StoreFactory("pgvector", pgvector_store),
 ]

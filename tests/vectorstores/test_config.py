@@ -16,6 +16,7 @@ from beluga.vectorstores.config import (
     validate_vectorstores,
 )
 from beluga.vectorstores.middleware import TracedVectorStore
+from beluga.vectorstores.providers.faiss import FaissVectorStore
 from beluga.vectorstores.providers.memory import InMemoryVectorStore
 from beluga.vectorstores.providers.pgvector import PgVectorStore
 from beluga.vectorstores.providers.usearch import USearchVectorStore
@@ -83,7 +84,7 @@ def test_no_section_means_the_embedded_default(
 ) -> None:
     monkeypatch.setenv("BELUGA_VECTORS_DB", str(tmp_path / "default.db"))
     store = inner(build_vector_store(parse_config({}, source="beluga.yaml")))
-    assert isinstance(store, USearchVectorStore)
+    assert isinstance(store, FaissVectorStore)
     assert store.path == tmp_path / "default.db"
 
 

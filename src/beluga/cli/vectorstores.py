@@ -210,7 +210,8 @@ def _root(path: Path | None, name: str | None) -> tuple[BelugaConfig, str]:
             f"vectorstores.stores.{ref}.provider",
             "the 'memory' store keeps its documents inside the process that filled it; no "
             "command can read them",
-            "use provider usearch or pgvector to keep documents where this command can see them",
+            "use provider faiss, usearch or pgvector to keep documents where this command can "
+            "see them",
         )
     return root, ref
 

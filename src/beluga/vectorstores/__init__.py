@@ -1,6 +1,6 @@
 """Vector stores: similarity search over embedded documents (see :mod:`.base`).
 
-``create("usearch", path=...)`` is the embedded persistent default (SQLite + an HNSW index),
+``create("faiss", path=...)`` is the embedded persistent default (SQLite + an HNSW index),
 ``create("memory")`` the exact in-memory store, ``create("pgvector", dsn=...)`` PostgreSQL;
 :func:`build_vector_store` builds what ``beluga.yaml``'s ``vectorstores:`` section names. One
 filter language (:mod:`.filters`) for all of them. The protocol and the filter language import

@@ -3,10 +3,10 @@
 ::
 
     vectorstores:
-      default: docs            # a name below, or a provider name (memory, usearch, pgvector)
+      default: docs            # a name below, or a provider name (memory, faiss, pgvector)
       stores:
         docs:
-          provider: usearch    # the embedded default: SQLite + HNSW, one file
+          provider: faiss      # the embedded default: SQLite + HNSW (usearch: the small one)
           path: ~/.beluga/vectors.db
           collection: docs
           metric: cosine       # cosine (default), dot or euclidean
@@ -18,7 +18,7 @@
           ef_search: 64        # any other key is the provider's keyword
 
 Switching store is this section alone: code asks for :func:`build_vector_store` and gets the
-store the file names, traced. With no section the default is ``local``: the embedded usearch
+store the file names, traced. With no section the default is ``local``: the embedded FAISS
 store at ``$BELUGA_VECTORS_DB`` or ``~/.beluga/vectors.db``.
 """
 

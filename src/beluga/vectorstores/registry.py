@@ -1,6 +1,6 @@
 """The vector-store registry: provider names to store classes, built-ins lazily.
 
-``create("usearch", path="docs.db", dimensions=384)`` and a ``vectorstores:`` entry of
+``create("faiss", path="docs.db", dimensions=384)`` and a ``vectorstores:`` entry of
 ``beluga.yaml`` take the same keywords (each store's constructor's). Built-ins register an
 import path, so importing this module imports no library: the vector databases (``qdrant``,
 ``chroma``, ``pinecone``, ``weaviate``) each need their extra. Third-party packages register
@@ -21,7 +21,7 @@ from beluga.vectorstores.middleware import traced
 __all__ = ["DEFAULT_PROVIDER", "VectorStoreFactory", "create", "registry"]
 
 VectorStoreFactory = Callable[..., VectorStore]
-DEFAULT_PROVIDER = "usearch"
+DEFAULT_PROVIDER = "faiss"
 """The embedded persistent default (chosen by measurement: docs/readme/vectorstores.md)."""
 
 registry: Registry[VectorStoreFactory] = Registry("vector store", "beluga.vectorstores")
@@ -30,6 +30,12 @@ registry.register(
     "beluga.vectorstores.providers.memory:InMemoryVectorStore",
     extra="vectorstores",
     requires=("numpy",),
+)
+registry.register(
+    "faiss",
+    "beluga.vectorstores.providers.faiss:FaissVectorStore",
+    extra="vectorstores",
+    requires=("numpy", "faiss"),
 )
 registry.register(
     "usearch",

@@ -1,58 +1,24 @@
-"""The embedded persistent default: documents in SQLite, vectors in a usearch HNSW index.
+"""The embedded store on usearch: documents in SQLite, vectors in a usearch HNSW index.
 
-Chosen by measurement (docs/readme/vectorstores.md has the table): usearch is maintained, a
-~11 MB wheel, deletes in place and has half-precision kernels; hnswlib has had no release since
-2023, FAISS's HNSW cannot delete, sqlite-vec cannot be loaded by a Python whose ``sqlite3``
-lacks extension loading (this one) and scans exactly, LanceDB pulls ~360 MB and answers in
-milliseconds. The index keeps ``dtype="bf16"`` vectors: on 100,000 vectors of 384 dims (on a
-CPU with AVX-512 BF16) usearch's bfloat16 kernel answers in 145 µs where f16 takes 205 and f32
-310, at recall@10 0.965 (f16 0.975), and bfloat16 has float32's range, so large dot-product
-vectors cannot overflow as in f16. Every candidate is rescored with its float32 vector from
-SQLite, so scores are exact. ``dtype="i8"`` (cosine only: unit vectors keep their components
-in [-1, 1]) is coarse, so it proposes twice ``k`` candidates, which keeps recall@10 at 0.96
-where its own top 10 reach 0.83.
-Cosine vectors are stored unit-length and ranked by inner product.
-A document of one plain text part is stored as its text (decoded ten times faster than the wire
-form); any other (image parts, several parts) as its wire JSON.
-
-Durability comes from SQLite, not from the index file:
-
-- SQLite (WAL, one file) is the source of truth: every document, its metadata and its vector,
-  written in one transaction per call, which also bumps the collection's ``generation``.
-- The HNSW index lives in memory and is saved beside the database (``<db>.<collection>.usearch``,
-  written to a temporary file and renamed, so it is never half-written) by :meth:`flush` and
-  :meth:`aclose`, which then record the generation it holds. On open, an index file whose
-  generation is not the database's (the process was killed, another process wrote) is not
-  trusted: the index is rebuilt from the vectors in SQLite. A kill therefore loses no
-  committed write; it costs one rebuild.
-- Every call first compares the database's generation with its own (when SQLite's
-  ``data_version`` says another connection committed), so a write by another process is seen
-  (by a rebuild) rather than silently missed. One process should write at a
-  time; SQLite's write lock serializes them if not.
-
-Filters run in SQLite (:func:`beluga.vectorstores.sql.sqlite_where`, bound parameters). When
-few documents match (``exact_below``) their vectors are read back from the index and all of
-them scored; otherwise the index is searched for more candidates than ``k`` and they are
-filtered, widening (up to the whole index) until ``k`` match. An unfiltered search runs on the
-event loop (a fraction of a millisecond, no thread hop); writes, filters, counts and rebuilds
-run on the store's own worker thread, so the loop never waits on disk for them.
+Everything but the index is :class:`~beluga.vectorstores.providers._embedded.IndexedSqliteStore`
+(durability, filters, threads). usearch is the small option (an ~11 MB wheel) and the frugal one:
+its index keeps ``dtype="bf16"`` vectors, half of float32's memory, and deletes in place. On
+100,000 vectors of 384 dims (on a CPU with AVX-512 BF16) its bfloat16 kernel answers in 145 µs
+where f16 takes 205 and f32 310, at recall@10 0.968 (f16 0.975), and bfloat16 has float32's
+range, so large dot-product vectors cannot overflow as in f16. Hits are rescored with their
+float32 vectors from SQLite, so scores are exact. ``dtype="i8"`` (cosine only: unit vectors keep
+their components in [-1, 1]) is coarse, so it proposes twice ``k`` candidates, which keeps
+recall@10 at 0.96 where its own top 10 reach 0.83. A saved index of another dtype is rebuilt in
+the one asked for.
 """
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
-import math
-import os
-import re
-import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 
 # onnxruntime's extension segfaults when it loads after usearch's in one process (onnxruntime
 # 1.32 with usearch 2.26: `import usearch.index; import onnxruntime` dies, the other order is
@@ -63,62 +29,66 @@ if importlib.util.find_spec("onnxruntime") is not None:
 from usearch.compiled import ScalarKind
 from usearch.index import Index
 
-from beluga.core.closing import AsyncClosing
-from beluga.core.errors import BelugaError, ErrorCode
-from beluga.core.sqlitedb import connect, sqlite_error
-from beluga.schema import Document
-from beluga.vectorstores._common import (
-    check_batch,
-    check_dimensions,
-    check_k,
-    check_metric,
-    delete_filter,
-    exact_scores,
-    finite_threshold,
-    invalid,
-    packed,
-    query_vector,
-    unit_rows,
-    unpacked_rows,
+from beluga.vectorstores._common import invalid
+from beluga.vectorstores.base import Metric
+from beluga.vectorstores.providers._embedded import (
+    HnswIndex,
+    IndexedSqliteStore,
+    Keys,
 )
-from beluga.vectorstores.base import MetadataFilter, Metric, ScoredDocument
-from beluga.vectorstores.filters import And, Filter, parse
-from beluga.vectorstores.sql import sqlite_where
 
-__all__ = ["USearchVectorStore", "default_vectors_path"]
+__all__ = ["USearchVectorStore"]
 
 _OP = "vectorstores.usearch"
-_COLLECTIONS = "beluga_vector_collections"
-_NAME = re.compile(r"^[A-Za-z0-9_]{1,48}$")
 # Cosine vectors are stored unit-length, so the index ranks them by inner product.
-_USEARCH_METRIC = {"cosine": "ip", "dot": "ip", "euclidean": "l2sq"}
+_METRIC = {"cosine": "ip", "dot": "ip", "euclidean": "l2sq"}
 _KINDS = {
     "f32": ScalarKind.F32,
     "bf16": ScalarKind.BF16,
     "f16": ScalarKind.F16,
     "i8": ScalarKind.I8,
 }
-_CHUNK = 500  # ids per IN (...) list, far below SQLite's parameter limit
-_MMAP_BYTES = 1 << 30  # the reader maps the file: hits are read without a system call each
-_T = TypeVar("_T")
-_Matrix = npt.NDArray[np.float32]
+_Dtype = Literal["f32", "bf16", "f16", "i8"]
 
 
-def default_vectors_path() -> Path:
-    """``$BELUGA_VECTORS_DB``, else ``~/.beluga/vectors.db``."""
-    env = os.environ.get("BELUGA_VECTORS_DB")
-    return Path(env).expanduser() if env else Path.home() / ".beluga" / "vectors.db"
+class _USearch:
+    """:class:`HnswIndex` over a usearch ``Index`` (keys as its uint64 labels)."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self._factor = 2 if index.dtype == ScalarKind.I8 else 1  # i8 ranks coarsely
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def stale(self) -> bool:
+        return False  # usearch deletes in place
+
+    def add(self, keys: Keys, vectors: Any) -> None:
+        self.index.add(keys.astype(np.uint64), vectors, threads=0 if len(keys) > 64 else 1)
+
+    def remove(self, keys: Keys) -> None:
+        self.index.remove(keys.astype(np.uint64))
+
+    def search(self, query: Any, k: int) -> tuple[Keys, None]:
+        found = self.index.search(query, count=k * self._factor, threads=1).keys
+        return found.astype(np.int64), None
+
+    def vectors(self, keys: Keys) -> Any:
+        found = self.index.get(keys.astype(np.uint64), dtype="f32")
+        return np.asarray(found, dtype=np.float32).reshape(len(keys), -1)
+
+    def save(self, path: str) -> None:
+        self.index.save(path)
 
 
-def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterable[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-class USearchVectorStore(AsyncClosing):
+class USearchVectorStore(IndexedSqliteStore):
     """A persistent collection: SQLite file plus a usearch HNSW index (module docstring)."""
 
     provider = "usearch"
+    op = _OP
+    index_suffix = "usearch"
 
     def __init__(
         self,
@@ -130,501 +100,54 @@ class USearchVectorStore(AsyncClosing):
         connectivity: int = 16,
         expansion_add: int = 64,
         expansion_search: int = 64,
-        dtype: Literal["f32", "bf16", "f16", "i8"] = "bf16",
+        dtype: _Dtype = "bf16",
         exact_below: int = 20_000,
         busy_timeout: float = 10.0,
     ) -> None:
-        if not isinstance(collection, str) or not _NAME.match(collection):
-            raise invalid(
-                _OP,
-                f"collection {collection!r} must be 1-48 letters, digits or underscores",
-            )
-        if dtype not in ("f32", "bf16", "f16", "i8"):
+        if dtype not in _KINDS:
             raise invalid(_OP, f"dtype must be 'f32', 'bf16', 'f16' or 'i8', got {dtype!r}")
         if dtype == "i8" and metric != "cosine":
             raise invalid(_OP, "dtype 'i8' needs metric 'cosine' (unit vectors); use 'bf16'")
-        for name, value in (
-            ("connectivity", connectivity),
-            ("expansion_add", expansion_add),
-            ("expansion_search", expansion_search),
-            ("exact_below", exact_below),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise invalid(_OP, f"{name} must be a positive int, got {value!r}")
-        self.path = Path(path).expanduser() if path is not None else default_vectors_path()
-        self.collection = collection
-        self.metric: Metric = check_metric(_OP, metric)
-        self.dimensions = check_dimensions(_OP, dimensions)
-        self.index_path = self.path.with_name(f"{self.path.name}.{collection}.usearch")
-        self._table = f"beluga_vectors_{collection}"
-        self._connectivity = connectivity
-        self._expansion_add = expansion_add
-        self._expansion_search = expansion_search
-        self._dtype = dtype
-        self._exact_below = exact_below
-        self._busy_timeout = busy_timeout
-        self._index: Index | None = None
-        self._generation = -1  # what the in-memory index holds; -1: nothing loaded yet
-        self._version = -1  # the reader's PRAGMA data_version when the generation was checked
-        self._saved = -1  # the generation of the index file on disk
-        self._writer: sqlite3.Connection | None = None
-        self._reader: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
-        self._lock = asyncio.Lock()
-        self._closed = False
+        super().__init__(
+            path,
+            collection=collection,
+            dimensions=dimensions,
+            metric=metric,
+            connectivity=connectivity,
+            expansion_add=expansion_add,
+            expansion_search=expansion_search,
+            exact_below=exact_below,
+            busy_timeout=busy_timeout,
+        )
+        self._dtype: _Dtype = dtype
 
-    # -- the protocol --------------------------------------------------------------------------
-
-    async def upsert(
-        self, documents: Sequence[Document], vectors: Sequence[Sequence[float]] | Any
-    ) -> None:
-        matrix = check_batch(_OP, documents, vectors, self.dimensions, self.metric)
-        if self.metric == "cosine":
-            matrix = unit_rows(matrix)
-        if not len(documents):
-            return
-        rows = [(d.id, *packed(d), matrix[i].tobytes()) for i, d in enumerate(documents)]
-        async with self._lock:
-            await self._ready()
-            await self._run(self._upsert, rows, matrix)
-
-    async def search(
-        self,
-        vector: Sequence[float] | Any,
-        *,
-        k: int = 4,
-        filter: MetadataFilter | None = None,
-        score_threshold: float | None = None,
-    ) -> list[ScoredDocument]:
-        check_k(_OP, k)
-        threshold = finite_threshold(_OP, score_threshold)
-        node = parse(filter)
-        async with self._lock:
-            await self._ready()
-            query = query_vector(_OP, vector, self.dimensions, self.metric)
-            index = self._index
-            if index is None or len(index) == 0:
-                return []
-            # The index proposes candidates in its dtype (twice k from an i8 index, whose ranking
-            # is coarse); their float32 vectors in SQLite rank and score them exactly.
-            count = k * (2 if index.dtype == ScalarKind.I8 else 1)
-            if isinstance(node, And) and not node.children:
-                keys = index.search(query, count=count, threads=1).keys
-            else:
-                keys = await self._run(self._filtered, query, count, node)
-            rows, vectors = self._candidates(keys.tolist())
-        if not rows:
-            return []
-        scores = self._exact_scores(vectors, query)
-        best = np.argsort(-scores, kind="stable")[:k].tolist()
-        if threshold is not None:
-            best = [i for i in best if scores[i] >= threshold]
-        documents = unpacked_rows(_OP, [rows[i][1:5] for i in best])
-        return [
-            ScoredDocument(doc, float(scores[i])) for doc, i in zip(documents, best, strict=True)
-        ]
-
-    async def get(self, ids: Sequence[str]) -> list[Document]:
-        if isinstance(ids, str):
-            raise invalid(_OP, f"ids must be a list of ids, got the string {ids!r}")
-        async with self._lock:
-            await self._ready()
-            found: dict[str, Document] = {}
-            for chunk in _chunks(list(dict.fromkeys(ids))):
-                marks = ", ".join("?" * len(chunk))
-                sql = (
-                    f"SELECT id, text, document, metadata FROM {self._table} WHERE id IN ({marks})"
-                )
-                for document in unpacked_rows(_OP, self._read(sql, chunk)):
-                    found[document.id] = document
-        return [found[i] for i in ids if i in found]
-
-    async def delete(
-        self, ids: Sequence[str] | None = None, *, filter: MetadataFilter | None = None
-    ) -> None:
-        node = delete_filter(_OP, ids, filter)
-        async with self._lock:
-            await self._ready()
-            await self._run(self._delete, None if ids is None else list(ids), node)
-
-    async def count(self, filter: MetadataFilter | None = None) -> int:
-        node = parse(filter)
-        async with self._lock:
-            await self._ready()
-            where, params = sqlite_where(node)
-            sql = f"SELECT COUNT(*) FROM {self._table} WHERE {where}"
-            rows = await self._run(self._query, sql, params)
-        return int(rows[0][0])
-
-    async def flush(self) -> None:
-        """Save the index file now (it is also saved on :meth:`aclose`), so the next open
-        loads it instead of rebuilding."""
-        async with self._lock:
-            if self._writer is not None:
-                await self._run(self._save)
-
-    async def aclose(self) -> None:
-        async with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            executor, self._executor = self._executor, None
-            if executor is None:
-                return
-            try:
-                await asyncio.get_running_loop().run_in_executor(executor, self._close)
-            finally:
-                executor.shutdown(wait=False)
-                reader, self._reader = self._reader, None
-                if reader is not None:
-                    reader.close()
-
-    # -- on the event loop ---------------------------------------------------------------------
-
-    async def _ready(self) -> None:
-        """Open on first use; rebuild the index when another process wrote since."""
-        if self._closed:
-            raise BelugaError(_OP, ErrorCode.INVALID_REQUEST, f"{self!r} is closed")
-        if self._writer is None:
-            await self._run(self._open)
-            self._reader = self._connect()
-            self._read(f"PRAGMA mmap_size = {_MMAP_BYTES}", ())
-        # data_version changes only when another connection (the writer, another process)
-        # commits, and costs less than the generation's query, which runs only then.
-        version = self._read("PRAGMA data_version", ())[0][0]
-        if version == self._version and self._generation >= 0:
-            return
-        generation = self._read(
-            f"SELECT generation FROM {_COLLECTIONS} WHERE name = ?", (self.collection,)
-        )[0][0]
-        if generation != self._generation:
-            await self._run(self._rebuild)
-        self._version = version
-
-    def _read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        assert self._reader is not None
-        try:
-            return self._reader.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-
-    def _exact_scores(self, vectors: _Matrix, query: _Matrix) -> _Matrix:
-        if self.metric != "cosine":
-            return exact_scores(self.metric, vectors, query)
-        result: _Matrix = vectors @ (query / np.float32(np.linalg.norm(query)))  # unit rows
-        return result
-
-    def _candidates(self, keys: list[int]) -> tuple[list[tuple[Any, ...]], _Matrix]:
-        """The rows of ``keys`` (in order; ``key, id, text, document, metadata, vector``) and
-        their float32 vectors as one matrix."""
-        rows: dict[int, tuple[Any, ...]] = {}
-        for chunk in _chunks(keys):
-            marks = ", ".join("?" * len(chunk))
-            sql = (
-                f"SELECT key, id, text, document, metadata, vector FROM {self._table} "
-                f"WHERE key IN ({marks})"
-            )
-            for row in self._read(sql, chunk):
-                rows[row[0]] = row
-        ordered = [rows[key] for key in keys if key in rows]
-        vectors = np.frombuffer(b"".join(r[5] for r in ordered), dtype=np.float32)
-        return ordered, vectors.reshape(len(ordered), self.dimensions or 0)
-
-    # -- on the worker thread ------------------------------------------------------------------
-
-    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="beluga-vectors-usearch")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            return connect(self.path, self._busy_timeout)
-        except (OSError, sqlite3.Error) as exc:
-            raise self._error(exc) from exc
-
-    def _open(self) -> None:
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {_COLLECTIONS} (name TEXT PRIMARY KEY, "
-                "dimensions INTEGER, metric TEXT NOT NULL, generation INTEGER NOT NULL, "
-                "index_generation INTEGER)"
-            )
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self._table} (key INTEGER PRIMARY KEY "
-                "AUTOINCREMENT, id TEXT NOT NULL UNIQUE, text TEXT, document TEXT, "
-                "metadata TEXT NOT NULL, vector BLOB NOT NULL)"
-            )
-            row = conn.execute(
-                f"SELECT dimensions, metric, index_generation FROM {_COLLECTIONS} WHERE name = ?",
-                (self.collection,),
-            ).fetchone()
-            if row is None:
-                conn.execute(
-                    f"INSERT INTO {_COLLECTIONS} (name, dimensions, metric, generation) "
-                    "VALUES (?, ?, ?, 0)",
-                    (self.collection, self.dimensions, self.metric),
-                )
-            else:
-                self._adopt(conn, row)
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            conn.close()
-            if isinstance(exc, sqlite3.Error):
-                raise self._error(exc) from exc
-            raise
-        self._writer = conn
-
-    def _adopt(self, conn: sqlite3.Connection, row: tuple[Any, ...]) -> None:
-        dimensions, metric, saved = row
-        if metric != self.metric:
-            raise BelugaError(
-                _OP,
-                ErrorCode.INVALID_CONFIG,
-                f"collection {self.collection!r} in {self.path} holds {metric} vectors, not "
-                f"{self.metric}: open it with metric={metric!r} or use another collection",
-            )
-        if dimensions is not None and self.dimensions not in (None, dimensions):
-            raise BelugaError(
-                _OP,
-                ErrorCode.INVALID_CONFIG,
-                f"collection {self.collection!r} in {self.path} holds vectors of {dimensions} "
-                f"floats, not {self.dimensions}: use the embedder it was built with, or "
-                "another collection",
-            )
-        if dimensions is None and self.dimensions is not None:
-            conn.execute(
-                f"UPDATE {_COLLECTIONS} SET dimensions = ? WHERE name = ?",
-                (self.dimensions, self.collection),
-            )
-        elif dimensions is not None:
-            self.dimensions = int(dimensions)
-        self._saved = -1 if saved is None else int(saved)
-
-    def _new_index(self) -> Index:
+    def _new_index(self) -> HnswIndex:
         assert self.dimensions is not None
-        return Index(
-            ndim=self.dimensions,
-            metric=_USEARCH_METRIC[self.metric],
-            dtype=self._dtype,
-            connectivity=self._connectivity,
-            expansion_add=self._expansion_add,
-            expansion_search=self._expansion_search,
-        )
-
-    def _rebuild(self) -> None:
-        """Load the saved index if it holds the database's generation, else rebuild it from the
-        vectors in SQLite."""
-        conn = self._connection()
-        generation, dimensions, saved = conn.execute(
-            f"SELECT generation, dimensions, index_generation FROM {_COLLECTIONS} WHERE name = ?",
-            (self.collection,),
-        ).fetchone()
-        if dimensions is None:
-            self._index, self._generation = None, int(generation)
-            return
-        self.dimensions = int(dimensions)
-        if saved == generation and self.index_path.exists():
-            try:
-                index = Index.restore(
-                    str(self.index_path),
-                    expansion_add=self._expansion_add,
-                    expansion_search=self._expansion_search,
-                )
-            except (RuntimeError, ValueError, OSError):
-                index = None
-            total = conn.execute(f"SELECT COUNT(*) FROM {self._table}").fetchone()[0]
-            if (
-                index is not None
-                and len(index) == total
-                and index.ndim == self.dimensions
-                and index.dtype == _KINDS[self._dtype]  # else the dtype asked for is built
-            ):
-                self._index, self._generation, self._saved = index, int(generation), int(saved)
-                return
-        index = self._new_index()
-        cursor = conn.execute(f"SELECT key, vector FROM {self._table} ORDER BY key")
-        while batch := cursor.fetchmany(10_000):
-            keys = np.fromiter((row[0] for row in batch), dtype=np.uint64, count=len(batch))
-            matrix = np.frombuffer(b"".join(row[1] for row in batch), dtype=np.float32)
-            index.add(keys, matrix.reshape(len(batch), self.dimensions), threads=0)
-        # the file on disk (if any) is not this index: the next flush or close saves it
-        self._index, self._generation, self._saved = index, int(generation), -1
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._writer is None:
-            self._open()
-        assert self._writer is not None
-        return self._writer
-
-    def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        try:
-            return self._connection().execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-
-    def _transaction(self, body: Callable[[sqlite3.Connection], _T]) -> _T:
-        """``body`` in one write transaction that also bumps the generation."""
-        conn = self._connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = body(conn)
-                conn.execute(
-                    f"UPDATE {_COLLECTIONS} SET generation = generation + 1 WHERE name = ?",
-                    (self.collection,),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-        return result
-
-    def _upsert(
-        self, rows: list[tuple[str, str | None, str | None, str, bytes]], matrix: _Matrix
-    ) -> None:
-        def write(conn: sqlite3.Connection) -> tuple[list[int], list[int]]:
-            if self.dimensions is None:
-                self.dimensions = int(matrix.shape[1])
-            conn.execute(
-                f"UPDATE {_COLLECTIONS} SET dimensions = ? WHERE name = ? AND dimensions IS NULL",
-                (self.dimensions, self.collection),
+        return _USearch(
+            Index(
+                ndim=self.dimensions,
+                metric=_METRIC[self.metric],
+                dtype=self._dtype,
+                connectivity=self._connectivity,
+                expansion_add=self._expansion_add,
+                expansion_search=self._expansion_search,
             )
-            old = self._keys_of(conn, [row[0] for row in rows])
-            self._delete_keys(conn, old)
-            start = conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = ?",
-                (self._table,),
-            ).fetchone()[0]
-            new = list(range(int(start) + 1, int(start) + 1 + len(rows)))
-            conn.executemany(
-                f"INSERT INTO {self._table} (key, id, text, document, metadata, vector) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(key, *row) for key, row in zip(new, rows, strict=True)],
+        )
+
+    def _restore_index(self, keys: Keys) -> HnswIndex | None:
+        try:
+            index = Index.restore(
+                str(self.index_path),
+                expansion_add=self._expansion_add,
+                expansion_search=self._expansion_search,
             )
-            return old, new
-
-        old, new = self._transaction(write)
-        self._apply(old, new, matrix)
-
-    def _apply(self, removed: list[int], added: list[int], matrix: _Matrix | None) -> None:
-        """Mirror a committed write in the index (a failure here only forces a rebuild)."""
-        try:
-            if self._index is None and added:
-                self._index = self._new_index()
-            if self._index is not None and removed:
-                self._index.remove(np.asarray(removed, dtype=np.uint64))
-            if self._index is not None and added and matrix is not None:
-                keys = np.asarray(added, dtype=np.uint64)
-                self._index.add(keys, matrix, threads=0 if len(added) > 64 else 1)
-            self._generation += 1
-        except BaseException:
-            self._generation = -1
-            raise
-
-    def _keys_of(self, conn: sqlite3.Connection, ids: Sequence[str]) -> list[int]:
-        keys: list[int] = []
-        for chunk in _chunks(ids):
-            marks = ", ".join("?" * len(chunk))
-            sql = f"SELECT key FROM {self._table} WHERE id IN ({marks})"
-            keys.extend(int(r[0]) for r in conn.execute(sql, chunk))
-        return keys
-
-    def _delete_keys(self, conn: sqlite3.Connection, keys: Sequence[int]) -> None:
-        for chunk in _chunks(keys):
-            marks = ", ".join("?" * len(chunk))
-            conn.execute(f"DELETE FROM {self._table} WHERE key IN ({marks})", chunk)
-
-    def _delete(self, ids: list[str] | None, node: Filter | None) -> None:
-        def write(conn: sqlite3.Connection) -> list[int]:
-            keys = None if ids is None else set(self._keys_of(conn, ids))
-            if node is not None:
-                where, params = sqlite_where(node)
-                sql = f"SELECT key FROM {self._table} WHERE {where}"
-                matched = {int(r[0]) for r in conn.execute(sql, params)}
-                keys = matched if keys is None else keys & matched
-            assert keys is not None
-            self._delete_keys(conn, sorted(keys))
-            return sorted(keys)
-
-        removed = self._transaction(write)
-        self._apply(removed, [], None)
-
-    def _filtered(self, query: _Matrix, k: int, node: Filter) -> npt.NDArray[np.uint64]:
-        """The keys of the (about) ``k`` closest documents among those matching ``node``."""
-        assert self._index is not None
-        where, params = sqlite_where(node)
-        rows = self._query(f"SELECT key FROM {self._table} WHERE {where}", params)
-        matched = np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows))
-        total = len(self._index)
-        if len(matched) <= self._exact_below:
-            return self._exact(query, k, matched)
-        count = min(total, k * max(4, math.ceil(2 * total / len(matched))))
-        while True:
-            found = self._index.search(query, count=count, threads=1)
-            keys: npt.NDArray[np.uint64] = found.keys[np.isin(found.keys, matched)]
-            if len(keys) >= k or count >= total:
-                return keys[:k]
-            count = min(total, count * 4)
-
-    def _exact(self, query: _Matrix, k: int, keys: npt.NDArray[np.uint64]) -> npt.NDArray[Any]:
-        """The ``k`` closest of ``keys``, scored over the index's copies of their vectors."""
-        if len(keys) == 0:
-            return keys
-        assert self._index is not None
-        vectors = np.asarray(self._index.get(keys, dtype="f32"), dtype=np.float32)
-        scores = self._exact_scores(vectors.reshape(len(keys), -1), query)
-        if len(keys) > k:
-            top = np.argpartition(-scores, k - 1)[:k]
-            keys, scores = keys[top], scores[top]
-        result: npt.NDArray[Any] = keys[np.argsort(-scores, kind="stable")]
-        return result
-
-    def _save(self) -> None:
-        conn = self._connection()
-        generation = conn.execute(
-            f"SELECT generation FROM {_COLLECTIONS} WHERE name = ?", (self.collection,)
-        ).fetchone()[0]
-        if self._index is None or generation != self._generation or self._saved == generation:
-            return
-        temporary = self.index_path.with_name(self.index_path.name + ".tmp")
-        try:
-            self._index.save(str(temporary))
-            os.replace(temporary, self.index_path)
-        except (OSError, RuntimeError) as exc:
-            raise BelugaError(
-                _OP,
-                ErrorCode.PROVIDER_UNAVAILABLE,
-                f"could not save the index {self.index_path} ({exc}): check that the folder "
-                "is writable and the disk has room (SQLite keeps every write: the next open "
-                "rebuilds the index)",
-                retryable=True,
-                cause=exc,
-            ) from exc
-        conn.execute(
-            f"UPDATE {_COLLECTIONS} SET index_generation = ? WHERE name = ? AND generation = ?",
-            (generation, self.collection, generation),
-        )
-        self._saved = int(generation)
-
-    def _close(self) -> None:
-        try:
-            if self._writer is not None:
-                self._save()
-        finally:
-            writer, self._writer = self._writer, None
-            if writer is not None:
-                writer.close()
-
-    def _error(self, exc: BaseException) -> BelugaError:
-        return sqlite_error(_OP, exc, kind="vector", path=self.path, setting="the store's path")
-
-    def __repr__(self) -> str:
-        return (
-            f"USearchVectorStore({str(self.path)!r}, collection={self.collection!r}, "
-            f"dimensions={self.dimensions}, metric={self.metric!r})"
-        )
+        except (RuntimeError, ValueError, OSError):
+            return None
+        if (
+            index is None
+            or len(index) != len(keys)
+            or index.ndim != self.dimensions
+            or index.dtype != _KINDS[self._dtype]  # else the dtype asked for is built
+        ):
+            return None
+        return _USearch(index)
