@@ -59,6 +59,34 @@ async def test_a_new_sqlite_store_on_the_same_file_keeps_the_history(tmp_path: P
     await second.aclose()
 
 
+async def test_sqlite_store_errors_name_the_file_and_memory_store_path(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    store = SqliteStore(junk)
+    with pytest.raises(BelugaError) as info:
+        await store.messages("s")
+    assert info.value.code is ErrorCode.INVALID_CONFIG and not info.value.retryable
+    assert info.value.message == (
+        f"memory store {junk} is not a SQLite database: point memory.store.path at a memory "
+        "database or at a new file"
+    )
+    await store.aclose()
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the folder should be")
+    store = SqliteStore(blocker / "m.db")
+    with pytest.raises(BelugaError) as info:
+        await store.append("s", turn(1))
+    assert info.value.code is ErrorCode.PROVIDER_UNAVAILABLE and info.value.retryable
+    assert info.value.message.startswith(
+        f"memory store SQLite at {blocker / 'm.db'} is unavailable ("
+    )
+    assert info.value.message.endswith(
+        "): check that the folder exists and is writable, the disk has room, and no process "
+        "holds the write lock for longer than busy_timeout"
+    )
+    await store.aclose()
+
+
 async def test_window_keeps_the_last_turns_whole() -> None:
     memory = WindowMemory(InMemoryStore(), turns=2)
     for i in range(4):

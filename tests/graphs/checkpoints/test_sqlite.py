@@ -57,12 +57,27 @@ async def test_not_a_database_and_bad_prefix(tmp_path: Path) -> None:
     async with SqliteCheckpointer(bad) as store:
         with pytest.raises(BelugaError) as info:
             await store.get("r")
-    assert info.value.code is ErrorCode.INVALID_CONFIG
-    assert "not a SQLite database" in info.value.message
+    assert info.value.code is ErrorCode.INVALID_CONFIG and not info.value.retryable
+    assert info.value.message == (
+        f"checkpoint store {bad} is not a SQLite database: point graphs.checkpoints.path at a "
+        "checkpoint database or at a new file"
+    )
     with pytest.raises(BelugaError, match="invalid table prefix"):
         SqliteCheckpointer(tmp_path / "x.db", prefix="x; DROP")
     with pytest.raises(BelugaError, match="run id"):
         await SqliteCheckpointer(tmp_path / "x.db").get("")
+
+
+async def test_an_unwritable_place_is_unavailable_and_retryable(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the folder should be")
+    async with SqliteCheckpointer(blocker / "g.db") as store:
+        with pytest.raises(BelugaError) as info:
+            await store.put(_cp("r", 0))
+    assert info.value.code is ErrorCode.PROVIDER_UNAVAILABLE and info.value.retryable
+    where = blocker / "g.db"
+    assert info.value.message.startswith(f"checkpoint store SQLite at {where} is unavailable (")
+    assert "check that the folder exists and is writable" in info.value.message
 
 
 async def test_default_path_follows_the_environment(
